@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import type { SettingsPatchSchema } from '../../../../shared/contract/settings';
+import type { AppInfo, LogQuerySchema, RequestQuerySchema } from '../../../../shared/contract/system';
+import type { RequestLogRepository } from '../../db/request-log-repository';
+import type { LogRing } from '../../logging/log-ring';
+import type { SettingsService } from '../../settings-service';
+import { LODGE_VERSION } from '../../version';
+import { contractRoute } from '../contract-route';
+
+/** What the app routes read from. */
+export interface AppRouteDeps {
+  readonly settings: SettingsService;
+  readonly logs: LogRing;
+  readonly requests: RequestLogRepository;
+  readonly info: () => AppInfo;
+  readonly startedAt: number;
+}
+
+/** `/health` and the `/app/*` routes of the foundation: info, logs, request log, settings. */
+export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps): void {
+  contractRoute(app, 'health', () => ({
+    status: 'ok',
+    version: LODGE_VERSION,
+    uptimeSeconds: (Date.now() - deps.startedAt) / 1000,
+  }));
+  contractRoute(app, 'info', () => deps.info());
+  contractRoute(app, 'logs', ({ query }) => {
+    const { level, limit, after } = query as z.output<typeof LogQuerySchema>;
+    return { entries: deps.logs.query(level, limit, after) };
+  });
+  contractRoute(app, 'requests', ({ query }) => {
+    const { limit } = query as z.output<typeof RequestQuerySchema>;
+    return { requests: deps.requests.recent(limit) };
+  });
+  contractRoute(app, 'settings', () => deps.settings.view());
+  contractRoute(app, 'updateSettings', ({ body }) => deps.settings.update(body as z.output<typeof SettingsPatchSchema>));
+}

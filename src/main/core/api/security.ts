@@ -1,0 +1,171 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Settings } from '../../../shared/contract/settings';
+import { isLoopbackHost } from '../config';
+import { LodgeError } from '../errors';
+import { sendError } from './error-handler';
+
+/** The desktop window's origin (the `app://` protocol of `src/main/desktop`). */
+export const DESKTOP_ORIGIN = 'app://lodge';
+
+/** Request headers a browser client may send cross-origin (the openai SDK's own among them). */
+const ALLOWED_REQUEST_HEADERS = [
+  'authorization',
+  'content-type',
+  'content-encoding',
+  'accept',
+  'user-agent',
+  'x-requested-with',
+  'openai-beta',
+  'openai-organization',
+  'openai-project',
+  'inference-header-content-length',
+];
+
+/** Paths anyone may fetch without the API key: liveness and the web UI's own static files. */
+function isPublicPath(method: string, path: string): boolean {
+  if (path === '/health') return true;
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  return path === '/' || path === '/index.html' || path.startsWith('/assets/') || path === '/favicon.svg';
+}
+
+/** What the policy needs to know about the running server. */
+export interface SecurityContext {
+  /** The current settings; read on every request so changed origins and keys apply at once. */
+  readonly settings: () => Settings;
+  /** The address and port the server is bound to. */
+  readonly bound: () => { host: string; port: number };
+}
+
+/**
+ * DESIGN.md's security defaults as pure checks: which Host names, browser origins and credentials
+ * a request may carry. Kept free of Fastify so each rule is testable on its own.
+ */
+export class SecurityPolicy {
+  constructor(private readonly context: SecurityContext) {}
+
+  /** Null when `hostHeader` names this server; otherwise why not. Guards against DNS rebinding. */
+  rejectHost(hostHeader: string | undefined): string | null {
+    const name = hostNameOf(hostHeader ?? '');
+    if (name === '') return 'The request has no Host header.';
+    if (isLoopbackHost(name)) return null;
+    const settings = this.context.settings();
+    if (settings.allowedHosts.some((allowed) => allowed.toLowerCase() === name)) return null;
+    const bound = this.context.bound().host;
+    if (!isLoopbackHost(bound) && this.#ownNames(bound).has(name)) return null;
+    return `Host "${name}" is not allowed. Add it to allowed hosts (LODGE_ALLOWED_HOSTS) if this is intended.`;
+  }
+
+  /** True when a browser request from `origin` may proceed; requests without an Origin always may. */
+  allowsOrigin(origin: string | undefined): boolean {
+    if (origin === undefined) return true;
+    const wanted = origin.toLowerCase();
+    if (this.#ownOrigins().has(wanted)) return true;
+    return this.context.settings().origins.some((pattern) => matchesOrigin(pattern.toLowerCase(), wanted));
+  }
+
+  /** True when no API key is set, or `authorization` carries it as a bearer token. */
+  authorizes(authorization: string | undefined): boolean {
+    const key = this.context.settings().apiKey;
+    if (key === null) return true;
+    const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+    return match?.[1] !== undefined && constantTimeEquals(match[1].trim(), key);
+  }
+
+  #ownOrigins(): Set<string> {
+    const { host, port } = this.context.bound();
+    const origins = new Set([DESKTOP_ORIGIN, `http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]);
+    if (!isLoopbackHost(host)) for (const name of this.#ownNames(host)) origins.add(`http://${name}:${port}`);
+    return origins;
+  }
+
+  #ownNames(bound: string): Set<string> {
+    const names = new Set<string>();
+    const machine = hostname().toLowerCase();
+    names.add(machine);
+    names.add(`${machine}.local`);
+    const wildcard = bound === '0.0.0.0' || bound === '::' || bound === '[::]';
+    if (!wildcard) names.add(hostNameOf(bound));
+    else {
+      for (const addresses of Object.values(networkInterfaces())) {
+        for (const address of addresses ?? []) names.add(address.family === 'IPv6' ? `[${address.address}]` : address.address);
+      }
+    }
+    return names;
+  }
+}
+
+/** Registers the policy as the first hook of every request, before routing and body parsing. */
+export function registerSecurity(app: FastifyInstance, policy: SecurityPolicy): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const hostProblem = policy.rejectHost(request.headers.host);
+    if (hostProblem !== null) return sendError(request, reply, new LodgeError('forbidden', hostProblem));
+
+    const origin = request.headers.origin;
+    if (!policy.allowsOrigin(origin)) {
+      return sendError(
+        request,
+        reply,
+        new LodgeError('forbidden', `Origin "${origin}" is not allowed. Add it to allowed origins (LODGE_ORIGINS) to call Lodge from that page.`),
+      );
+    }
+    if (origin !== undefined) applyCors(request, reply, origin);
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
+      return reply.code(204).send();
+    }
+
+    const path = request.url.split('?')[0] ?? '/';
+    if (!isPublicPath(request.method, path) && !policy.authorizes(request.headers.authorization)) {
+      return sendError(
+        request,
+        reply,
+        new LodgeError('unauthorized', 'This Lodge requires an API key: send "Authorization: Bearer <key>".'),
+      );
+    }
+    return undefined;
+  });
+}
+
+function applyCors(request: FastifyRequest, reply: FastifyReply, origin: string): void {
+  reply.header('access-control-allow-origin', origin);
+  reply.header('vary', 'Origin');
+  reply.header('access-control-expose-headers', 'x-request-id, inference-header-content-length, retry-after');
+  if (request.method !== 'OPTIONS') return;
+  reply.header('access-control-allow-methods', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  const requested = String(request.headers['access-control-request-headers'] ?? '')
+    .split(',')
+    .map((header) => header.trim().toLowerCase())
+    .filter((header) => header.length > 0);
+  const allowed = requested.filter((header) => ALLOWED_REQUEST_HEADERS.includes(header) || header.startsWith('x-stainless-'));
+  reply.header('access-control-allow-headers', [...new Set([...ALLOWED_REQUEST_HEADERS, ...allowed])].join(', '));
+  reply.header('access-control-max-age', '600');
+  // Chrome's Private Network Access preflight: only answered for origins already allowed above.
+  if (request.headers['access-control-request-private-network'] === 'true') {
+    reply.header('access-control-allow-private-network', 'true');
+  }
+}
+
+/** The host name of a Host header, lower-cased, without its port (IPv6 keeps its brackets). */
+export function hostNameOf(hostHeader: string): string {
+  const value = hostHeader.trim().toLowerCase();
+  if (value.startsWith('[')) {
+    const end = value.indexOf(']');
+    return end === -1 ? '' : value.slice(0, end + 1);
+  }
+  const colon = value.indexOf(':');
+  // More than one colon without brackets: a bare IPv6 literal, which has no port part.
+  if (colon !== -1 && value.indexOf(':', colon + 1) === -1) return value.slice(0, colon);
+  return value;
+}
+
+function matchesOrigin(pattern: string, origin: string): boolean {
+  return pattern.endsWith('*') ? origin.startsWith(pattern.slice(0, -1)) : pattern === origin;
+}
+
+function constantTimeEquals(given: string, expected: string): boolean {
+  // Hashing first gives equal lengths, so the comparison time says nothing about the key.
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}

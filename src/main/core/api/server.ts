@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { AppInfo } from '../../../shared/contract/system';
+import type { RequestLogRepository } from '../db/request-log-repository';
+import type { LogRing } from '../logging/log-ring';
+import type { Logger } from '../logging/logger';
+import type { SettingsService } from '../settings-service';
+import { registerAppRoutes } from './app/routes';
+import { registerErrorHandling } from './error-handler';
+import { registerOpenApi, registerOpenApiRoute } from './openapi';
+import { registerRequestLog } from './request-log';
+import { registerSecurity, SecurityPolicy } from './security';
+import { registerWebUi } from './web-ui';
+
+/** Default JSON body limit; routes that take tensors raise their own. */
+export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
+
+/** What the HTTP server is built from. */
+export interface HttpServerDeps {
+  readonly logger: Logger;
+  readonly settings: SettingsService;
+  readonly logs: LogRing;
+  readonly requests: RequestLogRepository;
+  readonly rendererDir: string | null;
+  readonly info: () => AppInfo;
+  readonly startedAt: number;
+  readonly bodyLimit?: number;
+}
+
+/** The running HTTP server: one Fastify instance serving every API family and the web UI. */
+export interface HttpServer {
+  readonly fastify: FastifyInstance;
+  /** Starts accepting connections; resolves once it does, with the bound address. */
+  listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  /** Stops accepting, lets in-flight requests finish, closes idle connections. */
+  close(): Promise<void>;
+}
+
+/** Builds the server: security first, then error handling, OpenAPI, routes and the web UI. */
+export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer> {
+  let bound: { host: string; port: number } | null = null;
+  const fastify = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // Requests are recorded by our own request log (request-log.ts), not as two log lines each.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    genReqId: () => `req_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  fastify.setValidatorCompiler(validatorCompiler);
+  fastify.setSerializerCompiler(serializerCompiler);
+
+  const policy = new SecurityPolicy({
+    settings: () => deps.settings.values,
+    bound: () => bound ?? { host: deps.settings.values.host, port: deps.settings.values.port },
+  });
+  registerSecurity(fastify, policy);
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+  });
+  registerErrorHandling(fastify);
+  registerRequestLog(fastify, deps.requests);
+  await registerOpenApi(fastify);
+
+  registerAppRoutes(fastify, deps);
+  registerOpenApiRoute(fastify);
+  await registerWebUi(fastify, deps.rendererDir);
+  await fastify.ready();
+
+  return {
+    fastify,
+    async listen(host, port) {
+      await fastify.listen({ host, port });
+      const address = fastify.server.address() as AddressInfo;
+      bound = { host, port: address.port };
+      return bound;
+    },
+    async close() {
+      await fastify.close();
+    },
+  };
+}

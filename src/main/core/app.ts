@@ -1,0 +1,117 @@
+import { arch, platform } from 'node:process';
+import type { AppInfo } from '../../shared/contract/system';
+import { ConfigError, resolveConfig, resolveDataDir, type Flags } from './config';
+import { openDatabase } from './db/connection';
+import { migrate } from './db/migrate';
+import { migrations } from './db/migrations';
+import { RequestLogRepository } from './db/request-log-repository';
+import { SettingsRepository } from './db/settings-repository';
+import { createHttpServer, type HttpServer } from './api/server';
+import { DisposableStack } from './lifecycle';
+import { createLogSink, type Logger } from './logging/logger';
+import { dataPaths, ensureDataDirs, type DataPaths } from './paths';
+import { SettingsService } from './settings-service';
+import { LODGE_VERSION } from './version';
+
+/** How a core is started: the command line, the environment, and where the built web UI lives. */
+export interface LodgeOptions {
+  readonly flags: Flags;
+  readonly env: NodeJS.ProcessEnv;
+  /** The built renderer (`out/renderer`), or null to serve no UI. */
+  readonly rendererDir: string | null;
+}
+
+/** A running core. */
+export interface Lodge {
+  /** The base URL it listens on, e.g. `http://127.0.0.1:11435`. */
+  readonly url: string;
+  readonly paths: DataPaths;
+  readonly logger: Logger;
+  readonly settings: SettingsService;
+  readonly server: HttpServer;
+  /** Stops accepting requests, finishes in-flight ones, then releases everything in reverse order. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The composition root: config → data dir → database → logs → settings → HTTP server, each built
+ * once, handed its dependencies, and released in reverse order by {@link Lodge.dispose}.
+ */
+export async function startLodge(options: LodgeOptions): Promise<Lodge> {
+  const startedAt = Date.now();
+  const stack = new DisposableStack();
+  const paths = dataPaths(resolveDataDir(options.flags, options.env));
+  try {
+    ensureDataDirs(paths);
+    const db = openDatabase(paths.database);
+    stack.add(() => {
+      db.close();
+    });
+    migrate(db, migrations);
+
+    const settingsRepository = new SettingsRepository(db);
+    const resolved = resolveConfig(settingsRepository.readAll(), options.env, options.flags);
+    const sink = createLogSink(paths.logs, resolved.values.logLevel);
+    stack.add(() => sink.dispose());
+    const logger = sink.logger;
+    for (const warning of resolved.warnings) logger.warn(warning);
+
+    const settings = new SettingsService(settingsRepository, options.env, options.flags, resolved);
+    stack.add(settings.onChange((values) => (sink.logger.level = values.logLevel)));
+
+    let url = '';
+    const server = await createHttpServer({
+      logger,
+      settings,
+      logs: sink.ring,
+      requests: new RequestLogRepository(db),
+      rendererDir: options.rendererDir,
+      startedAt,
+      info: (): AppInfo => ({
+        name: 'Lodge',
+        version: LODGE_VERSION,
+        apiBase: url,
+        dataDir: paths.root,
+        authRequired: settings.values.apiKey !== null,
+        runtime: { node: process.versions.node, platform, arch },
+        startedAt: new Date(startedAt).toISOString(),
+      }),
+    });
+    stack.add(() => server.close());
+
+    const bound = await listenOrExplain(server, resolved.values.host, resolved.values.port);
+    url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+    logger.info({ url, dataDir: paths.root, version: LODGE_VERSION }, 'Lodge is listening');
+
+    return {
+      url,
+      paths,
+      logger,
+      settings,
+      server,
+      dispose: async () => {
+        logger.info('shutting down');
+        await stack.dispose((error) => logger.error({ err: error }, 'error while shutting down'));
+      },
+    };
+  } catch (error) {
+    await stack.dispose(() => undefined);
+    throw error;
+  }
+}
+
+async function listenOrExplain(server: HttpServer, host: string, port: number) {
+  try {
+    return await server.listen(host, port);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new ConfigError(`Port ${port} on ${host} is already in use (another Lodge?). Choose another with --port or LODGE_PORT.`);
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new ConfigError(`Cannot listen on ${host}: this machine has no such address. Check --host or LODGE_HOST.`);
+    }
+    if (code === 'EACCES') throw new ConfigError(`Not allowed to listen on port ${port}. Choose a port above 1024.`);
+    throw error;
+  }
+}

@@ -1,0 +1,66 @@
+import type { ApiFamily, RequestRecord } from '../../../shared/contract/system';
+import type { Db } from './connection';
+
+interface RequestRow {
+  id: number;
+  time: string;
+  method: string;
+  path: string;
+  status: number;
+  duration_ms: number;
+  family: ApiFamily;
+  request_id: string;
+}
+
+/** How many requests the log keeps; older rows are pruned as new ones arrive. */
+export const REQUEST_LOG_CAPACITY = 10_000;
+
+/** The `request_log` table: every served API request, newest kept, for the Server view and the CLI. */
+export class RequestLogRepository {
+  readonly #insert;
+  readonly #recent;
+  readonly #prune;
+  #sincePrune = 0;
+
+  constructor(db: Db) {
+    this.#insert = db.prepare<[string, string, string, number, number, string, string]>(
+      `INSERT INTO request_log (time, method, path, status, duration_ms, family, request_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#recent = db.prepare<[number], RequestRow>('SELECT * FROM request_log ORDER BY id DESC LIMIT ?');
+    this.#prune = db.prepare<[number]>(
+      'DELETE FROM request_log WHERE id <= (SELECT MAX(id) FROM request_log) - ?',
+    );
+  }
+
+  /** Appends one request; every few hundred appends, trims the table to its capacity. */
+  append(record: Omit<RequestRecord, 'id'>): void {
+    this.#insert.run(
+      record.time,
+      record.method,
+      record.path,
+      record.status,
+      record.durationMs,
+      record.family,
+      record.requestId,
+    );
+    if (++this.#sincePrune >= 500) {
+      this.#sincePrune = 0;
+      this.#prune.run(REQUEST_LOG_CAPACITY);
+    }
+  }
+
+  /** The newest `limit` requests, newest first. */
+  recent(limit: number): RequestRecord[] {
+    return this.#recent.all(limit).map((row) => ({
+      id: row.id,
+      time: row.time,
+      method: row.method,
+      path: row.path,
+      status: row.status,
+      durationMs: row.duration_ms,
+      family: row.family,
+      requestId: row.request_id,
+    }));
+  }
+}

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/** Log levels the core understands, most verbose first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Default TCP port: one above Ollama's 11434, so both can run side by side. */
+export const DEFAULT_PORT = 11435;
+
+/** Default bind address: loopback only (DESIGN.md, security defaults). */
+export const DEFAULT_HOST = '127.0.0.1';
+
+/**
+ * An allowed browser origin: `scheme://host[:port]`, optionally ending in `*` to match any suffix
+ * (for example `chrome-extension://*`). Paths, queries and bare `*` are refused.
+ */
+export const OriginPatternSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[a-z][a-z0-9+.-]*:\/\/[^/\s?#]+$/i, 'expected scheme://host[:port], optionally ending in *');
+
+/** A host name or IP literal that may appear in the `Host` header, without a port. */
+export const HostNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(253)
+  .regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+|[0-9a-f:]+)$/i, 'expected a host name or IP address');
+
+/**
+ * The settings a user can change and persist (the `settings` table). Each is also settable by
+ * environment variable and command-line flag, which win over the stored value.
+ */
+export const SettingsSchema = z.object({
+  host: z.string().trim().min(1).max(253),
+  port: z.number().int().min(0).max(65535),
+  apiKey: z.string().min(8).max(512).nullable(),
+  origins: z.array(OriginPatternSchema).max(64),
+  allowedHosts: z.array(HostNameSchema).max(64),
+  logLevel: z.enum(LOG_LEVELS),
+});
+
+/** Parsed form of {@link SettingsSchema}. */
+export type Settings = z.infer<typeof SettingsSchema>;
+
+/** One of the persisted setting names. */
+export type SettingKey = keyof Settings;
+
+/** Where the effective value of a setting came from, lowest precedence first. */
+export const SETTING_SOURCES = ['default', 'settings', 'env', 'flag'] as const;
+
+/** One of {@link SETTING_SOURCES}. */
+export type SettingSource = (typeof SETTING_SOURCES)[number];
+
+/** `PATCH /app/settings`: any subset of the settings; `null` clears a stored value back to its default. */
+export const SettingsPatchSchema = z
+  .object({
+    host: SettingsSchema.shape.host.nullable(),
+    port: SettingsSchema.shape.port.nullable(),
+    apiKey: SettingsSchema.shape.apiKey,
+    origins: SettingsSchema.shape.origins.nullable(),
+    allowedHosts: SettingsSchema.shape.allowedHosts.nullable(),
+    logLevel: SettingsSchema.shape.logLevel.nullable(),
+  })
+  .partial()
+  .strict();
+
+/** Parsed form of {@link SettingsPatchSchema}. */
+export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
+
+/**
+ * `GET /app/settings`: the effective value of every setting with its source. The API key itself is
+ * never sent back; only whether one is set.
+ */
+export const SettingsViewSchema = z.object({
+  values: SettingsSchema.omit({ apiKey: true }).extend({ apiKeySet: z.boolean() }),
+  sources: z.record(z.enum(['host', 'port', 'apiKey', 'origins', 'allowedHosts', 'logLevel']), z.enum(SETTING_SOURCES)),
+  /** Settings whose stored value differs from what the running server uses until it restarts. */
+  restartRequired: z.array(z.enum(['host', 'port'])),
+});
+
+/** Parsed form of {@link SettingsViewSchema}. */
+export type SettingsView = z.infer<typeof SettingsViewSchema>;

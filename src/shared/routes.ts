@@ -1,0 +1,54 @@
+import type { z } from 'zod';
+import { HealthSchema } from './contract/health';
+import { SettingsPatchSchema, SettingsViewSchema } from './contract/settings';
+import {
+  AppInfoSchema,
+  LogListSchema,
+  LogQuerySchema,
+  RequestListSchema,
+  RequestQuerySchema,
+} from './contract/system';
+
+/** An HTTP method the app API uses. */
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/** One route of the app's own API: its method, path and the schemas of what goes in and out. */
+export interface RouteSpec {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly query?: z.ZodType;
+  readonly body?: z.ZodType;
+  readonly response: z.ZodType;
+}
+
+/**
+ * The app API contract (`/health`, `/app/*`). The server registers its handlers against these
+ * schemas, and the renderer's client and the CLI call through them, so all three agree by construction.
+ */
+export const appRoutes = {
+  health: { method: 'GET', path: '/health', response: HealthSchema },
+  info: { method: 'GET', path: '/app/info', response: AppInfoSchema },
+  logs: { method: 'GET', path: '/app/logs', query: LogQuerySchema, response: LogListSchema },
+  requests: { method: 'GET', path: '/app/requests', query: RequestQuerySchema, response: RequestListSchema },
+  settings: { method: 'GET', path: '/app/settings', response: SettingsViewSchema },
+  updateSettings: {
+    method: 'PATCH',
+    path: '/app/settings',
+    body: SettingsPatchSchema,
+    response: SettingsViewSchema,
+  },
+} as const satisfies Record<string, RouteSpec>;
+
+/** The name of one app route. */
+export type AppRouteName = keyof typeof appRoutes;
+
+type Spec<N extends AppRouteName> = (typeof appRoutes)[N];
+
+/** What a caller passes to an app route: its query and body, each only where the route has one. */
+export type RouteInput<N extends AppRouteName> = (Spec<N> extends { query: z.ZodType }
+  ? { query?: z.input<Spec<N>['query']> }
+  : unknown) &
+  (Spec<N> extends { body: z.ZodType } ? { body: z.input<Spec<N>['body']> } : unknown);
+
+/** What an app route answers. */
+export type RouteOutput<N extends AppRouteName> = z.output<Spec<N>['response']>;
