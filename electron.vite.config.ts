@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
-
 export default defineConfig({
   main: {
     build: {

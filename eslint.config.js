@@ -27,12 +27,18 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/ban-ts-comment': ['error', { 'ts-ignore': true, 'ts-expect-error': 'allow-with-description' }],
+      '@typescript-eslint/ban-ts-comment': [
+        'error',
+        { 'ts-ignore': true, 'ts-expect-error': 'allow-with-description' },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-syntax': [
         'error',
-        { selector: 'ThrowStatement > Literal', message: 'Throw an Error (or a LodgeError), never a string.' },
+        {
+          selector: 'ThrowStatement > Literal',
+          message: 'Throw an Error (or a LodgeError), never a string.',
+        },
       ],
     },
   },
@@ -49,7 +55,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [...electronOnlyInDesktop, ...ortOnlyInRunner, ...sqliteOnlyInDb], patterns: ['**/desktop/**', '**/runner/**'] },
+        {
+          paths: [...electronOnlyInDesktop, ...ortOnlyInRunner, ...sqliteOnlyInDb],
+          patterns: ['**/desktop/**', '**/runner/**'],
+        },
       ],
     },
   },
@@ -58,7 +67,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [...electronOnlyInDesktop, ...ortOnlyInRunner], patterns: ['**/api/**', '**/engine/**', '**/desktop/**'] },
+        {
+          paths: [...electronOnlyInDesktop, ...ortOnlyInRunner],
+          patterns: ['**/api/**', '**/engine/**', '**/desktop/**'],
+        },
       ],
     },
   },
@@ -68,7 +80,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [...electronOnlyInDesktop, ...ortOnlyInRunner, ...sqliteOnlyInDb], patterns: ['**/core/**', '**/desktop/**'] },
+        {
+          paths: [...electronOnlyInDesktop, ...ortOnlyInRunner, ...sqliteOnlyInDb],
+          patterns: ['**/core/**', '**/desktop/**'],
+        },
       ],
     },
   },
@@ -109,7 +124,10 @@ export default tseslint.config(
   {
     files: ['src/preload/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [...ortOnlyInRunner, ...sqliteOnlyInDb], patterns: ['**/main/**', '**/renderer/**'] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [...ortOnlyInRunner, ...sqliteOnlyInDb], patterns: ['**/main/**', '**/renderer/**'] },
+      ],
     },
   },
   {

@@ -5,7 +5,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 12)) {
-  console.error(`Lodge needs Node.js 22.12 or newer; this is ${process.versions.node}. Run it through "npm run lodge --" to use the project's own Node.`);
+  console.error(
+    `Lodge needs Node.js 22.12 or newer; this is ${process.versions.node}. Run it through "npm run lodge --" to use the project's own Node.`,
+  );
   process.exit(1);
 }
 const cli = fileURLToPath(new URL('../out/main/cli.js', import.meta.url));

@@ -6,7 +6,13 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const outputs = ['out/main/cli.js', 'out/main/core.js', 'out/main/runner.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
+const outputs = [
+  'out/main/cli.js',
+  'out/main/core.js',
+  'out/main/runner.js',
+  'out/preload/index.cjs',
+  'out/renderer/index.html',
+];
 const inputs = ['src', 'package.json', 'electron.vite.config.ts', 'svelte.config.js'];
 
 function newest(path) {
@@ -18,12 +24,16 @@ function newest(path) {
 }
 
 const missing = outputs.filter((file) => !existsSync(join(root, file)));
-const builtAt = missing.length > 0 ? 0 : Math.min(...outputs.map((file) => statSync(join(root, file)).mtimeMs));
+const builtAt =
+  missing.length > 0 ? 0 : Math.min(...outputs.map((file) => statSync(join(root, file)).mtimeMs));
 const changedAt = Math.max(...inputs.map((input) => newest(join(root, input))));
 
 if (missing.length > 0 || changedAt > builtAt) {
   const require = createRequire(import.meta.url);
   const cli = join(require.resolve('electron-vite/package.json'), '..', 'bin', 'electron-vite.js');
-  const result = spawnSync(process.execPath, [cli, 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [cli, 'build', '--logLevel', 'warn'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }

@@ -6,7 +6,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 if (process.platform !== 'linux' || process.arch !== 'x64') {
-  console.error(`The CUDA execution provider is only packaged for Linux x64; this is ${process.platform}/${process.arch}.`);
+  console.error(
+    `The CUDA execution provider is only packaged for Linux x64; this is ${process.platform}/${process.arch}.`,
+  );
   process.exit(1);
 }
 const require = createRequire(import.meta.url);
@@ -18,7 +20,9 @@ delete env.npm_config_onnxruntime_node_install_cuda;
 env.ONNXRUNTIME_NODE_INSTALL = 'cuda12';
 const result = spawnSync(process.execPath, [installer], { stdio: 'inherit', env });
 if (result.status !== 0) {
-  console.error('Fetching the CUDA execution provider failed; Lodge keeps running on the CPU (and WebGPU where available).');
+  console.error(
+    'Fetching the CUDA execution provider failed; Lodge keeps running on the CPU (and WebGPU where available).',
+  );
   process.exit(result.status ?? 1);
 }
 console.log('CUDA execution provider installed. Restart Lodge to use it.');

@@ -16,7 +16,10 @@ function electronBinary() {
   const pathFile = join(electronDir, 'path.txt');
   if (!existsSync(pathFile)) {
     // The binary is fetched on first use, never at install time; give the download two minutes.
-    const fetch = spawnSync(process.execPath, [join(electronDir, 'install.js')], { stdio: 'ignore', timeout: 120_000 });
+    const fetch = spawnSync(process.execPath, [join(electronDir, 'install.js')], {
+      stdio: 'ignore',
+      timeout: 120_000,
+    });
     if (fetch.status !== 0 || !existsSync(pathFile)) {
       return { reason: 'the Electron binary is not installed and could not be downloaded' };
     }
@@ -33,7 +36,9 @@ const electron = electronBinary();
 const child =
   'binary' in electron
     ? spawn(electron.binary, [root, ...args], { stdio: 'inherit' })
-    : (console.log(`Lodge cannot open its window because ${electron.reason}; serving the web UI headless instead.`),
+    : (console.log(
+        `Lodge cannot open its window because ${electron.reason}; serving the web UI headless instead.`,
+      ),
       spawn(process.execPath, [join(root, 'out/main/cli.js'), 'serve', ...args], { stdio: 'inherit' }));
 
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

@@ -29,7 +29,9 @@ try {
   problems.push(`onnxruntime-node does not load: ${error.message}`);
 }
 if (problems.length > 0) {
-  console.error(`Lodge: native modules are not usable under Node ${process.versions.node}:\n- ${problems.join('\n- ')}`);
+  console.error(
+    `Lodge: native modules are not usable under Node ${process.versions.node}:\n- ${problems.join('\n- ')}`,
+  );
   process.exit(1);
 }
 console.log(`Lodge: native modules load under Node ${process.versions.node}.`);

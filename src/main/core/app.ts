@@ -106,12 +106,17 @@ async function listenOrExplain(server: HttpServer, host: string, port: number) {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
-      throw new ConfigError(`Port ${port} on ${host} is already in use (another Lodge?). Choose another with --port or LODGE_PORT.`);
+      throw new ConfigError(
+        `Port ${port} on ${host} is already in use (another Lodge?). Choose another with --port or LODGE_PORT.`,
+      );
     }
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
-      throw new ConfigError(`Cannot listen on ${host}: this machine has no such address. Check --host or LODGE_HOST.`);
+      throw new ConfigError(
+        `Cannot listen on ${host}: this machine has no such address. Check --host or LODGE_HOST.`,
+      );
     }
-    if (code === 'EACCES') throw new ConfigError(`Not allowed to listen on port ${port}. Choose a port above 1024.`);
+    if (code === 'EACCES')
+      throw new ConfigError(`Not allowed to listen on port ${port}. Choose a port above 1024.`);
     throw error;
   }
 }

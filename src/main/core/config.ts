@@ -69,9 +69,16 @@ export function resolveDataDir(flags: Flags, env: NodeJS.ProcessEnv): string {
  * shared schema. A bad flag or environment value is the user's explicit intent, so it stops
  * startup with a {@link ConfigError}; a bad stored value is ignored with a warning.
  */
-export function resolveConfig(stored: ReadonlyMap<string, unknown>, env: NodeJS.ProcessEnv, flags: Flags): ResolvedConfig {
+export function resolveConfig(
+  stored: ReadonlyMap<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  flags: Flags,
+): ResolvedConfig {
   const values: Record<string, unknown> = { ...DEFAULTS };
-  const sources = Object.fromEntries(SETTING_KEYS.map((key) => [key, 'default'])) as Record<SettingKey, SettingSource>;
+  const sources = Object.fromEntries(SETTING_KEYS.map((key) => [key, 'default'])) as Record<
+    SettingKey,
+    SettingSource
+  >;
   const warnings: string[] = [];
 
   for (const key of SETTING_KEYS) {

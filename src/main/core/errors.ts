@@ -20,5 +20,7 @@ export class LodgeError extends Error {
 
 /** True for a {@link LodgeError}, whichever copy of the module made it. */
 export function isLodgeError(value: unknown): value is LodgeError {
-  return value instanceof LodgeError || (value instanceof Error && value.name === 'LodgeError' && 'code' in value);
+  return (
+    value instanceof LodgeError || (value instanceof Error && value.name === 'LodgeError' && 'code' in value)
+  );
 }

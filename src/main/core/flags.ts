@@ -30,13 +30,21 @@ export function toFlags(values: Record<string, string | boolean | string[] | boo
   if (text('log-level') !== undefined) flags.logLevel = text('log-level');
   const origins = values.origins;
   if (Array.isArray(origins)) {
-    flags.origins = origins.flatMap((entry) => String(entry).split(',')).map((entry) => entry.trim()).filter(Boolean);
+    flags.origins = origins
+      .flatMap((entry) => String(entry).split(','))
+      .map((entry) => entry.trim())
+      .filter(Boolean);
   }
   return flags;
 }
 
 /** Parses server flags from `argv` (strict: an unknown flag is an error). */
 export function parseServerFlags(argv: readonly string[]): Flags {
-  const { values } = parseArgs({ args: [...argv], options: SERVER_FLAG_OPTIONS, strict: true, allowPositionals: false });
+  const { values } = parseArgs({
+    args: [...argv],
+    options: SERVER_FLAG_OPTIONS,
+    strict: true,
+    allowPositionals: false,
+  });
   return toFlags(values);
 }

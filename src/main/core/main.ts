@@ -12,8 +12,7 @@ interface ParentPort {
 
 /** What the core tells the desktop shell. Mirrored in `desktop/core-supervisor.ts`. */
 export type CoreToShellMessage =
-  | { type: 'listening'; url: string; dataDir: string }
-  | { type: 'failed'; message: string };
+  { type: 'listening'; url: string; dataDir: string } | { type: 'failed'; message: string };
 
 const parentPort = (process as NodeJS.Process & { parentPort?: ParentPort }).parentPort;
 

@@ -15,7 +15,11 @@ export interface ServeReporter {
  * cancel in-flight work, close the database. A second signal exits at once. Returns the exit code
  * to use if startup fails, or never returns while serving.
  */
-export async function serve(flags: Flags, rendererDir: string | null, reporter: ServeReporter): Promise<number> {
+export async function serve(
+  flags: Flags,
+  rendererDir: string | null,
+  reporter: ServeReporter,
+): Promise<number> {
   let lodge: Lodge;
   try {
     lodge = await startLodge({ flags, env: process.env, rendererDir });

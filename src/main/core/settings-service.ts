@@ -34,8 +34,14 @@ export class SettingsService {
   /** The settings as `GET /app/settings` shows them: values with sources, the key itself withheld. */
   view(): SettingsView {
     const { apiKey, ...rest } = this.#resolved.values;
-    const restartRequired = (['host', 'port'] as const).filter((key) => this.#resolved.values[key] !== this.#boot[key]);
-    return { values: { ...rest, apiKeySet: apiKey !== null }, sources: { ...this.#resolved.sources }, restartRequired };
+    const restartRequired = (['host', 'port'] as const).filter(
+      (key) => this.#resolved.values[key] !== this.#boot[key],
+    );
+    return {
+      values: { ...rest, apiKeySet: apiKey !== null },
+      sources: { ...this.#resolved.sources },
+      restartRequired,
+    };
   }
 
   /** Applies a partial change; `null` clears a stored value. Refuses a change that could not start. */

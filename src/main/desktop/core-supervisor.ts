@@ -37,7 +37,10 @@ export class CoreSupervisor extends EventEmitter<CoreSupervisorEvents> {
 
   /** Starts the core; `listening` fires when it accepts requests. */
   start(): void {
-    const child = utilityProcess.fork(this.corePath, [...this.args], { serviceName: 'Lodge core', stdio: 'inherit' });
+    const child = utilityProcess.fork(this.corePath, [...this.args], {
+      serviceName: 'Lodge core',
+      stdio: 'inherit',
+    });
     this.#child = child;
     child.on('message', (message: CoreToShellMessage) => {
       if (message.type === 'listening') {
@@ -54,7 +57,10 @@ export class CoreSupervisor extends EventEmitter<CoreSupervisorEvents> {
       const now = Date.now();
       this.#restarts = this.#restarts.filter((time) => now - time < RESTART_WINDOW_MS);
       if (this.#restarts.length >= MAX_RESTARTS) {
-        this.emit('gaveUp', `The Lodge core stopped ${MAX_RESTARTS} times within a minute (last exit code ${code}).`);
+        this.emit(
+          'gaveUp',
+          `The Lodge core stopped ${MAX_RESTARTS} times within a minute (last exit code ${code}).`,
+        );
         return;
       }
       const delay = 500 * 2 ** this.#restarts.length;

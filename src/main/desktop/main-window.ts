@@ -34,7 +34,9 @@ export function createMainWindow(apiBase: string): BrowserWindow {
   window.webContents.on('will-navigate', (event, url) => {
     if (!url.startsWith(`${APP_SCHEME}://${APP_HOST}/`)) event.preventDefault();
   });
-  window.webContents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  window.webContents.session.setPermissionRequestHandler((_contents, _permission, callback) =>
+    callback(false),
+  );
   void window.loadURL(`${APP_SCHEME}://${APP_HOST}/index.html`);
   return window;
 }

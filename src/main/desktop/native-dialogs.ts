@@ -9,17 +9,24 @@ import { APP_HOST, APP_SCHEME } from './app-protocol';
  * `revealPath` only shows paths inside the data directory: the renderer is treated as untrusted.
  */
 export function registerNativeDialogs(dataDir: string): () => void {
-  const fromApp = (event: IpcMainInvokeEvent) => event.senderFrame?.url.startsWith(`${APP_SCHEME}://${APP_HOST}/`) === true;
+  const fromApp = (event: IpcMainInvokeEvent) =>
+    event.senderFrame?.url.startsWith(`${APP_SCHEME}://${APP_HOST}/`) === true;
   const owner = (event: IpcMainInvokeEvent) => BrowserWindow.fromWebContents(event.sender) ?? undefined;
 
   const choose = async (event: IpcMainInvokeEvent, kind: 'file' | 'folder'): Promise<string | null> => {
     if (!fromApp(event)) return null;
     const options: Electron.OpenDialogOptions =
       kind === 'file'
-        ? { title: 'Choose an ONNX model file', properties: ['openFile'], filters: [{ name: 'ONNX model', extensions: ['onnx'] }] }
+        ? {
+            title: 'Choose an ONNX model file',
+            properties: ['openFile'],
+            filters: [{ name: 'ONNX model', extensions: ['onnx'] }],
+          }
         : { title: 'Choose a model folder', properties: ['openDirectory'] };
     const window = owner(event);
-    const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+    const result = window
+      ? await dialog.showOpenDialog(window, options)
+      : await dialog.showOpenDialog(options);
     return result.canceled ? null : (result.filePaths[0] ?? null);
   };
 

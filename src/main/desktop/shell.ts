@@ -1,4 +1,4 @@
-import type { BrowserWindow} from 'electron';
+import type { BrowserWindow } from 'electron';
 import { app, dialog } from 'electron';
 import { handleAppProtocol, registerAppScheme } from './app-protocol';
 import { CoreSupervisor } from './core-supervisor';

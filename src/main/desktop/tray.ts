@@ -8,7 +8,11 @@ export interface LodgeTray {
 }
 
 /** The tray icon and its menu: open the window, see and copy the server address, quit. */
-export function createTray(actions: { open: () => void; quit: () => void; address: () => string | null }): LodgeTray {
+export function createTray(actions: {
+  open: () => void;
+  quit: () => void;
+  address: () => string | null;
+}): LodgeTray {
   const tray = new Tray(nativeImage.createFromPath(appFiles.trayIcon()));
   tray.setToolTip('Lodge');
   const rebuild = () => {

@@ -32,7 +32,10 @@ export class ApiClient {
   readonly base: string;
   #apiKey: string | null;
 
-  constructor(base?: string, private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> = localStorage) {
+  constructor(
+    base?: string,
+    private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> = localStorage,
+  ) {
     this.base = (base ?? desktopBridge()?.apiBase ?? location.origin).replace(/\/$/, '');
     this.#apiKey = storage.getItem(API_KEY_STORAGE);
   }
@@ -50,11 +53,16 @@ export class ApiClient {
   }
 
   /** Calls one app route; rejects with an {@link ApiError} for any non-2xx answer. */
-  async call<N extends AppRouteName>(name: N, input?: RouteInput<N>, signal?: AbortSignal): Promise<RouteOutput<N>> {
+  async call<N extends AppRouteName>(
+    name: N,
+    input?: RouteInput<N>,
+    signal?: AbortSignal,
+  ): Promise<RouteOutput<N>> {
     const spec = appRoutes[name];
     const { query, body } = (input ?? {}) as { query?: Record<string, unknown>; body?: unknown };
     const url = new URL(this.base + spec.path);
-    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    for (const [key, value] of Object.entries(query ?? {}))
+      if (value !== undefined) url.searchParams.set(key, String(value));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#apiKey !== null) headers.authorization = `Bearer ${this.#apiKey}`;
@@ -74,8 +82,13 @@ export class ApiClient {
     const payload: unknown = await response.json().catch(() => null);
     if (!response.ok) {
       const parsed = AppErrorBodySchema.safeParse(payload);
-      if (parsed.success) throw new ApiError(response.status, parsed.data.error.code, parsed.data.error.message);
-      throw new ApiError(response.status, 'internal', `Lodge answered ${response.status} ${response.statusText}.`);
+      if (parsed.success)
+        throw new ApiError(response.status, parsed.data.error.code, parsed.data.error.message);
+      throw new ApiError(
+        response.status,
+        'internal',
+        `Lodge answered ${response.status} ${response.statusText}.`,
+      );
     }
     return spec.response.parse(payload) as RouteOutput<N>;
   }

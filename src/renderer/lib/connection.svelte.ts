@@ -48,6 +48,9 @@ export class Connection {
     } catch (error) {
       this.#status = error instanceof ApiError && error.status === 401 ? 'unauthorized' : 'offline';
     }
-    this.#timer = setTimeout(() => void this.check(), this.#status === 'online' ? POLL_ONLINE_MS : POLL_OFFLINE_MS);
+    this.#timer = setTimeout(
+      () => void this.check(),
+      this.#status === 'online' ? POLL_ONLINE_MS : POLL_OFFLINE_MS,
+    );
   }
 }

@@ -78,7 +78,10 @@ export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
  */
 export const SettingsViewSchema = z.object({
   values: SettingsSchema.omit({ apiKey: true }).extend({ apiKeySet: z.boolean() }),
-  sources: z.record(z.enum(['host', 'port', 'apiKey', 'origins', 'allowedHosts', 'logLevel']), z.enum(SETTING_SOURCES)),
+  sources: z.record(
+    z.enum(['host', 'port', 'apiKey', 'origins', 'allowedHosts', 'logLevel']),
+    z.enum(SETTING_SOURCES),
+  ),
   /** Settings whose stored value differs from what the running server uses until it restarts. */
   restartRequired: z.array(z.enum(['host', 'port'])),
 });

@@ -42,7 +42,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     sendError(
       request,
       reply,
-      new LodgeError('not_found', `No route ${request.method} ${request.url.split('?')[0]}. The API is described at /openapi.json.`),
+      new LodgeError(
+        'not_found',
+        `No route ${request.method} ${request.url.split('?')[0]}. The API is described at /openapi.json.`,
+      ),
     ),
   );
 }
@@ -52,7 +55,10 @@ export function toLodgeError(error: unknown, request: FastifyRequest): LodgeErro
   if (isLodgeError(error)) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation.map((issue) => {
-      const where = [error.validationContext ?? 'body', ...issue.instancePath.split('/').filter(Boolean)].join('.');
+      const where = [
+        error.validationContext ?? 'body',
+        ...issue.instancePath.split('/').filter(Boolean),
+      ].join('.');
       return `${where}: ${issue.message}`;
     });
     const param = error.validation[0]?.instancePath.split('/').filter(Boolean).join('.') || undefined;
@@ -67,7 +73,10 @@ export function toLodgeError(error: unknown, request: FastifyRequest): LodgeErro
       );
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new LodgeError('invalid_request', `The request body is not valid JSON: ${fastifyError.message ?? ''}`.trim());
+      return new LodgeError(
+        'invalid_request',
+        `The request body is not valid JSON: ${fastifyError.message ?? ''}`.trim(),
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new LodgeError('invalid_request', `Unsupported Content-Type; send application/json.`);
   }
@@ -78,7 +87,12 @@ export function toLodgeError(error: unknown, request: FastifyRequest): LodgeErro
   if (status >= 400 && status < 500) {
     return new LodgeError('invalid_request', fastifyError.message ?? 'Invalid request.');
   }
-  return new LodgeError('internal', `Internal error (request ${request.id}); the server log has the details.`, {}, { cause: error });
+  return new LodgeError(
+    'internal',
+    `Internal error (request ${request.id}); the server log has the details.`,
+    {},
+    { cause: error },
+  );
 }
 
 function formatBytes(bytes: number): string {

@@ -33,6 +33,7 @@ export const DEFAULT_STATUS: Readonly<Record<ErrorCode, number>> = {
 export function commonErrorHeaders(error: LodgeError): Record<string, string> {
   const headers: Record<string, string> = {};
   if (error.code === 'unauthorized') headers['www-authenticate'] = 'Bearer';
-  if (error.details.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.details.retryAfterSeconds);
+  if (error.details.retryAfterSeconds !== undefined)
+    headers['retry-after'] = String(error.details.retryAfterSeconds);
   return headers;
 }

@@ -16,7 +16,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         version: LODGE_VERSION,
         description:
           'Lodge hosts AI models on this machine. OpenAI-compatible routes live under /v1, ' +
-          'Ollama-compatible under /api, KServe v2 under /v2, and the app\'s own API under /app.',
+          "Ollama-compatible under /api, KServe v2 under /v2, and the app's own API under /app.",
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],

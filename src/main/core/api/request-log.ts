@@ -10,7 +10,8 @@ export function registerRequestLog(app: FastifyInstance, log: RequestLogReposito
   app.addHook('onResponse', async (request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     const family = familyOf(path);
-    if (request.method === 'OPTIONS' || path === '/health' || path === '/' || path.startsWith('/assets/')) return;
+    if (request.method === 'OPTIONS' || path === '/health' || path === '/' || path.startsWith('/assets/'))
+      return;
     if (family === 'app' && request.method === 'GET') return;
     try {
       log.append({

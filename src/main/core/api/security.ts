@@ -75,7 +75,12 @@ export class SecurityPolicy {
 
   #ownOrigins(): Set<string> {
     const { host, port } = this.context.bound();
-    const origins = new Set([DESKTOP_ORIGIN, `http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]);
+    const origins = new Set([
+      DESKTOP_ORIGIN,
+      `http://127.0.0.1:${port}`,
+      `http://localhost:${port}`,
+      `http://[::1]:${port}`,
+    ]);
     if (!isLoopbackHost(host)) for (const name of this.#ownNames(host)) origins.add(`http://${name}:${port}`);
     return origins;
   }
@@ -89,7 +94,8 @@ export class SecurityPolicy {
     if (!wildcard) names.add(hostNameOf(bound));
     else {
       for (const addresses of Object.values(networkInterfaces())) {
-        for (const address of addresses ?? []) names.add(address.family === 'IPv6' ? `[${address.address}]` : address.address);
+        for (const address of addresses ?? [])
+          names.add(address.family === 'IPv6' ? `[${address.address}]` : address.address);
       }
     }
     return names;
@@ -107,7 +113,10 @@ export function registerSecurity(app: FastifyInstance, policy: SecurityPolicy): 
       return sendError(
         request,
         reply,
-        new LodgeError('forbidden', `Origin "${origin}" is not allowed. Add it to allowed origins (LODGE_ORIGINS) to call Lodge from that page.`),
+        new LodgeError(
+          'forbidden',
+          `Origin "${origin}" is not allowed. Add it to allowed origins (LODGE_ORIGINS) to call Lodge from that page.`,
+        ),
       );
     }
     if (origin !== undefined) applyCors(request, reply, origin);
@@ -137,8 +146,13 @@ function applyCors(request: FastifyRequest, reply: FastifyReply, origin: string)
     .split(',')
     .map((header) => header.trim().toLowerCase())
     .filter((header) => header.length > 0);
-  const allowed = requested.filter((header) => ALLOWED_REQUEST_HEADERS.includes(header) || header.startsWith('x-stainless-'));
-  reply.header('access-control-allow-headers', [...new Set([...ALLOWED_REQUEST_HEADERS, ...allowed])].join(', '));
+  const allowed = requested.filter(
+    (header) => ALLOWED_REQUEST_HEADERS.includes(header) || header.startsWith('x-stainless-'),
+  );
+  reply.header(
+    'access-control-allow-headers',
+    [...new Set([...ALLOWED_REQUEST_HEADERS, ...allowed])].join(', '),
+  );
   reply.header('access-control-max-age', '600');
   // Chrome's Private Network Access preflight: only answered for origins already allowed above.
   if (request.headers['access-control-request-private-network'] === 'true') {

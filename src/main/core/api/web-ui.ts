@@ -41,7 +41,10 @@ export async function registerWebUi(app: FastifyInstance, rendererDir: string | 
         .type('text/plain; charset=utf-8')
         .send('The Lodge web UI is not built. Run `npm run build`, then reload.');
     }
-    return reply.header('content-security-policy', WEB_UI_CSP).header('cache-control', 'no-cache').sendFile('index.html', rendererDir);
+    return reply
+      .header('content-security-policy', WEB_UI_CSP)
+      .header('cache-control', 'no-cache')
+      .sendFile('index.html', rendererDir);
   };
   const wantsHtml = (request: FastifyRequest) => String(request.headers.accept ?? '').includes('text/html');
 
@@ -50,4 +53,9 @@ export async function registerWebUi(app: FastifyInstance, rendererDir: string | 
     return reply.type('text/plain; charset=utf-8').send('Ollama is running');
   });
   app.get('/index.html', { schema: { hide: true } }, (_request, reply) => sendUi(reply));
+  app.get('/favicon.svg', { schema: { hide: true } }, (_request, reply) =>
+    built
+      ? reply.header('cache-control', 'max-age=86400').sendFile('favicon.svg', rendererDir)
+      : reply.code(404).send(),
+  );
 }

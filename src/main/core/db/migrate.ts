@@ -40,7 +40,9 @@ export function migrate(db: Db, migrations: readonly Migration[]): MigrationResu
       try {
         db.exec(migration.sql);
       } catch (cause) {
-        throw new Error(`Migration ${migration.version} (${migration.name}) failed: ${String(cause)}`, { cause });
+        throw new Error(`Migration ${migration.version} (${migration.name}) failed: ${String(cause)}`, {
+          cause,
+        });
       }
     }
     // NOTE: user_version cannot be a bound parameter; `latest` is an integer we computed.

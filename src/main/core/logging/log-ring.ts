@@ -46,7 +46,13 @@ export class LogRing {
         context,
       };
     } catch {
-      entry = { seq: ++this.#seq, time: new Date().toISOString(), level: 'info', msg: line.trimEnd(), context: {} };
+      entry = {
+        seq: ++this.#seq,
+        time: new Date().toISOString(),
+        level: 'info',
+        msg: line.trimEnd(),
+        context: {},
+      };
     }
     this.#entries.push(entry);
     if (this.#entries.length > this.capacity) this.#entries.shift();
@@ -55,7 +61,9 @@ export class LogRing {
   /** Entries at or above `level` with a sequence number above `after`, the newest `limit`, oldest first. */
   query(level: LogLevel, limit: number, after = 0): LogEntry[] {
     const floor = NUMBER_BY_LEVEL[level];
-    const matching = this.#entries.filter((entry) => entry.seq > after && NUMBER_BY_LEVEL[entry.level] >= floor);
+    const matching = this.#entries.filter(
+      (entry) => entry.seq > after && NUMBER_BY_LEVEL[entry.level] >= floor,
+    );
     return matching.slice(-limit);
   }
 }

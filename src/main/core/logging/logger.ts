@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -10,20 +11,23 @@ export type { Logger } from 'pino';
 export interface LogSink {
   readonly logger: Logger;
   readonly ring: LogRing;
-  dispose(): void;
+  /** Flushes and closes the log file; resolves once it is closed. */
+  dispose(): Promise<void>;
 }
 
 /** Past this size, the log file is rotated once at startup (`lodge.log` → `lodge.1.log`). */
 const ROTATE_BYTES = 20 * 1024 * 1024;
 
 /**
- * Structured logs (pino) to `logs/lodge.log`, to an in-memory ring the UI reads, and warnings and
+ * Structured logs (pino) to `logs/lodge.log` (the folder must exist), to an in-memory ring the UI reads, and warnings and
  * worse to stderr so a terminal shows what went wrong.
  */
 export function createLogSink(logsDir: string, level: LogLevel): LogSink {
   const file = join(logsDir, 'lodge.log');
   rotateIfLarge(file);
-  const fileStream = pino.destination({ dest: file, mkdir: true, sync: false });
+  const fileStream = pino.destination({ dest: file, sync: false });
+  // NOTE: the file opens asynchronously; closing before it is open would leak the descriptor.
+  const opened = once(fileStream, 'ready');
   const ring = new LogRing();
   const logger = pino(
     { level, base: { pid: process.pid } },
@@ -39,9 +43,12 @@ export function createLogSink(logsDir: string, level: LogLevel): LogSink {
   return {
     logger,
     ring,
-    dispose() {
+    async dispose() {
+      await opened;
+      const closed = once(fileStream, 'close');
       fileStream.flushSync();
       fileStream.end();
+      await closed;
     },
   };
 }

@@ -34,5 +34,7 @@ export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps): voi
     return { requests: deps.requests.recent(limit) };
   });
   contractRoute(app, 'settings', () => deps.settings.view());
-  contractRoute(app, 'updateSettings', ({ body }) => deps.settings.update(body as z.output<typeof SettingsPatchSchema>));
+  contractRoute(app, 'updateSettings', ({ body }) =>
+    deps.settings.update(body as z.output<typeof SettingsPatchSchema>),
+  );
 }

@@ -13,7 +13,12 @@ export function formatOpenAiError(error: LodgeError): HttpErrorReply {
     status,
     headers,
     body: {
-      error: { message: error.message, type: openAiType(status), param: error.details.param ?? null, code: error.code },
+      error: {
+        message: error.message,
+        type: openAiType(status),
+        param: error.details.param ?? null,
+        code: error.code,
+      },
     },
   };
 }

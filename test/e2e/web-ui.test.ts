@@ -1,0 +1,102 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser';
+import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
+import { tempDir } from '../helpers/temp-dir';
+
+const SCREENSHOTS = join(import.meta.dirname, '../../test-results');
+const VIEWS = ['discover', 'library', 'chat', 'server', 'monitor', 'settings'] as const;
+
+describe('the web UI served by the headless core', () => {
+  const dir = tempDir();
+  let server: ServeProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    server = await startServeProcess(['--port', '0', '--data-dir', dir.path]);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    dir.remove();
+  });
+
+  for (const scheme of ['light', 'dark'] as const) {
+    it(`navigates all six views (${scheme}) and shows the core connected`, async () => {
+      const page = await browser.newPage({ colorScheme: scheme, viewport: { width: 1280, height: 800 } });
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(error.message));
+      page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+      await page.goto(`${server.url}/`);
+      await expect.poll(() => page.getByTestId('connection').textContent()).toMatch(/Connected · v\d/);
+
+      for (const view of VIEWS) {
+        await page.click(`nav a[data-view="${view}"]`);
+        await expect.poll(() => page.locator('main').getAttribute('data-current-view')).toBe(view);
+        await expect
+          .poll(() => page.locator('nav a[aria-current="page"]').getAttribute('data-view'))
+          .toBe(view);
+        expect(await page.locator('main h1').textContent()).toBe(view[0]?.toUpperCase() + view.slice(1));
+        await page.screenshot({ path: join(SCREENSHOTS, `${view}-${scheme}.png`) });
+      }
+      // The hash route survives a reload.
+      await page.reload();
+      await expect.poll(() => page.locator('main').getAttribute('data-current-view')).toBe('settings');
+      expect(problems).toEqual([]);
+      await page.close();
+    });
+  }
+
+  it('saves a setting from the Settings view into the core', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/#/settings`);
+    await page.fill('#origins', 'http://localhost:5173');
+    await page.click('button[type="submit"]');
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved' }).count()).toBe(1);
+    const settings = (await (await fetch(`${server.url}/app/settings`)).json()) as {
+      values: { origins: string[] };
+    };
+    expect(settings.values.origins).toEqual(['http://localhost:5173']);
+    await page.close();
+  });
+
+  it('lists API requests live in the Server view', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/#/server`);
+    await expect.poll(() => page.getByTestId('api-base').textContent()).toBe(server.url);
+    await fetch(`${server.url}/api/tags-from-e2e`);
+    await expect
+      .poll(() => page.getByTestId('request-log').textContent(), { timeout: 10_000 })
+      .toContain('/api/tags-from-e2e');
+    await page.close();
+  });
+
+  it('asks for the API key when the core requires one, and connects with it', async () => {
+    const keyed = await startServeProcess([
+      '--port',
+      '0',
+      '--data-dir',
+      dir.path,
+      '--api-key',
+      'browser-key-0001',
+    ]);
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${keyed.url}/`);
+      await expect.poll(() => page.locator('main h1').textContent()).toBe('API key needed');
+      await page.fill('#api-key', 'wrong-key-000');
+      await page.click('button[type="submit"]');
+      await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not accepted/);
+      await page.fill('#api-key', 'browser-key-0001');
+      await page.click('button[type="submit"]');
+      await expect.poll(() => page.getByTestId('connection').textContent()).toMatch(/Connected/);
+      await page.close();
+    } finally {
+      await keyed.stop();
+    }
+  });
+});

@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+// Three suites, cheapest first: unit (pure logic), integration (real SQLite files, a real server
+// on a loopback port), e2e (the built CLI as a process, the built UI in Debian Chromium).
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // One browser and a few servers at a time is what two cores carry well.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
