@@ -11,6 +11,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
+          // The engine tests fork the built runner, so build first when src/ changed.
+          globalSetup: ['test/helpers/build-once.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
@@ -20,7 +22,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
-          globalSetup: ['test/e2e/global-setup.ts'],
+          globalSetup: ['test/helpers/build-once.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // One browser and a few servers at a time is what two cores carry well.

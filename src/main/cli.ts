@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './core/config';
 import { SERVER_FLAG_OPTIONS, toFlags } from './core/flags';
-import { builtRendererDir } from './core/renderer-dir';
+import { builtRendererDir, builtRunnerPath } from './core/renderer-dir';
 import { serve } from './core/serve';
 import { LODGE_VERSION } from './core/version';
 
@@ -34,10 +34,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'serve') {
     const { values } = parseArgs({ args: rest, options: SERVER_FLAG_OPTIONS, strict: true });
-    return serve(toFlags(values), builtRendererDir(import.meta.url), {
-      listening: (url) => console.log(`Lodge listening on ${url}`),
-      failed: (message) => console.error(message),
-    });
+    return serve(
+      toFlags(values),
+      { rendererDir: builtRendererDir(import.meta.url), runnerPath: builtRunnerPath(import.meta.url) },
+      {
+        listening: (url) => console.log(`Lodge listening on ${url}`),
+        failed: (message) => console.error(message),
+      },
+    );
   }
   process.stderr.write(`Unknown command "${command}". Run "lodge --help" for the commands.\n`);
   return 2;

@@ -1,5 +1,15 @@
 import type { z } from 'zod';
 import { HealthSchema } from './contract/health';
+import {
+  InferenceListSchema,
+  InferenceQuerySchema,
+  LoadModelSchema,
+  ModelListSchema,
+  RunningListSchema,
+  RunningModelSchema,
+  UnloadModelSchema,
+  UnloadResultSchema,
+} from './contract/models';
 import { SettingsPatchSchema, SettingsViewSchema } from './contract/settings';
 import {
   AppInfoSchema,
@@ -36,6 +46,21 @@ export const appRoutes = {
     path: '/app/settings',
     body: SettingsPatchSchema,
     response: SettingsViewSchema,
+  },
+  models: { method: 'GET', path: '/app/models', response: ModelListSchema },
+  runners: { method: 'GET', path: '/app/runners', response: RunningListSchema },
+  loadModel: { method: 'POST', path: '/app/runners', body: LoadModelSchema, response: RunningModelSchema },
+  unloadModel: {
+    method: 'POST',
+    path: '/app/runners/unload',
+    body: UnloadModelSchema,
+    response: UnloadResultSchema,
+  },
+  inferences: {
+    method: 'GET',
+    path: '/app/inferences',
+    query: InferenceQuerySchema,
+    response: InferenceListSchema,
   },
 } as const satisfies Record<string, RouteSpec>;
 

@@ -1,14 +1,72 @@
-/**
- * Messages between the core and a runner process over the fork IPC channel. The engine issue
- * grows this union (load, generate, embed, infer, cancel, stats, unload); both sides switch on `type`.
- */
-export type CoreToRunnerMessage = { type: 'shutdown' };
+import type { ErrorCode } from './errors';
+import type {
+  EmbedRequest,
+  EmbedResult,
+  ExecutionProvider,
+  GenerateEvent,
+  GenerateRequest,
+  InferRequest,
+  InferResult,
+  ModelTask,
+  SkippedProvider,
+  TensorInfo,
+} from './engine';
 
-/** Messages a runner sends to the core. */
-export type RunnerToCoreMessage = {
-  type: 'ready';
-  /** onnxruntime-node's version. */
-  ortVersion: string;
-  /** The execution backends this build of onnxruntime-node lists for this platform. */
-  backends: string[];
-};
+/** What a runner loads: one model, its task, the ONNX file chosen, and how to run it. */
+export interface LoadSpec {
+  readonly modelId: string;
+  readonly task: ModelTask;
+  /** The model's folder (config and tokenizer files). */
+  readonly dir: string;
+  /** The ONNX file of the chosen variant. */
+  readonly modelFile: string;
+  readonly providers: readonly ExecutionProvider[];
+  readonly threads: number;
+  readonly cacheDir: string | null;
+}
+
+/** What a runner reports once its model is loaded. */
+export interface LoadedInfo {
+  readonly provider: ExecutionProvider;
+  readonly skipped: readonly SkippedProvider[];
+  readonly fromCache: boolean;
+  readonly loadMs: number;
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  /** Context window of a language model; null for other tasks. */
+  readonly contextLength: number | null;
+}
+
+/** A runner's resource use. */
+export interface RunnerStats {
+  readonly rssBytes: number;
+}
+
+/** The answer to each request type. */
+export interface RunnerResults {
+  load: LoadedInfo;
+  generate: null;
+  embed: EmbedResult;
+  infer: InferResult;
+  stats: RunnerStats;
+}
+
+/** A request type. */
+export type RunnerRequestType = keyof RunnerResults;
+
+/** Messages from the core to a runner over the fork IPC channel (advanced serialization). */
+export type CoreToRunnerMessage =
+  | { readonly type: 'load'; readonly id: number; readonly spec: LoadSpec }
+  | { readonly type: 'generate'; readonly id: number; readonly request: GenerateRequest }
+  | { readonly type: 'embed'; readonly id: number; readonly request: EmbedRequest }
+  | { readonly type: 'infer'; readonly id: number; readonly request: InferRequest }
+  | { readonly type: 'stats'; readonly id: number }
+  | { readonly type: 'cancel'; readonly id: number }
+  | { readonly type: 'shutdown' };
+
+/** Messages from a runner to the core. */
+export type RunnerToCoreMessage =
+  | { readonly type: 'ready'; readonly ortVersion: string; readonly backends: readonly string[] }
+  | { readonly type: 'event'; readonly id: number; readonly event: GenerateEvent }
+  | { readonly type: 'result'; readonly id: number; readonly result: RunnerResults[RunnerRequestType] }
+  | { readonly type: 'error'; readonly id: number; readonly code: ErrorCode; readonly message: string };

@@ -7,6 +7,13 @@ import { migrations } from './db/migrations';
 import { RequestLogRepository } from './db/request-log-repository';
 import { SettingsRepository } from './db/settings-repository';
 import { createHttpServer, type HttpServer } from './api/server';
+import { systemClock } from './engine/clock';
+import { Engine } from './engine/engine';
+import { physicalCores, systemMemory } from './engine/hardware';
+import { RunnerProcess } from './engine/runner-process';
+import { Scheduler } from './engine/scheduler';
+import { ModelCatalog } from './library/model-catalog';
+import { InferenceLog } from './metrics/inference-log';
 import { DisposableStack } from './lifecycle';
 import { createLogSink, type Logger } from './logging/logger';
 import { dataPaths, ensureDataDirs, type DataPaths } from './paths';
@@ -19,6 +26,8 @@ export interface LodgeOptions {
   readonly env: NodeJS.ProcessEnv;
   /** The built renderer (`out/renderer`), or null to serve no UI. */
   readonly rendererDir: string | null;
+  /** The built runner entry (`out/main/runner.js`) forked for each loaded model. */
+  readonly runnerPath: string;
 }
 
 /** A running core. */
@@ -29,6 +38,7 @@ export interface Lodge {
   readonly logger: Logger;
   readonly settings: SettingsService;
   readonly server: HttpServer;
+  readonly engine: Engine;
   /** Stops accepting requests, finishes in-flight ones, then releases everything in reverse order. */
   dispose(): Promise<void>;
 }
@@ -59,8 +69,38 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
     const settings = new SettingsService(settingsRepository, options.env, options.flags, resolved);
     stack.add(settings.onChange((values) => (sink.logger.level = values.logLevel)));
 
+    const catalog = new ModelCatalog(paths.models, logger.child({ component: 'library' }));
+    catalog.refresh();
+    const inferences = new InferenceLog();
+    const cores = physicalCores();
+    const scheduler = new Scheduler({
+      settings: () => {
+        const values = settings.values;
+        return {
+          providers: values.providers,
+          threads: values.threads > 0 ? values.threads : cores,
+          keepAliveMs: values.keepAliveSeconds < 0 ? -1 : values.keepAliveSeconds * 1000,
+          maxLoadedModels: values.maxLoadedModels,
+          memoryBudgetBytes:
+            values.memoryBudgetMb !== null
+              ? values.memoryBudgetMb * 1024 * 1024
+              : systemMemory().totalBytes * 0.8,
+          queueLimit: 32,
+        };
+      },
+      spawn: (modelId) => new RunnerProcess(modelId, options.runnerPath),
+      cacheDir: paths.cache,
+      clock: systemClock,
+      memory: systemMemory,
+      logger: logger.child({ component: 'scheduler' }),
+    });
+    stack.add(() => scheduler.dispose());
+    const engine = new Engine(catalog, scheduler, inferences, logger.child({ component: 'engine' }));
+
     let url = '';
     const server = await createHttpServer({
+      engine,
+      inferences,
       logger,
       settings,
       logs: sink.ring,
@@ -89,6 +129,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       logger,
       settings,
       server,
+      engine,
       dispose: async () => {
         logger.info('shutting down');
         await stack.dispose((error) => logger.error({ err: error }, 'error while shutting down'));

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { EXECUTION_PROVIDERS } from '../../shared/engine';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -34,16 +35,22 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const DEFAULTS: Settings = {
+/** Every setting's default value. */
+export const DEFAULT_SETTINGS: Settings = {
   host: DEFAULT_HOST,
   port: DEFAULT_PORT,
   apiKey: null,
   origins: [],
   allowedHosts: [],
   logLevel: 'info',
+  providers: [...EXECUTION_PROVIDERS],
+  threads: 0,
+  keepAliveSeconds: 300,
+  maxLoadedModels: 3,
+  memoryBudgetMb: null,
 };
 
-const SETTING_KEYS = Object.keys(DEFAULTS) as SettingKey[];
+const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];
 
 const ENV_NAMES: Readonly<Record<SettingKey, string>> = {
   host: 'LODGE_HOST',
@@ -52,6 +59,11 @@ const ENV_NAMES: Readonly<Record<SettingKey, string>> = {
   origins: 'LODGE_ORIGINS',
   allowedHosts: 'LODGE_ALLOWED_HOSTS',
   logLevel: 'LODGE_LOG_LEVEL',
+  providers: 'LODGE_PROVIDERS',
+  threads: 'LODGE_THREADS',
+  keepAliveSeconds: 'LODGE_KEEP_ALIVE',
+  maxLoadedModels: 'LODGE_MAX_LOADED_MODELS',
+  memoryBudgetMb: 'LODGE_MEMORY_BUDGET_MB',
 };
 
 /** The environment variable that sets each setting, for messages and the README. */
@@ -74,7 +86,7 @@ export function resolveConfig(
   env: NodeJS.ProcessEnv,
   flags: Flags,
 ): ResolvedConfig {
-  const values: Record<string, unknown> = { ...DEFAULTS };
+  const values: Record<string, unknown> = { ...DEFAULT_SETTINGS };
   const sources = Object.fromEntries(SETTING_KEYS.map((key) => [key, 'default'])) as Record<
     SettingKey,
     SettingSource
@@ -149,9 +161,14 @@ function parseExplicit(key: SettingKey, raw: unknown, where: string): unknown {
 function fromEnvString(key: SettingKey, raw: string): unknown {
   switch (key) {
     case 'port':
-      return /^\d+$/.test(raw) ? Number(raw) : raw;
+    case 'threads':
+    case 'maxLoadedModels':
+    case 'memoryBudgetMb':
+    case 'keepAliveSeconds':
+      return /^-?\d+$/.test(raw) ? Number(raw) : raw;
     case 'origins':
     case 'allowedHosts':
+    case 'providers':
       return raw
         .split(',')
         .map((part) => part.trim())

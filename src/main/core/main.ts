@@ -2,7 +2,7 @@
 // reports its address over `process.parentPort`. Imports nothing from electron.
 import { ConfigError } from './config';
 import { parseServerFlags } from './flags';
-import { builtRendererDir } from './renderer-dir';
+import { builtRendererDir, builtRunnerPath } from './renderer-dir';
 import { serve } from './serve';
 
 /** The message port Electron gives a utilityProcess; absent when run as plain Node. */
@@ -24,10 +24,14 @@ function report(message: CoreToShellMessage): void {
 
 try {
   const flags = parseServerFlags(process.argv.slice(2));
-  const code = await serve(flags, builtRendererDir(import.meta.url), {
-    listening: (url, dataDir) => report({ type: 'listening', url, dataDir }),
-    failed: (message) => report({ type: 'failed', message }),
-  });
+  const code = await serve(
+    flags,
+    { rendererDir: builtRendererDir(import.meta.url), runnerPath: builtRunnerPath(import.meta.url) },
+    {
+      listening: (url, dataDir) => report({ type: 'listening', url, dataDir }),
+      failed: (message) => report({ type: 'failed', message }),
+    },
+  );
   process.exit(code);
 } catch (error) {
   report({ type: 'failed', message: error instanceof ConfigError ? error.message : String(error) });

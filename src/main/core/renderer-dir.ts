@@ -5,3 +5,8 @@ import { fileURLToPath } from 'node:url';
 export function builtRendererDir(entryUrl: string): string {
   return resolve(dirname(fileURLToPath(entryUrl)), '../renderer');
 }
+
+/** The built runner entry beside a built entry (`out/main/*.js` → `out/main/runner.js`). */
+export function builtRunnerPath(entryUrl: string): string {
+  return resolve(dirname(fileURLToPath(entryUrl)), 'runner.js');
+}

@@ -17,12 +17,12 @@ export interface ServeReporter {
  */
 export async function serve(
   flags: Flags,
-  rendererDir: string | null,
+  entry: { rendererDir: string | null; runnerPath: string },
   reporter: ServeReporter,
 ): Promise<number> {
   let lodge: Lodge;
   try {
-    lodge = await startLodge({ flags, env: process.env, rendererDir });
+    lodge = await startLodge({ flags, env: process.env, ...entry });
   } catch (error) {
     if (error instanceof ConfigError) {
       reporter.failed(error.message);

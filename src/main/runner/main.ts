@@ -1,9 +1,122 @@
-// A runner process: forked by the core, one per loaded model, speaking RunnerToCoreMessage over IPC.
-import type { CoreToRunnerMessage, RunnerToCoreMessage } from '../../shared/runner-protocol';
-import { describeRuntime } from './onnx/ort';
+// A runner process: forked by the core, one per loaded model. It owns one onnxruntime session set
+// and answers the core's typed messages; generation streams one event per piece of text.
+import type {
+  CoreToRunnerMessage,
+  LoadedInfo,
+  LoadSpec,
+  RunnerResults,
+  RunnerToCoreMessage,
+} from '../../shared/runner-protocol';
+import { Embedder } from './embed/embedder';
+import { generate } from './llm/generate';
+import { LanguageModel } from './llm/language-model';
+import { listedBackends } from './onnx/providers';
+import { ortVersion, type OpenedSession } from './onnx/session';
+import { RunnerError } from './runner-error';
+import { TensorModel } from './tensors/tensor-model';
+
+type Loaded =
+  | { task: 'text-generation'; model: LanguageModel; id: string }
+  | { task: 'embeddings'; model: Embedder; id: string }
+  | { task: 'tensors'; model: TensorModel; id: string };
+
+let loaded: Loaded | null = null;
+const running = new Map<number, AbortController>();
 
 function send(message: RunnerToCoreMessage): void {
   process.send?.(message);
+}
+
+function fail(id: number, error: unknown): void {
+  if (error instanceof RunnerError) send({ type: 'error', id, code: error.code, message: error.message });
+  else
+    send({
+      type: 'error',
+      id,
+      code: 'internal',
+      message: error instanceof Error ? error.message : String(error),
+    });
+}
+
+async function load(spec: LoadSpec): Promise<LoadedInfo> {
+  if (loaded !== null) throw new RunnerError('internal', `This runner already holds ${loaded.id}.`);
+  const started = performance.now();
+  const options = { providers: spec.providers, threads: spec.threads, cacheDir: spec.cacheDir };
+  let opened: OpenedSession;
+  let contextLength: number | null = null;
+  try {
+    if (spec.task === 'text-generation') {
+      const result = await LanguageModel.open(spec.dir, spec.modelFile, options);
+      loaded = { task: spec.task, model: result.model, id: spec.modelId };
+      opened = result.opened;
+      contextLength = result.model.contextLength;
+    } else if (spec.task === 'embeddings') {
+      const result = await Embedder.open(spec.dir, spec.modelFile, options);
+      loaded = { task: spec.task, model: result.embedder, id: spec.modelId };
+      opened = result.opened;
+      contextLength = result.embedder.maxLength;
+    } else {
+      const result = await TensorModel.open(spec.modelFile, options);
+      loaded = { task: spec.task, model: result.model, id: spec.modelId };
+      opened = result.opened;
+    }
+  } catch (error) {
+    if (error instanceof RunnerError) throw error;
+    throw new RunnerError(
+      'model_load_failed',
+      `${spec.modelId} could not be loaded: ${(error as Error).message.split('\n')[0]}`,
+    );
+  }
+  return {
+    provider: opened.provider,
+    skipped: opened.skipped,
+    fromCache: opened.fromCache,
+    loadMs: performance.now() - started,
+    inputs: opened.session.inputs,
+    outputs: opened.session.outputs,
+    contextLength,
+  };
+}
+
+function expect<T extends Loaded['task']>(task: T): Extract<Loaded, { task: T }> {
+  if (loaded === null) throw new RunnerError('internal', 'No model is loaded in this runner.');
+  if (loaded.task !== task)
+    throw new RunnerError('invalid_request', `${loaded.id} is a ${loaded.task} model, not a ${task} model.`);
+  return loaded as Extract<Loaded, { task: T }>;
+}
+
+async function handle(message: Exclude<CoreToRunnerMessage, { type: 'cancel' | 'shutdown' }>): Promise<void> {
+  const controller = new AbortController();
+  running.set(message.id, controller);
+  const reply = <K extends keyof RunnerResults>(result: RunnerResults[K]) =>
+    send({ type: 'result', id: message.id, result });
+  try {
+    switch (message.type) {
+      case 'load':
+        reply<'load'>(await load(message.spec));
+        break;
+      case 'generate': {
+        const { model, id } = expect('text-generation');
+        for await (const event of generate(model, message.request, id, controller.signal))
+          send({ type: 'event', id: message.id, event });
+        reply<'generate'>(null);
+        break;
+      }
+      case 'embed':
+        reply<'embed'>(await expect('embeddings').model.embed(message.request, controller.signal));
+        break;
+      case 'infer':
+        reply<'infer'>(await expect('tensors').model.infer(message.request));
+        break;
+      case 'stats':
+        reply<'stats'>({ rssBytes: process.memoryUsage.rss() });
+        break;
+    }
+  } catch (error) {
+    fail(message.id, error);
+  } finally {
+    running.delete(message.id);
+  }
 }
 
 if (!process.send) {
@@ -12,9 +125,13 @@ if (!process.send) {
 }
 
 process.on('message', (message: CoreToRunnerMessage) => {
-  if (message.type === 'shutdown') process.exit(0);
+  if (message.type === 'cancel') running.get(message.id)?.abort();
+  else if (message.type === 'shutdown') {
+    const release = loaded?.model.release() ?? Promise.resolve();
+    void release.finally(() => process.exit(0));
+  } else void handle(message);
 });
 // The core going away (crash or kill) must not leave an orphan holding a model in memory.
 process.on('disconnect', () => process.exit(0));
 
-send({ type: 'ready', ...describeRuntime() });
+send({ type: 'ready', ortVersion: ortVersion(), backends: listedBackends() });

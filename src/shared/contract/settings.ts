@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXECUTION_PROVIDERS } from '../engine';
 
 /** Log levels the core understands, most verbose first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -42,6 +43,20 @@ export const SettingsSchema = z.object({
   origins: z.array(OriginPatternSchema).max(64),
   allowedHosts: z.array(HostNameSchema).max(64),
   logLevel: z.enum(LOG_LEVELS),
+  /** Execution providers to try, in order; CPU is always the last resort. */
+  providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).max(EXECUTION_PROVIDERS.length),
+  /** Threads per model; 0 uses the number of physical cores. */
+  threads: z.number().int().min(0).max(256),
+  /** Seconds a model stays loaded after its last request; 0 unloads at once, negative never. */
+  keepAliveSeconds: z
+    .number()
+    .int()
+    .min(-1)
+    .max(7 * 24 * 3600),
+  /** Models loaded at once; the least recently used idle one is unloaded to make room. */
+  maxLoadedModels: z.number().int().min(1).max(32),
+  /** Memory models may take, in MiB; null uses 80% of this machine's memory. */
+  memoryBudgetMb: z.number().int().min(64).nullable(),
 });
 
 /** Parsed form of {@link SettingsSchema}. */
@@ -49,6 +64,9 @@ export type Settings = z.infer<typeof SettingsSchema>;
 
 /** One of the persisted setting names. */
 export type SettingKey = keyof Settings;
+
+/** Every setting name, in display order. */
+export const SETTING_KEYS = Object.keys(SettingsSchema.shape) as [SettingKey, ...SettingKey[]];
 
 /** Where the effective value of a setting came from, lowest precedence first. */
 export const SETTING_SOURCES = ['default', 'settings', 'env', 'flag'] as const;
@@ -65,6 +83,11 @@ export const SettingsPatchSchema = z
     origins: SettingsSchema.shape.origins.nullable(),
     allowedHosts: SettingsSchema.shape.allowedHosts.nullable(),
     logLevel: SettingsSchema.shape.logLevel.nullable(),
+    providers: SettingsSchema.shape.providers.nullable(),
+    threads: SettingsSchema.shape.threads.nullable(),
+    keepAliveSeconds: SettingsSchema.shape.keepAliveSeconds.nullable(),
+    maxLoadedModels: SettingsSchema.shape.maxLoadedModels.nullable(),
+    memoryBudgetMb: SettingsSchema.shape.memoryBudgetMb,
   })
   .partial()
   .strict();
@@ -78,10 +101,7 @@ export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
  */
 export const SettingsViewSchema = z.object({
   values: SettingsSchema.omit({ apiKey: true }).extend({ apiKeySet: z.boolean() }),
-  sources: z.record(
-    z.enum(['host', 'port', 'apiKey', 'origins', 'allowedHosts', 'logLevel']),
-    z.enum(SETTING_SOURCES),
-  ),
+  sources: z.record(z.enum(SETTING_KEYS), z.enum(SETTING_SOURCES)),
   /** Settings whose stored value differs from what the running server uses until it restarts. */
   restartRequired: z.array(z.enum(['host', 'port'])),
 });

@@ -13,6 +13,11 @@ describe('resolveConfig', () => {
       origins: [],
       allowedHosts: [],
       logLevel: 'info',
+      providers: ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'],
+      threads: 0,
+      keepAliveSeconds: 300,
+      maxLoadedModels: 3,
+      memoryBudgetMb: null,
     });
     expect(Object.values(config.sources).every((source) => source === 'default')).toBe(true);
   });
@@ -42,6 +47,16 @@ describe('resolveConfig', () => {
     );
     expect(config.values.origins).toEqual(['http://a.example', 'chrome-extension://*']);
     expect(config.values.allowedHosts).toEqual(['box.lan']);
+  });
+
+  it('reads engine settings from the environment', () => {
+    const config = resolveConfig(
+      none,
+      { LODGE_PROVIDERS: 'webgpu,cpu', LODGE_KEEP_ALIVE: '-1', LODGE_THREADS: '4' },
+      {},
+    );
+    expect(config.values).toMatchObject({ providers: ['webgpu', 'cpu'], keepAliveSeconds: -1, threads: 4 });
+    expect(() => resolveConfig(none, { LODGE_PROVIDERS: 'tpu' }, {})).toThrow(/LODGE_PROVIDERS/);
   });
 
   it('stops on an invalid environment value, naming the variable', () => {

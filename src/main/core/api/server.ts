@@ -4,9 +4,12 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppInfo } from '../../../shared/contract/system';
 import type { RequestLogRepository } from '../db/request-log-repository';
+import type { Engine } from '../engine/engine';
+import type { InferenceLog } from '../metrics/inference-log';
 import type { LogRing } from '../logging/log-ring';
 import type { Logger } from '../logging/logger';
 import type { SettingsService } from '../settings-service';
+import { registerEngineRoutes } from './app/engine-routes';
 import { registerAppRoutes } from './app/routes';
 import { registerErrorHandling } from './error-handler';
 import { registerOpenApi, registerOpenApiRoute } from './openapi';
@@ -19,6 +22,8 @@ export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
 /** What the HTTP server is built from. */
 export interface HttpServerDeps {
+  readonly engine: Engine;
+  readonly inferences: InferenceLog;
   readonly logger: Logger;
   readonly settings: SettingsService;
   readonly logs: LogRing;
@@ -69,6 +74,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   await registerOpenApi(fastify);
 
   registerAppRoutes(fastify, deps);
+  registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerOpenApiRoute(fastify);
   await registerWebUi(fastify, deps.rendererDir);
   await fastify.ready();

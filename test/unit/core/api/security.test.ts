@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Settings } from '../../../../src/shared/contract/settings';
 import { hostNameOf, SecurityPolicy } from '../../../../src/main/core/api/security';
+import { DEFAULT_SETTINGS } from '../../../../src/main/core/config';
 
 function policy(settings: Partial<Settings> = {}, bound = { host: '127.0.0.1', port: 11435 }) {
-  const values: Settings = {
-    host: bound.host,
-    port: bound.port,
-    apiKey: null,
-    origins: [],
-    allowedHosts: [],
-    logLevel: 'info',
-    ...settings,
-  };
+  const values: Settings = { ...DEFAULT_SETTINGS, host: bound.host, port: bound.port, ...settings };
   return new SecurityPolicy({ settings: () => values, bound: () => bound });
 }
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-/** The e2e suite runs the built app: rebuild first when src/ is newer than out/. */
+/** The integration and e2e suites run built entries (the runner, the CLI, the UI): rebuild first when src/ is newer than out/. */
 export default function setup(): void {
   const result = spawnSync(process.execPath, [join(import.meta.dirname, '../../scripts/ensure-built.mjs')], {
     stdio: 'inherit',

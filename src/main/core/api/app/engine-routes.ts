@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import type {
+  InferenceQuerySchema,
+  LoadModelSchema,
+  ModelSummary,
+  RunningModelView,
+  UnloadModelSchema,
+} from '../../../../shared/contract/models';
+import type { Engine, RunningModelWithMemory } from '../../engine/engine';
+import type { ModelRecord } from '../../library/model-folder';
+import type { InferenceLog } from '../../metrics/inference-log';
+import { contractRoute } from '../contract-route';
+
+/** The library as the app API shows it. */
+export function modelSummary(record: ModelRecord): ModelSummary {
+  return {
+    id: record.id,
+    format: record.format,
+    task: record.task,
+    architecture: record.architecture,
+    variants: record.variants.map((variant) => ({ name: variant.name, bytes: variant.bytes })),
+    contextLength: record.contextLength,
+    hasChatTemplate: record.hasChatTemplate,
+  };
+}
+
+/** A running model with times as ISO strings. */
+export function runningView(model: RunningModelWithMemory): RunningModelView {
+  const iso = (time: number) => new Date(time).toISOString();
+  return {
+    ...model,
+    skippedProviders: [...model.skippedProviders],
+    loadedAt: iso(model.loadedAt),
+    lastUsedAt: iso(model.lastUsedAt),
+    expiresAt: model.expiresAt === null ? null : iso(model.expiresAt),
+  };
+}
+
+/** `/app/models`, `/app/runners` (list, load, unload) and `/app/inferences`. */
+export function registerEngineRoutes(app: FastifyInstance, engine: Engine, inferences: InferenceLog): void {
+  contractRoute(app, 'models', () => ({ models: engine.models().map(modelSummary) }));
+  contractRoute(app, 'runners', async () => ({
+    models: (await engine.runningWithMemory()).map(runningView),
+  }));
+  contractRoute(app, 'loadModel', async ({ body }) => {
+    const { model, keepAliveSeconds } = body as z.output<typeof LoadModelSchema>;
+    const { model: id } = await engine.load(
+      model,
+      keepAliveSeconds === undefined ? undefined : keepAliveSeconds * 1000,
+    );
+    const running = (await engine.runningWithMemory()).find((entry) => entry.id === id);
+    if (!running) throw new Error(`${id} unloaded right after loading`);
+    return runningView(running);
+  });
+  contractRoute(app, 'unloadModel', async ({ body }) => {
+    const { model } = body as z.output<typeof UnloadModelSchema>;
+    const id = engine.resolve(model).record.id;
+    return { model: id, unloaded: await engine.unload(id) };
+  });
+  contractRoute(app, 'inferences', ({ query }) => {
+    const { limit } = query as z.output<typeof InferenceQuerySchema>;
+    return { inferences: inferences.recent(limit) };
+  });
+}

@@ -1,0 +1,187 @@
+import type {
+  EmbedRequest,
+  EmbedResult,
+  GenerateEvent,
+  GenerateRequest,
+  InferRequest,
+  InferResult,
+  ModelTask,
+} from '../../../shared/engine';
+import type { LoadedInfo } from '../../../shared/runner-protocol';
+import { LodgeError } from '../errors';
+import { chooseVariant, type ModelCatalog, type ResolvedModel } from '../library/model-catalog';
+import type { ModelRecord } from '../library/model-folder';
+import type { Logger } from '../logging/logger';
+import type { InferenceLog } from '../metrics/inference-log';
+import type { RunningModel, Scheduler } from './scheduler';
+
+/** Per-request options every API family can set. */
+export interface CallOptions {
+  /** How long the model stays loaded after this request; absent uses the setting. */
+  readonly keepAliveMs?: number;
+  /** Aborted when the client goes away or the user stops. */
+  readonly signal?: AbortSignal;
+}
+
+/** A running model with its runner's resident memory, where the runner answered in time. */
+export type RunningModelWithMemory = RunningModel & { readonly rssBytes: number | null };
+
+const TASK_NAMES: Readonly<Record<ModelTask, string>> = {
+  'text-generation': 'a text-generation model',
+  embeddings: 'an embedding model',
+  tensors: 'a plain ONNX (tensor) model',
+};
+
+/**
+ * The core's inference service: resolves model names, leases the model from the scheduler, runs
+ * the request on its runner, and records what it cost. The HTTP families translate onto this.
+ */
+export class Engine {
+  constructor(
+    private readonly catalog: ModelCatalog,
+    private readonly scheduler: Scheduler,
+    private readonly log: InferenceLog,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Every model in the catalog. */
+  models(): ModelRecord[] {
+    return this.catalog.list();
+  }
+
+  /** Resolves a model name a client gave (`owner/name`, `name`, `owner/name:variant`). */
+  resolve(name: string): ResolvedModel {
+    return this.catalog.resolve(name);
+  }
+
+  /** Generates text; the last event is `done`. The model is released when the stream ends or is dropped. */
+  async *generate(
+    name: string,
+    request: GenerateRequest,
+    options: CallOptions = {},
+  ): AsyncGenerator<GenerateEvent> {
+    const { record, lease, started } = await this.#lease(name, 'text-generation', options.signal);
+    let outcome: 'stop' | 'length' | 'cancelled' | 'error' = 'error';
+    try {
+      for await (const event of lease.runner.generate(request, options.signal)) {
+        if (event.type === 'done') {
+          outcome = event.finishReason;
+          const { stats } = event;
+          this.log.record({
+            time: new Date().toISOString(),
+            model: record.id,
+            task: record.task,
+            promptTokens: stats.promptTokens,
+            cachedTokens: stats.cachedTokens,
+            completionTokens: stats.completionTokens,
+            queueWaitMs: lease.waitedMs,
+            timeToFirstTokenMs: lease.waitedMs + stats.timeToFirstTokenMs,
+            decodeTokensPerSecond:
+              stats.decodeMs > 0 ? (stats.completionTokens / stats.decodeMs) * 1000 : null,
+            totalMs: performance.now() - started,
+            outcome,
+          });
+        }
+        yield event;
+      }
+    } finally {
+      if (outcome === 'error') this.logger.debug({ model: record.id }, 'generation ended without completing');
+      lease.release(options.keepAliveMs);
+    }
+  }
+
+  /** Embeds a batch of texts. */
+  async embed(
+    name: string,
+    request: EmbedRequest,
+    options: CallOptions = {},
+  ): Promise<EmbedResult & { model: string }> {
+    const { record, lease, started } = await this.#lease(name, 'embeddings', options.signal);
+    try {
+      const result = await lease.runner.call('embed', { request }, options.signal);
+      this.#recordSimple(record, result.promptTokens, lease.waitedMs, started);
+      return { ...result, model: record.id };
+    } finally {
+      lease.release(options.keepAliveMs);
+    }
+  }
+
+  /** Runs a tensor model. */
+  async infer(
+    name: string,
+    request: InferRequest,
+    options: CallOptions = {},
+  ): Promise<InferResult & { model: string }> {
+    const { record, lease, started } = await this.#lease(name, 'tensors', options.signal);
+    try {
+      const result = await lease.runner.call('infer', { request }, options.signal);
+      this.#recordSimple(record, 0, lease.waitedMs, started);
+      return { ...result, model: record.id };
+    } finally {
+      lease.release(options.keepAliveMs);
+    }
+  }
+
+  /** Loads a model and keeps it for `keepAliveMs` (absent: the setting). */
+  async load(name: string, keepAliveMs?: number): Promise<{ model: string; info: LoadedInfo }> {
+    const { record, variant } = this.catalog.resolve(name);
+    const info = await this.scheduler.preload(record, chooseVariant(record, variant), keepAliveMs);
+    return { model: record.id, info };
+  }
+
+  /** Unloads a model (after its current request). False when it was not loaded. */
+  async unload(name: string): Promise<boolean> {
+    return this.scheduler.unload(this.catalog.resolve(name).record.id);
+  }
+
+  /** The loaded models. */
+  running(): RunningModel[] {
+    return this.scheduler.running();
+  }
+
+  /** The loaded models with each runner's resident memory (asked with a short timeout). */
+  async runningWithMemory(): Promise<RunningModelWithMemory[]> {
+    return Promise.all(
+      this.scheduler.running().map(async (model) => {
+        const runner = this.scheduler.runnerOf(model.id);
+        const stats = runner
+          ? await Promise.race([
+              runner.call('stats', {}).catch(() => null),
+              new Promise<null>((resolve) => setTimeout(() => resolve(null), 500)),
+            ])
+          : null;
+        return { ...model, rssBytes: stats?.rssBytes ?? null };
+      }),
+    );
+  }
+
+  async #lease(name: string, task: ModelTask, signal?: AbortSignal) {
+    const started = performance.now();
+    const { record, variant } = this.catalog.resolve(name);
+    if (record.task !== task) {
+      throw new LodgeError(
+        'invalid_request',
+        `${record.id} is ${TASK_NAMES[record.task]}, not ${TASK_NAMES[task]}.`,
+        { param: 'model' },
+      );
+    }
+    const lease = await this.scheduler.acquire(record, chooseVariant(record, variant), signal);
+    return { record, lease, started };
+  }
+
+  #recordSimple(record: ModelRecord, promptTokens: number, waitedMs: number, started: number): void {
+    this.log.record({
+      time: new Date().toISOString(),
+      model: record.id,
+      task: record.task,
+      promptTokens,
+      cachedTokens: 0,
+      completionTokens: 0,
+      queueWaitMs: waitedMs,
+      timeToFirstTokenMs: null,
+      decodeTokensPerSecond: null,
+      totalMs: performance.now() - started,
+      outcome: 'ok',
+    });
+  }
+}

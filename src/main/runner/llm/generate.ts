@@ -1,0 +1,153 @@
+import type { FinishReason, GenerateEvent, GenerateRequest, TokenLogprob } from '../../../shared/engine';
+import { RunnerError } from '../runner-error';
+import { StreamingDetokenizer } from '../text/detokenizer';
+import { StopMatcher } from '../text/stop-matcher';
+import type { LanguageModel } from './language-model';
+import { Sampler, type LogprobsById } from './sampler';
+
+/** Lets the runner's message loop run (a cancel may be waiting) between two tokens. */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The prompt of a request as token ids: the chat template rendered, or the raw text. */
+export function promptTokens(model: LanguageModel, request: GenerateRequest, modelName: string): number[] {
+  let text: string;
+  if (request.prompt.kind === 'chat') {
+    if (model.template === null) {
+      throw new RunnerError(
+        'invalid_request',
+        `${modelName} has no chat template (tokenizer_config.json has no chat_template). Send a raw prompt to the completions API instead.`,
+      );
+    }
+    text = model.template.render(request.prompt.messages, request.prompt.tools);
+  } else {
+    text = request.prompt.text;
+  }
+  const tokens = model.tokenizer.encode(text);
+  if (tokens.length === 0) throw new RunnerError('invalid_request', 'The prompt is empty.');
+  return tokens;
+}
+
+/**
+ * Generates text for `request`, streaming it in pieces that never split a character or show any
+ * part of a stop string. Ends with one `done` event. Context policy: a prompt that does not fit
+ * the window is an error; generation stops at the end of the window with finish reason `length`.
+ */
+export async function* generate(
+  model: LanguageModel,
+  request: GenerateRequest,
+  modelName: string,
+  signal: AbortSignal,
+): AsyncGenerator<GenerateEvent> {
+  const release = model.acquire();
+  try {
+    yield* generateOwned(model, request, modelName, signal);
+  } finally {
+    release();
+  }
+}
+
+async function* generateOwned(
+  model: LanguageModel,
+  request: GenerateRequest,
+  modelName: string,
+  signal: AbortSignal,
+): AsyncGenerator<GenerateEvent> {
+  const started = performance.now();
+  const tokens = promptTokens(model, request, modelName);
+  const context = Math.min(model.contextLength, request.contextLimit ?? Infinity);
+  if (tokens.length >= context) {
+    throw new RunnerError(
+      'invalid_request',
+      `The prompt is ${tokens.length} tokens, and ${modelName}'s context window is ${context}. Shorten the conversation or start a new one.`,
+    );
+  }
+  const budget = Math.min(request.maxTokens, context - tokens.length);
+
+  const prefilled = await model.prefill(tokens, signal);
+  const reused = prefilled.reused;
+  let logits = prefilled.logits;
+  const prefillMs = performance.now() - started;
+  const sampler = new Sampler(request.sampling, tokens);
+  const detokenizer = new StreamingDetokenizer((ids) => model.tokenizer.decode(ids));
+  const stops = new StopMatcher(request.stop);
+  const logprobs: TokenLogprob[] = [];
+  let pendingTokens = 0;
+  let completion = 0;
+  let firstTokenAt: number | null = null;
+  let finish: FinishReason = 'length';
+  let matchedStop = false;
+  const decodeStarted = performance.now();
+
+  while (completion < budget) {
+    if (signal.aborted) {
+      finish = 'cancelled';
+      break;
+    }
+    const { token, logprobs: scored } = sampler.pick(logits, request.logprobs);
+    firstTokenAt ??= performance.now();
+    if (!request.ignoreEos && model.eosIds.has(token)) {
+      finish = 'stop';
+      break;
+    }
+    sampler.accept(token);
+    completion++;
+    pendingTokens++;
+    if (scored) logprobs.push(describe(model, token, scored));
+    const { emit, stopped } = stops.push(detokenizer.push(token));
+    if (emit !== '' || stopped) {
+      yield {
+        type: 'text',
+        text: emit,
+        tokens: pendingTokens,
+        ...(scored ? { logprobs: logprobs.splice(0) } : {}),
+      };
+      pendingTokens = 0;
+    }
+    if (stopped) {
+      finish = 'stop';
+      matchedStop = true;
+      break;
+    }
+    if (completion >= budget) break;
+    logits = await model.step(token);
+    await yieldToLoop();
+  }
+
+  // Ended by end-of-sequence, length or cancel: release what was held back (a partial character,
+  // text that only looked like the start of a stop string), unless it completes a stop string.
+  let rest = '';
+  if (!matchedStop) {
+    const tail = stops.push(detokenizer.flush());
+    rest = tail.emit + (tail.stopped ? '' : stops.flush());
+    if (tail.stopped) finish = 'stop';
+  }
+  if (rest !== '' || pendingTokens > 0 || logprobs.length > 0) {
+    yield {
+      type: 'text',
+      text: rest,
+      tokens: pendingTokens,
+      ...(logprobs.length > 0 ? { logprobs: logprobs.splice(0) } : {}),
+    };
+  }
+  const finished = performance.now();
+  yield {
+    type: 'done',
+    finishReason: finish,
+    stats: {
+      promptTokens: tokens.length,
+      cachedTokens: reused,
+      completionTokens: completion,
+      prefillMs,
+      decodeMs: finished - decodeStarted,
+      timeToFirstTokenMs: (firstTokenAt ?? finished) - started,
+    },
+  };
+}
+
+function describe(model: LanguageModel, token: number, scored: LogprobsById): TokenLogprob {
+  return {
+    token: model.tokenizer.tokenText(token),
+    logprob: scored.logprob,
+    top: scored.top.map((entry) => ({ token: model.tokenizer.tokenText(entry.id), logprob: entry.logprob })),
+  };
+}

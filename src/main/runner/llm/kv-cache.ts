@@ -1,0 +1,109 @@
+import { tensor, type OrtTensor } from '../onnx/session';
+
+/** The shape of a model's key/value cache, read from config.json and the graph. */
+export interface KvLayout {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly type: 'float32' | 'float16';
+}
+
+/**
+ * The keys and values of the tokens a runner has processed, kept after a request so the next one
+ * can reuse the longest common prefix (the next chat turn pays only for its new tokens).
+ * Invariant: `tokens.length` equals the past length of every tensor in `past`.
+ */
+export class KvCache {
+  #tokens: number[] = [];
+  #past: Map<string, OrtTensor>;
+
+  constructor(private readonly layout: KvLayout) {
+    this.#past = emptyPast(layout);
+  }
+
+  /** The tokens whose keys and values are held. */
+  get tokens(): readonly number[] {
+    return this.#tokens;
+  }
+
+  /** The past tensors, by input name (`past_key_values.{i}.key|value`). */
+  get past(): ReadonlyMap<string, OrtTensor> {
+    return this.#past;
+  }
+
+  /** Adopts a run's `present.*` outputs as the new past after feeding `fed` tokens. */
+  advance(presents: Record<string, OrtTensor>, fed: readonly number[]): void {
+    const next = new Map<string, OrtTensor>();
+    for (let layer = 0; layer < this.layout.layers; layer++) {
+      for (const part of ['key', 'value'] as const) {
+        const present = presents[`present.${layer}.${part}`];
+        if (!present) throw new Error(`The model did not return present.${layer}.${part}.`);
+        next.set(`past_key_values.${layer}.${part}`, asFeedable(present));
+      }
+    }
+    this.#past = next;
+    this.#tokens.push(...fed);
+  }
+
+  /** Keeps only the first `length` tokens' keys and values (copying those rows out). */
+  truncate(length: number): void {
+    if (length >= this.#tokens.length) return;
+    if (length === 0) {
+      this.clear();
+      return;
+    }
+    const { kvHeads, headDim } = this.layout;
+    const total = this.#tokens.length;
+    const next = new Map<string, OrtTensor>();
+    for (const [name, past] of this.#past) {
+      const source = past.data as Float32Array | Uint16Array;
+      const target = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(
+        kvHeads * length * headDim,
+      );
+      for (let head = 0; head < kvHeads; head++) {
+        target.set(
+          source.subarray(head * total * headDim, (head * total + length) * headDim),
+          head * length * headDim,
+        );
+      }
+      next.set(name, tensor(this.layout.type, target, [1, kvHeads, length, headDim]));
+    }
+    this.#past = next;
+    this.#tokens = this.#tokens.slice(0, length);
+  }
+
+  /** Forgets everything (a failed run may have left the cache half-advanced). */
+  clear(): void {
+    this.#tokens = [];
+    this.#past = emptyPast(this.layout);
+  }
+}
+
+function emptyPast(layout: KvLayout): Map<string, OrtTensor> {
+  const past = new Map<string, OrtTensor>();
+  const empty = layout.type === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+  for (let layer = 0; layer < layout.layers; layer++) {
+    for (const part of ['key', 'value']) {
+      past.set(
+        `past_key_values.${layer}.${part}`,
+        tensor(layout.type, empty, [1, layout.kvHeads, 0, layout.headDim]),
+      );
+    }
+  }
+  return past;
+}
+
+/** NOTE: where the runtime has Float16Array, fp16 outputs must be re-viewed as Uint16Array to feed back. */
+function asFeedable(present: OrtTensor): OrtTensor {
+  if (present.type !== 'float16' || present.data instanceof Uint16Array) return present;
+  const data = present.data as unknown as ArrayBufferView;
+  return tensor('float16', new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2), present.dims);
+}
+
+/** Length of the longest common prefix of two token sequences. */
+export function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const limit = Math.min(a.length, b.length);
+  let length = 0;
+  while (length < limit && a[length] === b[length]) length++;
+  return length;
+}

@@ -1,0 +1,18 @@
+import { randomInt } from 'node:crypto';
+
+/** A seeded PRNG (mulberry32): the same seed gives the same sequence, so a seed reproduces a sampled run. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A fresh random seed, for requests that gave none. */
+export function randomSeed(): number {
+  return randomInt(0, 2 ** 32 - 1);
+}

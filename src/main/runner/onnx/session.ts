@@ -1,0 +1,178 @@
+// ONNX Runtime sessions: creation with provider fallback, the optimized-graph cache, and runs.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type {
+  ExecutionProvider,
+  SkippedProvider,
+  TensorData,
+  TensorInfo,
+  TensorType,
+} from '../../../shared/engine';
+import { unavailableReason } from './providers';
+
+/** A tensor as onnxruntime-node holds it. */
+export type OrtTensor = ort.Tensor;
+
+/** How a session is opened. */
+export interface OpenOptions {
+  /** Providers to try, in order; CPU is always tried last even if absent. */
+  readonly providers: readonly ExecutionProvider[];
+  /** Intra-op threads; 0 lets ONNX Runtime choose. */
+  readonly threads: number;
+  /** Where optimized graphs are cached (CPU only), or null for no cache. */
+  readonly cacheDir: string | null;
+}
+
+/** An open session, the provider it runs on, and the providers skipped on the way with their reasons. */
+export interface OpenedSession {
+  readonly session: Session;
+  readonly provider: ExecutionProvider;
+  readonly skipped: readonly SkippedProvider[];
+  /** True when the graph came from the optimized-model cache. */
+  readonly fromCache: boolean;
+}
+
+/** Creates a tensor of `type` over `data` (not copied). */
+export function tensor(type: TensorType, data: TensorData, dims: readonly number[]): OrtTensor {
+  return new ort.Tensor(type, data as never, dims);
+}
+
+/** One onnxruntime-node session, with its graph's inputs and outputs described. */
+export class Session {
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+
+  constructor(private readonly inner: ort.InferenceSession) {
+    const describe = (metadata: readonly ort.InferenceSession.ValueMetadata[]): TensorInfo[] =>
+      metadata.map((value) =>
+        value.isTensor
+          ? { name: value.name, type: value.type as TensorType, shape: [...value.shape] }
+          : { name: value.name, type: 'unknown', shape: [] },
+      );
+    this.inputs = describe(inner.inputMetadata);
+    this.outputs = describe(inner.outputMetadata);
+  }
+
+  /** Whether the graph has an input named `name`. */
+  hasInput(name: string): boolean {
+    return this.inner.inputNames.includes(name);
+  }
+
+  /**
+   * Runs the graph. Only the outputs named in `fetches` are computed and copied back (all when
+   * absent). NOTE: this blocks the thread for the whole inference; it runs only in a runner.
+   */
+  async run(
+    feeds: Record<string, OrtTensor>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, OrtTensor>> {
+    return fetches ? this.inner.run(feeds, [...fetches]) : this.inner.run(feeds);
+  }
+
+  /** Frees the native session. */
+  async release(): Promise<void> {
+    await this.inner.release();
+  }
+}
+
+/**
+ * Opens `modelFile` on the first provider that works: each is checked, then tried, and every
+ * provider passed over is reported with its reason. CPU comes last and always works for a valid
+ * model; a model that fails even there raises the CPU error.
+ */
+export async function openSession(modelFile: string, options: OpenOptions): Promise<OpenedSession> {
+  const order = [...options.providers.filter((provider) => provider !== 'cpu'), 'cpu' as const];
+  const skipped: SkippedProvider[] = [];
+  for (const provider of order) {
+    const unavailable = unavailableReason(provider);
+    if (unavailable !== null) {
+      skipped.push({ provider, reason: unavailable });
+      continue;
+    }
+    try {
+      const { session, fromCache } = await create(modelFile, provider, options);
+      return { session: new Session(session), provider, skipped, fromCache };
+    } catch (error) {
+      if (provider === 'cpu') throw error;
+      skipped.push({ provider, reason: firstLine(error) });
+    }
+  }
+  throw new Error('No execution provider could be tried.');
+}
+
+async function create(modelFile: string, provider: ExecutionProvider, options: OpenOptions) {
+  const base: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  };
+  // NOTE: only CPU graphs are cached: other providers' optimizations depend on the device.
+  const cached =
+    provider === 'cpu' && options.cacheDir !== null ? optimizedPath(modelFile, options.cacheDir) : null;
+  if (cached !== null && existsSync(cached)) {
+    try {
+      return {
+        session: await ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' }),
+        fromCache: true,
+      };
+    } catch {
+      // A cache entry that no longer loads (written by another ORT, truncated) is rebuilt below.
+    }
+  }
+  if (cached === null)
+    return { session: await ort.InferenceSession.create(modelFile, base), fromCache: false };
+
+  mkdirSync(options.cacheDir as string, { recursive: true });
+  const partial = `${cached}.partial-${process.pid}`;
+  const session = await ort.InferenceSession.create(modelFile, {
+    ...base,
+    optimizedModelFilePath: partial,
+    extra: {
+      session: {
+        // Large weights go beside the cached graph, so graphs past protobuf's 2 GB limit still save.
+        // The graph refers to this file by name, so it is written under its final name at once.
+        optimized_model_external_initializers_file_name: `${basename(cached)}.data`,
+        optimized_model_external_initializers_min_size_in_bytes: '1024',
+      },
+    },
+  });
+  try {
+    renameSync(partial, cached);
+  } catch {
+    // Caching is an optimization: a failed write leaves the next load on the normal path.
+  }
+  return { session, fromCache: false };
+}
+
+/** The cache entry for a model: keyed by its path, size, modification time and the ORT version. */
+export function optimizedPath(modelFile: string, cacheDir: string): string {
+  const stat = statSync(modelFile);
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify([
+        modelFile,
+        stat.size,
+        stat.mtimeMs,
+        ort.env.versions.common,
+        process.platform,
+        process.arch,
+      ]),
+    )
+    .digest('hex')
+    .slice(0, 24);
+  return join(cacheDir, `${key}.onnx`);
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0]?.trim() || 'failed to create a session';
+}
+
+/** onnxruntime-node's version, for the runner's hello. */
+export function ortVersion(): string {
+  return ort.env.versions.common;
+}

@@ -1,0 +1,58 @@
+// Chat templates: the model's own Jinja template (tokenizer_config.json), rendered with @huggingface/jinja.
+import { Template } from '@huggingface/jinja';
+import type { ChatMessage, ToolDefinition } from '../../../shared/engine';
+import { RunnerError } from '../runner-error';
+import type { TextTokenizer } from './tokenizer';
+
+/** A compiled chat template with the special tokens it may refer to. */
+export class ChatTemplate {
+  readonly #template: Template;
+
+  private constructor(
+    template: Template,
+    private readonly specials: Record<string, string>,
+  ) {
+    this.#template = template;
+  }
+
+  /** The template of a tokenizer's config, or null when the model ships none. */
+  static fromTokenizer(tokenizer: TextTokenizer): ChatTemplate | null {
+    let source = tokenizer.config.chat_template;
+    // Some models ship several named templates; "default" is the chat one.
+    if (Array.isArray(source)) {
+      const named = source as { name?: string; template?: string }[];
+      source = (named.find((entry) => entry.name === 'default') ?? named[0])?.template;
+    }
+    if (typeof source !== 'string' || source.trim() === '') return null;
+    const specials: Record<string, string> = {};
+    for (const name of ['bos_token', 'eos_token', 'pad_token', 'unk_token']) {
+      const text = tokenizer.special(name);
+      if (text !== null) specials[name] = text;
+    }
+    try {
+      return new ChatTemplate(new Template(source), specials);
+    } catch (error) {
+      throw new RunnerError(
+        'model_load_failed',
+        `The model's chat template does not parse: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /** Renders `messages` (and `tools`) into the prompt text, ending with the assistant's turn. */
+  render(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[]): string {
+    try {
+      return this.#template.render({
+        messages,
+        ...(tools && tools.length > 0 ? { tools } : {}),
+        add_generation_prompt: true,
+        ...this.specials,
+      });
+    } catch (error) {
+      throw new RunnerError(
+        'invalid_request',
+        `The model's chat template could not render these messages: ${(error as Error).message}`,
+      );
+    }
+  }
+}

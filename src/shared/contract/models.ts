@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { EXECUTION_PROVIDERS } from '../engine';
+
+const TaskSchema = z.enum(['text-generation', 'embeddings', 'tensors']);
+
+/** A model in the library, as the app API lists it. */
+export const ModelSummarySchema = z.object({
+  id: z.string(),
+  format: z.enum(['hf-onnx', 'onnx']),
+  task: TaskSchema,
+  architecture: z.string().nullable(),
+  variants: z.array(z.object({ name: z.string(), bytes: z.number() })),
+  contextLength: z.number().nullable(),
+  hasChatTemplate: z.boolean(),
+});
+
+/** Parsed form of {@link ModelSummarySchema}. */
+export type ModelSummary = z.infer<typeof ModelSummarySchema>;
+
+/** `GET /app/models`. */
+export const ModelListSchema = z.object({ models: z.array(ModelSummarySchema) });
+
+/** A loaded model: where it runs, what it uses, and when it will be unloaded. */
+export const RunningModelSchema = z.object({
+  id: z.string(),
+  task: TaskSchema,
+  variant: z.string(),
+  provider: z.enum(EXECUTION_PROVIDERS),
+  skippedProviders: z.array(z.object({ provider: z.enum(EXECUTION_PROVIDERS), reason: z.string() })),
+  pid: z.number().nullable(),
+  rssBytes: z.number().nullable(),
+  estimatedBytes: z.number(),
+  loadedAt: z.iso.datetime(),
+  loadMs: z.number(),
+  lastUsedAt: z.iso.datetime(),
+  busy: z.boolean(),
+  queueLength: z.number(),
+  expiresAt: z.iso.datetime().nullable(),
+  contextLength: z.number().nullable(),
+});
+
+/** Parsed form of {@link RunningModelSchema}. */
+export type RunningModelView = z.infer<typeof RunningModelSchema>;
+
+/** `GET /app/runners`. */
+export const RunningListSchema = z.object({ models: z.array(RunningModelSchema) });
+
+/** `POST /app/runners`: load a model; keepAliveSeconds as the setting (negative keeps it loaded). */
+export const LoadModelSchema = z.object({
+  model: z.string().min(1).max(300),
+  keepAliveSeconds: z.number().int().min(-1).optional(),
+});
+
+/** `POST /app/runners/unload`. */
+export const UnloadModelSchema = z.object({ model: z.string().min(1).max(300) });
+
+/** `POST /app/runners/unload` reply. */
+export const UnloadResultSchema = z.object({ model: z.string(), unloaded: z.boolean() });
+
+/** One inference as recorded by the engine. */
+export const InferenceRecordSchema = z.object({
+  time: z.iso.datetime(),
+  model: z.string(),
+  task: TaskSchema,
+  promptTokens: z.number(),
+  cachedTokens: z.number(),
+  completionTokens: z.number(),
+  queueWaitMs: z.number(),
+  timeToFirstTokenMs: z.number().nullable(),
+  decodeTokensPerSecond: z.number().nullable(),
+  totalMs: z.number(),
+  outcome: z.enum(['stop', 'length', 'cancelled', 'error', 'ok']),
+});
+
+/** `GET /app/inferences` query and reply. */
+export const InferenceQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+export const InferenceListSchema = z.object({ inferences: z.array(InferenceRecordSchema) });

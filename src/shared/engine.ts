@@ -1,0 +1,198 @@
+/**
+ * Engine vocabulary shared by the core, the runners and the UI: tasks, execution providers,
+ * tensors, sampling and generation events.
+ */
+
+/** What a model does. */
+export type ModelTask = 'text-generation' | 'embeddings' | 'tensors';
+
+/** Execution providers Lodge knows, in its default order of preference. */
+export const EXECUTION_PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const;
+
+/** One of {@link EXECUTION_PROVIDERS}. */
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+/** A provider that was not used, and why. */
+export interface SkippedProvider {
+  readonly provider: ExecutionProvider;
+  readonly reason: string;
+}
+
+/** ONNX Runtime tensor element types as onnxruntime-node names them. */
+export const TENSOR_TYPES = [
+  'float32',
+  'float16',
+  'float64',
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'bool',
+  'string',
+] as const;
+
+/** One of {@link TENSOR_TYPES}. */
+export type TensorType = (typeof TENSOR_TYPES)[number];
+
+/** A graph input or output: its name, element type and shape (-1 or a name for dynamic dims). */
+export interface TensorInfo {
+  readonly name: string;
+  readonly type: TensorType | 'unknown';
+  readonly shape: readonly (number | string)[];
+}
+
+/** The data of a tensor of each type, as it crosses the IPC channel. */
+export type TensorData =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | string[];
+
+/** A named tensor with its data, row-major. */
+export interface NamedTensor {
+  readonly name: string;
+  readonly type: TensorType;
+  readonly dims: readonly number[];
+  readonly data: TensorData;
+}
+
+/** How the next token is chosen. Every field has a neutral default (greedy when temperature is 0). */
+export interface SamplingOptions {
+  readonly temperature: number;
+  readonly topK: number;
+  readonly topP: number;
+  readonly minP: number;
+  readonly repetitionPenalty: number;
+  /** How many recent tokens the repetition penalty looks at (llama.cpp's repeat_last_n). */
+  readonly repeatLastN: number;
+  readonly presencePenalty: number;
+  readonly frequencyPenalty: number;
+  /** Same seed, same output; absent picks one at random. */
+  readonly seed?: number;
+  /** Added to the logit of each token id before sampling (OpenAI's logit_bias, −100…100). */
+  readonly logitBias?: Readonly<Record<number, number>>;
+}
+
+/** Neutral sampling: greedy decoding with no penalties. */
+export const GREEDY: SamplingOptions = {
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  repetitionPenalty: 1,
+  repeatLastN: 64,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+};
+
+/** A chat message as the chat template sees it. */
+export interface ChatMessage {
+  readonly role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+  readonly content: string;
+  readonly name?: string;
+  readonly tool_calls?: readonly {
+    readonly type?: 'function';
+    readonly id?: string;
+    readonly function: { readonly name: string; readonly arguments: unknown };
+  }[];
+  readonly tool_call_id?: string;
+}
+
+/** A tool (function) the model may call, as chat templates receive it. */
+export interface ToolDefinition {
+  readonly type: 'function';
+  readonly function: { readonly name: string; readonly description?: string; readonly parameters?: unknown };
+}
+
+/** What to generate from: a raw prompt, or messages rendered by the model's chat template. */
+export type Prompt =
+  | { readonly kind: 'text'; readonly text: string }
+  | {
+      readonly kind: 'chat';
+      readonly messages: readonly ChatMessage[];
+      readonly tools?: readonly ToolDefinition[];
+    };
+
+/** One generation. */
+export interface GenerateRequest {
+  readonly prompt: Prompt;
+  /** At most this many new tokens; generation also stops at the end of the context window. */
+  readonly maxTokens: number;
+  /** Strings that end the output; never included in it. */
+  readonly stop: readonly string[];
+  readonly sampling: SamplingOptions;
+  /** Report each token's log-probability, with this many alternatives (0–20); absent for none. */
+  readonly logprobs?: number;
+  /** Keep going past end-of-sequence tokens (benchmarks). */
+  readonly ignoreEos?: boolean;
+  /** A smaller context window than the model's, as Ollama's num_ctx asks. */
+  readonly contextLimit?: number;
+}
+
+/** A token's log-probability and its best alternatives. */
+export interface TokenLogprob {
+  readonly token: string;
+  readonly logprob: number;
+  readonly top: readonly { readonly token: string; readonly logprob: number }[];
+}
+
+/** Why a generation ended. `length` covers both max tokens and the end of the context window. */
+export type FinishReason = 'stop' | 'length' | 'cancelled';
+
+/** The figures of one generation. */
+export interface GenerationStats {
+  readonly promptTokens: number;
+  /** Prompt tokens whose KV cache was reused from the previous request. */
+  readonly cachedTokens: number;
+  readonly completionTokens: number;
+  readonly prefillMs: number;
+  readonly decodeMs: number;
+  /** From the request reaching the runner to the first token (queue wait excluded). */
+  readonly timeToFirstTokenMs: number;
+}
+
+/** A streamed piece of a generation. */
+export type GenerateEvent =
+  | {
+      readonly type: 'text';
+      readonly text: string;
+      readonly tokens: number;
+      readonly logprobs?: readonly TokenLogprob[];
+    }
+  | { readonly type: 'done'; readonly finishReason: FinishReason; readonly stats: GenerationStats };
+
+/** A batch of embeddings. */
+export interface EmbedRequest {
+  readonly inputs: readonly string[];
+  /** Cut inputs longer than the model's maximum; otherwise they are an error. */
+  readonly truncate: boolean;
+}
+
+/** Embeddings, one per input, L2-normalized, with the tokens they took. */
+export interface EmbedResult {
+  readonly embeddings: readonly Float32Array[];
+  readonly promptTokens: number;
+}
+
+/** A tensor inference request. */
+export interface InferRequest {
+  readonly inputs: readonly NamedTensor[];
+  /** Outputs to return; all when absent. */
+  readonly outputs?: readonly string[];
+}
+
+/** A tensor inference result. */
+export interface InferResult {
+  readonly outputs: readonly NamedTensor[];
+}
