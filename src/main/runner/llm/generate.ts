@@ -5,9 +5,6 @@ import { StopMatcher } from '../text/stop-matcher';
 import type { LanguageModel } from './language-model';
 import { Sampler, type LogprobsById } from './sampler';
 
-/** Lets the runner's message loop run (a cancel may be waiting) between two tokens. */
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /** The prompt of a request as token ids: the chat template rendered, or the raw text. */
 export function promptTokens(model: LanguageModel, request: GenerateRequest, modelName: string): number[] {
   let text: string;
@@ -109,8 +106,9 @@ async function* generateOwned(
       break;
     }
     if (completion >= budget) break;
+    // NOTE: each step passes through the event loop (onnxruntime-node defers run() with
+    // setImmediate), so a cancel message from the core is handled before the next token.
     logits = await model.step(token);
-    await yieldToLoop();
   }
 
   // Ended by end-of-sequence, length or cancel: release what was held back (a partial character,

@@ -8,17 +8,20 @@ export class StreamingDetokenizer {
   readonly #ids: number[] = [];
   #prefixOffset = 0;
   #readOffset = 0;
+  /** decode(ids[prefixOffset, readOffset)), kept so each token costs one decode, not two. */
+  #readText = '';
 
   constructor(private readonly decode: (ids: readonly number[]) => string) {}
 
   /** Adds a token; returns the text it completes (possibly empty). */
   push(id: number): string {
     this.#ids.push(id);
-    const before = this.decode(this.#ids.slice(this.#prefixOffset, this.#readOffset));
+    const before = this.#readText;
     const after = this.decode(this.#ids.slice(this.#prefixOffset));
     if (after.length > before.length && !after.endsWith('\uFFFD')) {
       this.#prefixOffset = this.#readOffset;
       this.#readOffset = this.#ids.length;
+      this.#readText = this.decode(this.#ids.slice(this.#prefixOffset, this.#readOffset));
       return after.slice(before.length);
     }
     return '';
@@ -26,9 +29,10 @@ export class StreamingDetokenizer {
 
   /** Whatever is still held back (an incomplete sequence at the very end), decoded as it is. */
   flush(): string {
-    const before = this.decode(this.#ids.slice(this.#prefixOffset, this.#readOffset));
     const after = this.decode(this.#ids.slice(this.#prefixOffset));
+    const rest = after.slice(this.#readText.length);
     this.#prefixOffset = this.#readOffset = this.#ids.length;
-    return after.slice(before.length);
+    this.#readText = '';
+    return rest;
   }
 }

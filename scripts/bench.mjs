@@ -1,0 +1,26 @@
+// `npm run bench`: builds the app (the runner is benchmarked as it ships), bundles bench/engine.ts
+// with Vite into .cache/bench, and runs it under the project's Node with the runner's V8 flags.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { build } from 'vite';
+
+const root = join(import.meta.dirname, '..');
+const built = spawnSync(process.execPath, [join(root, 'scripts/ensure-built.mjs')], { stdio: 'inherit' });
+if (built.status !== 0) process.exit(built.status ?? 1);
+
+const outDir = join(root, '.cache/bench');
+await build({
+  configFile: false,
+  root,
+  logLevel: 'warn',
+  // onnx-proto is CommonJS with named exports Node's ESM loader cannot see: let Vite bundle it.
+  ssr: { noExternal: ['onnx-proto', 'protobufjs'] },
+  build: { ssr: join(root, 'bench/engine.ts'), outDir, emptyOutDir: true, target: 'node22', minify: false },
+});
+// NOTE: --no-js-float16array as the runner uses it, so the bare loop and transformers.js run the same way.
+const run = spawnSync(process.execPath, ['--no-js-float16array', join(outDir, 'engine.js')], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, LODGE_REPO_ROOT: root },
+});
+process.exit(run.status ?? 1);
