@@ -12,6 +12,7 @@ import type { SettingsService } from '../settings-service';
 import { registerEngineRoutes } from './app/engine-routes';
 import { registerAppRoutes } from './app/routes';
 import { registerErrorHandling } from './error-handler';
+import { registerOpenAiRoutes } from './openai/routes';
 import { registerOpenApi, registerOpenApiRoute } from './openapi';
 import { registerRequestLog } from './request-log';
 import { registerSecurity, SecurityPolicy } from './security';
@@ -75,6 +76,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
 
   registerAppRoutes(fastify, deps);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
+  registerOpenAiRoutes(fastify, deps.engine);
   registerOpenApiRoute(fastify);
   await registerWebUi(fastify, deps.rendererDir);
   await fastify.ready();

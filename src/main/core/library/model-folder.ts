@@ -26,11 +26,26 @@ export interface ModelRecord {
   readonly variants: readonly ModelVariant[];
   readonly contextLength: number | null;
   readonly hasChatTemplate: boolean;
+  /** Sampling defaults from generation_config.json, used where a request leaves a field out. */
+  readonly generationDefaults: GenerationDefaults;
+  /** The chat template's source, for Ollama's show. */
+  readonly chatTemplate: string | null;
+  /** When the folder last changed (ms since the epoch). */
+  readonly modifiedAt: number;
   /** The graph's declared inputs and outputs (of the first variant), when the file could be read. */
   readonly signature: {
     readonly inputs: readonly TensorInfo[];
     readonly outputs: readonly TensorInfo[];
   } | null;
+}
+
+/** The sampling fields a model's generation_config.json may set. */
+export interface GenerationDefaults {
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly topK?: number;
+  readonly minP?: number;
+  readonly repetitionPenalty?: number;
 }
 
 const FILE_PATTERN = /^(model|decoder_model_merged|decoder_model)(?:_([a-z0-9]+))?\.onnx$/;
@@ -57,6 +72,9 @@ export function inspectModelFolder(dir: string, id: string): { record: ModelReco
         variants: [{ name: 'fp32', file, bytes: fileBytes(file) }],
         contextLength: null,
         hasChatTemplate: false,
+        generationDefaults: {},
+        chatTemplate: null,
+        modifiedAt: statSync(file).mtimeMs,
         signature,
       },
     };
@@ -104,10 +122,36 @@ function inspectHuggingFace(
       variants,
       contextLength:
         typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : null,
-      hasChatTemplate: tokenizerConfig.chat_template !== undefined && tokenizerConfig.chat_template !== null,
+      hasChatTemplate:
+        typeof tokenizerConfig.chat_template === 'string' || Array.isArray(tokenizerConfig.chat_template),
+      generationDefaults: generationDefaults(readJsonOrEmpty(join(dir, 'generation_config.json'))),
+      chatTemplate: templateSource(tokenizerConfig.chat_template),
+      modifiedAt: statSync(configFile).mtimeMs,
       signature,
     },
   };
+}
+
+function generationDefaults(config: Record<string, unknown>): GenerationDefaults {
+  const number = (key: string) => (typeof config[key] === 'number' ? (config[key] as number) : undefined);
+  const defaults: { -readonly [K in keyof GenerationDefaults]: GenerationDefaults[K] } = {};
+  // A model that says do_sample: false is meant to be decoded greedily unless asked otherwise.
+  if (config.do_sample === false) defaults.temperature = 0;
+  else if (number('temperature') !== undefined) defaults.temperature = number('temperature');
+  if (number('top_p') !== undefined) defaults.topP = number('top_p');
+  if (number('top_k') !== undefined) defaults.topK = number('top_k');
+  if (number('min_p') !== undefined) defaults.minP = number('min_p');
+  if (number('repetition_penalty') !== undefined) defaults.repetitionPenalty = number('repetition_penalty');
+  return defaults;
+}
+
+function templateSource(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    const named = value as { name?: string; template?: string }[];
+    return (named.find((entry) => entry.name === 'default') ?? named[0])?.template ?? null;
+  }
+  return null;
 }
 
 /** The task from the graph's I/O when readable, else from the architecture's name. */
