@@ -160,6 +160,8 @@ export interface GenerationStats {
   readonly decodeMs: number;
   /** From the request reaching the runner to the first token (queue wait excluded). */
   readonly timeToFirstTokenMs: number;
+  /** Waiting for the model before the runner started (loading, queue); set by the core. */
+  readonly waitMs?: number;
 }
 
 /** A streamed piece of a generation. */
@@ -177,6 +179,8 @@ export interface EmbedRequest {
   readonly inputs: readonly string[];
   /** Cut inputs longer than the model's maximum; otherwise they are an error. */
   readonly truncate: boolean;
+  /** L2-normalize each vector (the default); Ollama's legacy endpoint returns them raw. */
+  readonly normalize?: boolean;
 }
 
 /** Embeddings, one per input, L2-normalized, with the tokens they took. */

@@ -100,6 +100,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
     let url = '';
     const server = await createHttpServer({
       engine,
+      catalog,
       inferences,
       logger,
       settings,

@@ -5,6 +5,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { AppInfo } from '../../../shared/contract/system';
 import type { RequestLogRepository } from '../db/request-log-repository';
 import type { Engine } from '../engine/engine';
+import type { ModelCatalog } from '../library/model-catalog';
 import type { InferenceLog } from '../metrics/inference-log';
 import type { LogRing } from '../logging/log-ring';
 import type { Logger } from '../logging/logger';
@@ -12,6 +13,7 @@ import type { SettingsService } from '../settings-service';
 import { registerEngineRoutes } from './app/engine-routes';
 import { registerAppRoutes } from './app/routes';
 import { registerErrorHandling } from './error-handler';
+import { registerOllamaRoutes } from './ollama/routes';
 import { registerOpenAiRoutes } from './openai/routes';
 import { registerOpenApi, registerOpenApiRoute } from './openapi';
 import { registerRequestLog } from './request-log';
@@ -24,6 +26,7 @@ export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 /** What the HTTP server is built from. */
 export interface HttpServerDeps {
   readonly engine: Engine;
+  readonly catalog: ModelCatalog;
   readonly inferences: InferenceLog;
   readonly logger: Logger;
   readonly settings: SettingsService;
@@ -77,6 +80,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerAppRoutes(fastify, deps);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerOpenAiRoutes(fastify, deps.engine);
+  registerOllamaRoutes(fastify, deps.engine, deps.catalog);
   registerOpenApiRoute(fastify);
   await registerWebUi(fastify, deps.rendererDir);
   await fastify.ready();

@@ -81,6 +81,8 @@ export class Engine {
             totalMs: performance.now() - started,
             outcome,
           });
+          yield { ...event, stats: { ...stats, waitMs: lease.waitedMs } };
+          continue;
         }
         yield event;
       }

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, lstatSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { LodgeError } from '../errors';
 import type { Logger } from '../logging/logger';
 import {
@@ -66,6 +66,48 @@ export class ModelCatalog {
     this.logger.info({ count: found.size }, 'model catalog scanned');
   }
 
+  /**
+   * Deletes a model's folder. Only ever a folder inside the models directory, reached without
+   * following a symlink out of it; an empty owner folder goes too.
+   */
+  remove(id: string): void {
+    const record = this.#models.get(id);
+    if (!record)
+      throw new LodgeError('model_not_found', `The model '${id}' does not exist.`, { param: 'model' });
+    const dir = this.#inside(record.dir);
+    rmSync(dir, { recursive: true, force: true });
+    const ownerDir = join(dir, '..');
+    if (readdirSync(ownerDir).length === 0) rmSync(ownerDir, { recursive: true, force: true });
+    this.refresh();
+  }
+
+  /** Copies a model's folder to a new id (Ollama's copy). */
+  copy(sourceId: string, destination: string): string {
+    const source = this.resolve(sourceId).record;
+    const id = validModelId(destination);
+    if (this.#models.has(id))
+      throw new LodgeError('conflict', `A model named ${id} already exists.`, { param: 'destination' });
+    const target = join(this.modelsDir, ...id.split('/'));
+    this.#inside(source.dir);
+    cpSync(source.dir, target, { recursive: true, errorOnExist: true, verbatimSymlinks: true });
+    this.refresh();
+    return id;
+  }
+
+  /** `path` if it lies inside the models directory (symlinks resolved), else an error. */
+  #inside(path: string): string {
+    const root = realpathSync(this.modelsDir);
+    const real = realpathSync(path);
+    const rel = relative(root, real);
+    if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || lstatSync(path).isSymbolicLink()) {
+      throw new LodgeError(
+        'forbidden',
+        'That model lies outside the models folder; Lodge will not touch it.',
+      );
+    }
+    return real;
+  }
+
   /** Every model, by id. */
   list(): ModelRecord[] {
     return [...this.#models.values()];
@@ -108,6 +150,27 @@ export class ModelCatalog {
     }
     return { record, variant: tag as VariantName };
   }
+}
+
+/** A model id a client may create: `owner/name`, letters, digits, `.`, `_`, `-`; no `..`. */
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\/[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** Checks an id given by a client before any path is built from it (Ollama's CVE-2024-37032 lesson). */
+export function validModelId(name: string): string {
+  const id = (name.includes('/') ? name : `local/${name}`).replace(/:latest$/, '');
+  if (
+    !ID_PATTERN.test(id) ||
+    id.split('/').some((part) => part === '.' || part === '..' || part.includes('..'))
+  ) {
+    throw new LodgeError(
+      'invalid_request',
+      `"${name}" is not a valid model name: use owner/name with letters, digits, ".", "_" and "-".`,
+      {
+        param: 'destination',
+      },
+    );
+  }
+  return id;
 }
 
 /** The variant to load: the one asked for, else the best for the CPU. */

@@ -90,7 +90,9 @@ export class Embedder {
     const embeddings: Float32Array[] = [];
     for (let start = 0; start < encoded.length; start += BATCH) {
       if (signal.aborted) throw new RunnerError('cancelled', 'The request was cancelled.');
-      embeddings.push(...(await this.#batch(encoded.slice(start, start + BATCH))));
+      embeddings.push(
+        ...(await this.#batch(encoded.slice(start, start + BATCH), request.normalize !== false)),
+      );
     }
     return { embeddings, promptTokens: encoded.reduce((sum, item) => sum + item.ids.length, 0) };
   }
@@ -99,7 +101,10 @@ export class Embedder {
     await this.session.release();
   }
 
-  async #batch(items: readonly { ids: number[]; typeIds: number[] }[]): Promise<Float32Array[]> {
+  async #batch(
+    items: readonly { ids: number[]; typeIds: number[] }[],
+    unitLength: boolean,
+  ): Promise<Float32Array[]> {
     const width = Math.max(...items.map((item) => item.ids.length));
     const ids = new BigInt64Array(items.length * width).fill(BigInt(this.padId));
     const mask = new BigInt64Array(items.length * width);
@@ -129,7 +134,7 @@ export class Embedder {
         }
         for (let d = 0; d < hidden; d++) vector[d] = (vector[d] as number) / item.ids.length;
       }
-      return normalize(vector);
+      return unitLength ? normalize(vector) : vector;
     });
   }
 }

@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import type { Engine } from '../../engine/engine';
+import type { RunningModel } from '../../engine/scheduler';
+import { LodgeError } from '../../errors';
+import { chooseVariant, type ModelCatalog } from '../../library/model-catalog';
+import type { ModelRecord } from '../../library/model-folder';
+import { shorten } from '../openai/embeddings';
+import { clientGone } from '../streaming';
+import { chat, generate } from './chat';
+import { keepAliveMs, modelName } from './options';
+import {
+  ChatSchema,
+  CopySchema,
+  EmbedSchema,
+  GenerateSchema,
+  LegacyEmbeddingsSchema,
+  ModelNameSchema,
+} from './schemas';
+
+/**
+ * The Ollama API level Lodge speaks. Clients (Open WebUI and others) compare it with the minimum
+ * they need, so it names the Ollama release whose API Lodge follows, not Lodge's own version.
+ */
+export const OLLAMA_API_VERSION = '0.12.0';
+
+/** A time far in the future: what Ollama reports for a model kept loaded forever. */
+const FOREVER = '2318-08-22T00:00:00Z';
+
+function details(record: ModelRecord) {
+  const variant = chooseVariant(record, null);
+  const family = record.architecture?.replace(/(ForCausalLM|LMHeadModel|Model)$/, '').toLowerCase() ?? 'onnx';
+  return {
+    parent_model: '',
+    format: 'onnx',
+    family,
+    families: [family],
+    parameter_size: '',
+    quantization_level: variant.name.toUpperCase(),
+  };
+}
+
+/** A stable identifier of a model's files (a content hash arrives with the library's verification). */
+function digest(record: ModelRecord): string {
+  const variant = chooseVariant(record, null);
+  return createHash('sha256')
+    .update(`${record.id}\0${variant.name}\0${variant.bytes}\0${record.modifiedAt}`)
+    .digest('hex');
+}
+
+function capabilities(record: ModelRecord): string[] {
+  if (record.task === 'embeddings') return ['embedding'];
+  if (record.task !== 'text-generation') return [];
+  return ['completion', ...(record.chatTemplate?.includes('tools') ? ['tools'] : [])];
+}
+
+function tagOf(record: ModelRecord) {
+  const name = `${record.id}:latest`;
+  return {
+    name,
+    model: name,
+    modified_at: new Date(record.modifiedAt).toISOString(),
+    size: chooseVariant(record, null).bytes,
+    digest: digest(record),
+    details: details(record),
+  };
+}
+
+function psOf(record: ModelRecord, running: RunningModel) {
+  return {
+    ...tagOf(record),
+    size: running.estimatedBytes,
+    size_vram: running.provider === 'cpu' ? 0 : running.estimatedBytes,
+    expires_at: running.expiresAt === null ? FOREVER : new Date(running.expiresAt).toISOString(),
+    context_length: running.contextLength ?? 0,
+  };
+}
+
+/** Parses bodies of any content type as JSON: curl -d sends form encoding, and Ollama accepts it. */
+function acceptAnyJson(app: FastifyInstance): void {
+  app.addContentTypeParser(
+    ['application/x-www-form-urlencoded', 'text/plain'],
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      try {
+        done(null, body === '' ? {} : JSON.parse(body as string));
+      } catch (error) {
+        done(
+          Object.assign(error as Error, { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }),
+          undefined,
+        );
+      }
+    },
+  );
+}
+
+/** The Ollama-compatible routes under /api (and `GET /` is served with the web UI). */
+export function registerOllamaRoutes(app: FastifyInstance, engine: Engine, catalog: ModelCatalog): void {
+  void app.register(async (scope) => {
+    acceptAnyJson(scope);
+    const typed = scope.withTypeProvider<ZodTypeProvider>();
+    const tags = ['ollama'];
+    typed.get('/api/version', { schema: { tags } }, () => ({ version: OLLAMA_API_VERSION }));
+    typed.get('/api/tags', { schema: { tags } }, () => ({ models: engine.models().map(tagOf) }));
+    typed.get('/api/ps', { schema: { tags } }, () => ({
+      models: engine.running().map((running) => psOf(engine.resolve(running.id).record, running)),
+    }));
+    typed.post('/api/show', { schema: { tags, body: ModelNameSchema } }, (request) => {
+      const { record } = engine.resolve(modelName(request.body));
+      const architecture = record.architecture ?? 'onnx';
+      return {
+        modelfile: '',
+        parameters: '',
+        template: record.chatTemplate ?? '',
+        system: '',
+        license: '',
+        details: details(record),
+        model_info: {
+          'general.architecture': architecture,
+          ...(record.contextLength ? { [`${architecture}.context_length`]: record.contextLength } : {}),
+        },
+        capabilities: capabilities(record),
+        modified_at: new Date(record.modifiedAt).toISOString(),
+      };
+    });
+    typed.post('/api/chat', { schema: { tags, body: ChatSchema } }, (request, reply) =>
+      chat(engine, request, reply),
+    );
+    typed.post('/api/generate', { schema: { tags, body: GenerateSchema } }, (request, reply) =>
+      generate(engine, request, reply),
+    );
+    typed.post('/api/embed', { schema: { tags, body: EmbedSchema } }, async (request, reply) => {
+      const body = request.body as z.infer<typeof EmbedSchema>;
+      const started = performance.now();
+      const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+      const keepAlive = keepAliveMs(body.keep_alive);
+      const result = await engine.embed(
+        modelName(body),
+        { inputs, truncate: body.truncate !== false },
+        {
+          signal: clientGone(request, reply),
+          ...(keepAlive !== undefined ? { keepAliveMs: keepAlive } : {}),
+        },
+      );
+      return {
+        model: modelName(body),
+        embeddings: result.embeddings.map((vector) => [...shorten(vector, body.dimensions)]),
+        total_duration: Math.round((performance.now() - started) * 1e6),
+        load_duration: 0,
+        prompt_eval_count: result.promptTokens,
+      };
+    });
+    typed.post(
+      '/api/embeddings',
+      { schema: { tags, body: LegacyEmbeddingsSchema } },
+      async (request, reply) => {
+        const body = request.body as z.infer<typeof LegacyEmbeddingsSchema>;
+        const result = await engine.embed(
+          modelName(body),
+          { inputs: [body.prompt], truncate: true, normalize: false },
+          { signal: clientGone(request, reply) },
+        );
+        return { embedding: [...(result.embeddings[0] ?? [])] };
+      },
+    );
+    typed.post('/api/pull', { schema: { tags, body: ModelNameSchema } }, (request) => {
+      throw new LodgeError(
+        'not_implemented',
+        `Lodge cannot download ${modelName(request.body)} yet: the download manager is still to come. Put the model's folder under models/<owner>/<name>/ in Lodge's data directory instead.`,
+      );
+    });
+    typed.delete('/api/delete', { schema: { tags, body: ModelNameSchema } }, async (request, reply) => {
+      const { record } = engine.resolve(modelName(request.body));
+      await engine.unload(record.id);
+      catalog.remove(record.id);
+      return reply.code(200).send();
+    });
+    typed.post('/api/copy', { schema: { tags, body: CopySchema } }, (request, reply) => {
+      catalog.copy(request.body.source, request.body.destination);
+      return reply.code(200).send();
+    });
+  });
+}
