@@ -75,6 +75,22 @@ describe('the web UI served by the headless core', () => {
     await page.close();
   });
 
+  it('renders the API docs from /openapi.json', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${server.url}/docs`);
+    await expect
+      .poll(() => page.locator('.opblock-summary-path').count(), { timeout: 15_000 })
+      .toBeGreaterThan(10);
+    expect(await page.locator('.opblock-summary-path').allTextContents()).toEqual(
+      expect.arrayContaining(['/v1/chat/completions', '/api/chat', '/app/settings']),
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, 'api-docs.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('asks for the API key when the core requires one, and connects with it', async () => {
     const keyed = await startServeProcess([
       '--port',

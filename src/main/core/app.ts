@@ -85,7 +85,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
             values.memoryBudgetMb !== null
               ? values.memoryBudgetMb * 1024 * 1024
               : systemMemory().totalBytes * 0.8,
-          queueLimit: 32,
+          queueLimit: values.maxQueue,
         };
       },
       spawn: (modelId) => new RunnerProcess(modelId, options.runnerPath),

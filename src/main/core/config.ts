@@ -48,6 +48,7 @@ export const DEFAULT_SETTINGS: Settings = {
   keepAliveSeconds: 300,
   maxLoadedModels: 3,
   memoryBudgetMb: null,
+  maxQueue: 64,
 };
 
 const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];
@@ -64,6 +65,7 @@ const ENV_NAMES: Readonly<Record<SettingKey, string>> = {
   keepAliveSeconds: 'LODGE_KEEP_ALIVE',
   maxLoadedModels: 'LODGE_MAX_LOADED_MODELS',
   memoryBudgetMb: 'LODGE_MEMORY_BUDGET_MB',
+  maxQueue: 'LODGE_MAX_QUEUE',
 };
 
 /** The environment variable that sets each setting, for messages and the README. */
@@ -165,6 +167,7 @@ function fromEnvString(key: SettingKey, raw: string): unknown {
     case 'maxLoadedModels':
     case 'memoryBudgetMb':
     case 'keepAliveSeconds':
+    case 'maxQueue':
       return /^-?\d+$/.test(raw) ? Number(raw) : raw;
     case 'origins':
     case 'allowedHosts':

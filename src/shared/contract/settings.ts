@@ -57,6 +57,8 @@ export const SettingsSchema = z.object({
   maxLoadedModels: z.number().int().min(1).max(32),
   /** Memory models may take, in MiB; null uses 80% of this machine's memory. */
   memoryBudgetMb: z.number().int().min(64).nullable(),
+  /** Requests that may wait for one model; one more is answered 429 with Retry-After. */
+  maxQueue: z.number().int().min(1).max(10_000),
 });
 
 /** Parsed form of {@link SettingsSchema}. */
@@ -88,6 +90,7 @@ export const SettingsPatchSchema = z
     keepAliveSeconds: SettingsSchema.shape.keepAliveSeconds.nullable(),
     maxLoadedModels: SettingsSchema.shape.maxLoadedModels.nullable(),
     memoryBudgetMb: SettingsSchema.shape.memoryBudgetMb,
+    maxQueue: SettingsSchema.shape.maxQueue.nullable(),
   })
   .partial()
   .strict();

@@ -93,8 +93,8 @@ describe('request log', () => {
         requests: { path: string; status: number; family: string }[];
       };
       expect(log.requests.slice(0, 2)).toEqual([
-        expect.objectContaining({ path: '/api/tags', family: 'ollama', status: 404 }),
-        expect.objectContaining({ path: '/v1/models', family: 'openai', status: 404 }),
+        expect.objectContaining({ path: '/api/tags', family: 'ollama', status: 200 }),
+        expect.objectContaining({ path: '/v1/models', family: 'openai', status: 200 }),
       ]);
     } finally {
       await started.dispose();

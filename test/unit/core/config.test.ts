@@ -18,6 +18,7 @@ describe('resolveConfig', () => {
       keepAliveSeconds: 300,
       maxLoadedModels: 3,
       memoryBudgetMb: null,
+      maxQueue: 64,
     });
     expect(Object.values(config.sources).every((source) => source === 'default')).toBe(true);
   });

@@ -1,4 +1,5 @@
 import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { LODGE_VERSION } from '../version';
@@ -25,7 +26,12 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   });
 }
 
-/** `GET /openapi.json`: the document built by {@link registerOpenApi}. */
-export function registerOpenApiRoute(app: FastifyInstance): void {
+/** `GET /openapi.json`, and `/docs`: the document rendered by Swagger UI (its assets ship in the package). */
+export async function registerOpenApiRoute(app: FastifyInstance): Promise<void> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    uiConfig: { url: '/openapi.json', deepLinking: true },
+  });
 }

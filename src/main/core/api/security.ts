@@ -23,11 +23,22 @@ const ALLOWED_REQUEST_HEADERS = [
   'inference-header-content-length',
 ];
 
-/** Paths anyone may fetch without the API key: liveness and the web UI's own static files. */
+/**
+ * Paths anyone may fetch without the API key: liveness, the web UI's own static files, and the API
+ * description with its docs page (a browser cannot send a bearer token when it opens them).
+ */
 function isPublicPath(method: string, path: string): boolean {
   if (path === '/health') return true;
   if (method !== 'GET' && method !== 'HEAD') return false;
-  return path === '/' || path === '/index.html' || path.startsWith('/assets/') || path === '/favicon.svg';
+  return (
+    path === '/' ||
+    path === '/index.html' ||
+    path.startsWith('/assets/') ||
+    path === '/favicon.svg' ||
+    path === '/openapi.json' ||
+    path === '/docs' ||
+    path.startsWith('/docs/')
+  );
 }
 
 /** What the policy needs to know about the running server. */

@@ -7,12 +7,14 @@ import type { RequestLogRepository } from '../db/request-log-repository';
 import type { Engine } from '../engine/engine';
 import type { ModelCatalog } from '../library/model-catalog';
 import type { InferenceLog } from '../metrics/inference-log';
+import { PrometheusMetrics } from '../metrics/prometheus';
 import type { LogRing } from '../logging/log-ring';
 import type { Logger } from '../logging/logger';
 import type { SettingsService } from '../settings-service';
 import { registerEngineRoutes } from './app/engine-routes';
 import { registerAppRoutes } from './app/routes';
 import { registerErrorHandling } from './error-handler';
+import { registerKserveRoutes } from './kserve/routes';
 import { registerOllamaRoutes } from './ollama/routes';
 import { registerOpenAiRoutes } from './openai/routes';
 import { registerOpenApi, registerOpenApiRoute } from './openapi';
@@ -75,13 +77,18 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   });
   registerErrorHandling(fastify);
   registerRequestLog(fastify, deps.requests);
+  const metrics = new PrometheusMetrics(deps.engine, deps.inferences);
+  metrics.observe(fastify);
+  fastify.addHook('onClose', async () => metrics.dispose());
   await registerOpenApi(fastify);
 
   registerAppRoutes(fastify, deps);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerOpenAiRoutes(fastify, deps.engine);
   registerOllamaRoutes(fastify, deps.engine, deps.catalog);
-  registerOpenApiRoute(fastify);
+  registerKserveRoutes(fastify, deps.engine);
+  await registerOpenApiRoute(fastify);
+  metrics.route(fastify);
   await registerWebUi(fastify, deps.rendererDir);
   await fastify.ready();
 

@@ -1,0 +1,110 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCore, type TestCore } from '../../helpers/core';
+import { TINY_LM } from '../../fixtures/models';
+
+const chatBody = (extra: object = {}) =>
+  JSON.stringify({
+    model: 'test/tiny-lm',
+    messages: [{ role: 'user', content: 'Hello there!' }],
+    temperature: 0,
+    ...extra,
+  });
+
+describe('behaviour under stress', () => {
+  let core: TestCore;
+  beforeAll(async () => {
+    core = await startTestCore({ models: { 'test/tiny-lm': TINY_LM }, env: { LODGE_MAX_QUEUE: '1' } });
+  });
+  afterAll(async () => {
+    await core.dispose();
+  });
+
+  const runner = async () =>
+    (await (await fetch(`${core.url}/app/runners`)).json()) as { models: { busy: boolean; pid: number }[] };
+
+  it('cancels the generation of a client that disconnects mid-stream, and frees the runner', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${core.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chatBody({ stream: true, max_tokens: 100_000 }),
+      signal: controller.signal,
+    });
+    const reader = response.body?.getReader();
+    await reader?.read();
+    controller.abort();
+    await expect.poll(async () => (await runner()).models[0]?.busy, { timeout: 10_000 }).toBe(false);
+    const inferences = (await (await fetch(`${core.url}/app/inferences?limit=1`)).json()) as {
+      inferences: { outcome: string; completionTokens: number }[];
+    };
+    expect(inferences.inferences[0]).toMatchObject({ outcome: 'cancelled' });
+    expect(inferences.inferences[0]?.completionTokens).toBeLessThan(2000);
+    const next = await fetch(`${core.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chatBody({ max_tokens: 2 }),
+    });
+    expect(next.status).toBe(200);
+  });
+
+  it("answers a full queue with 429 and Retry-After, in each family's shape", async () => {
+    const post = (path: string, body: string) =>
+      fetch(`${core.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    // One runs, one waits (the queue holds one), the third is refused at once.
+    const responses = await Promise.all([
+      post('/v1/chat/completions', chatBody({ max_tokens: 300 })),
+      post('/v1/chat/completions', chatBody({ max_tokens: 5 })),
+      post('/v1/chat/completions', chatBody({ max_tokens: 5 })),
+      post(
+        '/api/chat',
+        JSON.stringify({ model: 'test/tiny-lm', messages: [{ role: 'user', content: 'x' }], stream: false }),
+      ),
+    ]);
+    const statuses = responses.map((response) => response.status).sort();
+    expect(statuses).toEqual([200, 200, 429, 429]);
+    const refusedOpenAi = responses.slice(0, 3).find((response) => response.status === 429);
+    expect(refusedOpenAi?.headers.get('retry-after')).toBe('1');
+    expect(await refusedOpenAi?.json()).toMatchObject({
+      error: { code: 'queue_full', type: 'rate_limit_error' },
+    });
+    const refusedOllama = responses[3];
+    if (refusedOllama?.status === 429)
+      expect(await refusedOllama.json()).toEqual({ error: expect.stringMatching(/waiting/) });
+  });
+
+  it('reports a runner killed mid-stream as an in-stream error, then serves the next request', async () => {
+    const client = new OpenAI({ baseURL: `${core.url}/v1`, apiKey: 'x', maxRetries: 0 });
+    const stream = await client.chat.completions.create({
+      model: 'test/tiny-lm',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 100_000,
+      stream: true,
+    });
+    const failure = (async () => {
+      let chunks = 0;
+      for await (const _chunk of stream) {
+        if (++chunks === 3) process.kill((await runner()).models[0]?.pid as number, 'SIGKILL');
+      }
+    })();
+    await expect(failure).rejects.toMatchObject({ message: expect.stringMatching(/killed by SIGKILL/) });
+    const next = await client.chat.completions.create({
+      model: 'test/tiny-lm',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 2,
+    });
+    expect(next.choices[0]?.finish_reason).toBe('length');
+  });
+
+  it('exposes Prometheus metrics: requests, tokens, time to first token, loaded models, runner memory', async () => {
+    const response = await fetch(`${core.url}/metrics`);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toMatch(/lodge_http_requests_total\{family="openai",method="POST",status="200"\} [1-9]/);
+    expect(text).toMatch(/lodge_http_requests_total\{family="openai",method="POST",status="429"\} [1-9]/);
+    expect(text).toMatch(/lodge_tokens_total\{model="test\/tiny-lm",kind="completion"\} [1-9]/);
+    expect(text).toMatch(/lodge_time_to_first_token_seconds_count\{model="test\/tiny-lm"\} [1-9]/);
+    expect(text).toMatch(/lodge_loaded_models 1/);
+    expect(text).toMatch(/lodge_runner_resident_memory_bytes\{model="test\/tiny-lm",provider="cpu"\} \d{6,}/);
+  });
+});
