@@ -13,7 +13,7 @@ import { chooseVariant, type ModelCatalog, type ResolvedModel } from '../library
 import type { ModelRecord } from '../library/model-folder';
 import type { Logger } from '../logging/logger';
 import type { InferenceLog } from '../metrics/inference-log';
-import type { RunningModel, Scheduler } from './scheduler';
+import type { Lease, RunningModel, Scheduler } from './scheduler';
 
 /** Per-request options every API family can set. */
 export interface CallOptions {
@@ -98,14 +98,13 @@ export class Engine {
     request: EmbedRequest,
     options: CallOptions = {},
   ): Promise<EmbedResult & { model: string }> {
-    const { record, lease, started } = await this.#lease(name, 'embeddings', options.signal);
-    try {
-      const result = await lease.runner.call('embed', { request }, options.signal);
-      this.#recordSimple(record, result.promptTokens, lease.waitedMs, started);
-      return { ...result, model: record.id };
-    } finally {
-      lease.release(options.keepAliveMs);
-    }
+    return this.#single(
+      name,
+      'embeddings',
+      options,
+      (runner) => runner.call('embed', { request }, options.signal),
+      (result) => result.promptTokens,
+    );
   }
 
   /** Runs a tensor model. */
@@ -114,14 +113,13 @@ export class Engine {
     request: InferRequest,
     options: CallOptions = {},
   ): Promise<InferResult & { model: string }> {
-    const { record, lease, started } = await this.#lease(name, 'tensors', options.signal);
-    try {
-      const result = await lease.runner.call('infer', { request }, options.signal);
-      this.#recordSimple(record, 0, lease.waitedMs, started);
-      return { ...result, model: record.id };
-    } finally {
-      lease.release(options.keepAliveMs);
-    }
+    return this.#single(
+      name,
+      'tensors',
+      options,
+      (runner) => runner.call('infer', { request }, options.signal),
+      () => 0,
+    );
   }
 
   /** Loads a model and keeps it for `keepAliveMs` (absent: the setting). */
@@ -171,19 +169,33 @@ export class Engine {
     return { record, lease, started };
   }
 
-  #recordSimple(record: ModelRecord, promptTokens: number, waitedMs: number, started: number): void {
-    this.log.record({
-      time: new Date().toISOString(),
-      model: record.id,
-      task: record.task,
-      promptTokens,
-      cachedTokens: 0,
-      completionTokens: 0,
-      queueWaitMs: waitedMs,
-      timeToFirstTokenMs: null,
-      decodeTokensPerSecond: null,
-      totalMs: performance.now() - started,
-      outcome: 'ok',
-    });
+  /** A request with one reply (embeddings, tensors): lease the model, run, record, release. */
+  async #single<T extends object>(
+    name: string,
+    task: ModelTask,
+    options: CallOptions,
+    work: (runner: Lease['runner']) => Promise<T>,
+    promptTokens: (result: T) => number,
+  ): Promise<T & { model: string }> {
+    const { record, lease, started } = await this.#lease(name, task, options.signal);
+    try {
+      const result = await work(lease.runner);
+      this.log.record({
+        time: new Date().toISOString(),
+        model: record.id,
+        task: record.task,
+        promptTokens: promptTokens(result),
+        cachedTokens: 0,
+        completionTokens: 0,
+        queueWaitMs: lease.waitedMs,
+        timeToFirstTokenMs: null,
+        decodeTokensPerSecond: null,
+        totalMs: performance.now() - started,
+        outcome: 'ok',
+      });
+      return { ...result, model: record.id };
+    } finally {
+      lease.release(options.keepAliveMs);
+    }
   }
 }

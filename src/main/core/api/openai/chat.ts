@@ -91,13 +91,16 @@ export async function chatCompletions(
 
   const stream = openStream(request, reply, 'text/event-stream; charset=utf-8', signal);
   const includeUsage = body.stream_options?.include_usage === true;
+  const envelope = {
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model: record.id,
+    system_fingerprint: 'fp_lodge',
+  };
   const chunk = (delta: object, finish: string | null, logprobs?: readonly TokenLogprob[]) =>
     sse({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model: record.id,
-      system_fingerprint: 'fp_lodge',
+      ...envelope,
       choices: [
         {
           index: 0,
@@ -142,17 +145,7 @@ export async function chatCompletions(
       }
       stream.write(chunk({}, calls.length > 0 ? 'tool_calls' : finishReason(event.finishReason)));
       if (includeUsage) {
-        stream.write(
-          sse({
-            id,
-            object: 'chat.completion.chunk',
-            created,
-            model: record.id,
-            system_fingerprint: 'fp_lodge',
-            choices: [],
-            usage: usage(event.stats),
-          }),
-        );
+        stream.write(sse({ ...envelope, choices: [], usage: usage(event.stats) }));
       }
     }
     stream.write('data: [DONE]\n\n');
