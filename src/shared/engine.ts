@@ -127,8 +127,8 @@ export type Prompt =
 /** One generation. */
 export interface GenerateRequest {
   readonly prompt: Prompt;
-  /** At most this many new tokens; generation also stops at the end of the context window. */
-  readonly maxTokens: number;
+  /** At most this many new tokens (absent: the model's preset, else until the context window ends). */
+  readonly maxTokens?: number;
   /** Strings that end the output; never included in it. */
   readonly stop: readonly string[];
   readonly sampling: SamplingOptions;

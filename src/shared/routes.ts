@@ -1,7 +1,15 @@
 import type { z } from 'zod';
 import { HealthSchema } from './contract/health';
 import {
+  DeleteModelResultSchema,
+  DiskUsageSchema,
+  ImportModelSchema,
+  ModelParamsSchema,
+  UpdateModelSchema,
+} from './contract/library';
+import {
   InferenceListSchema,
+  ModelDetailSchema,
   InferenceQuerySchema,
   LoadModelSchema,
   ModelListSchema,
@@ -26,6 +34,8 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 export interface RouteSpec {
   readonly method: HttpMethod;
   readonly path: string;
+  /** Path parameters (`:owner` in the path), when the route has them. */
+  readonly params?: z.ZodType;
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;
   readonly response: z.ZodType;
@@ -48,6 +58,33 @@ export const appRoutes = {
     response: SettingsViewSchema,
   },
   models: { method: 'GET', path: '/app/models', response: ModelListSchema },
+  model: {
+    method: 'GET',
+    path: '/app/models/:owner/:name',
+    params: ModelParamsSchema,
+    response: ModelDetailSchema,
+  },
+  importModel: {
+    method: 'POST',
+    path: '/app/models/import',
+    body: ImportModelSchema,
+    response: ModelDetailSchema,
+  },
+  updateModel: {
+    method: 'PATCH',
+    path: '/app/models/:owner/:name',
+    params: ModelParamsSchema,
+    body: UpdateModelSchema,
+    response: ModelDetailSchema,
+  },
+  deleteModel: {
+    method: 'DELETE',
+    path: '/app/models/:owner/:name',
+    params: ModelParamsSchema,
+    response: DeleteModelResultSchema,
+  },
+  refreshModels: { method: 'POST', path: '/app/models/refresh', response: ModelListSchema },
+  disk: { method: 'GET', path: '/app/disk', response: DiskUsageSchema },
   runners: { method: 'GET', path: '/app/runners', response: RunningListSchema },
   loadModel: { method: 'POST', path: '/app/runners', body: LoadModelSchema, response: RunningModelSchema },
   unloadModel: {
@@ -69,11 +106,17 @@ export type AppRouteName = keyof typeof appRoutes;
 
 type Spec<N extends AppRouteName> = (typeof appRoutes)[N];
 
-/** What a caller passes to an app route: its query and body, each only where the route has one. */
-export type RouteInput<N extends AppRouteName> = (Spec<N> extends { query: z.ZodType }
-  ? { query?: z.input<Spec<N>['query']> }
+/** What a caller passes to an app route: its path parameters, query and body, where it has them. */
+export type RouteInput<N extends AppRouteName> = (Spec<N> extends { params: z.ZodType }
+  ? { params: z.input<Spec<N>['params']> }
   : unknown) &
+  (Spec<N> extends { query: z.ZodType } ? { query?: z.input<Spec<N>['query']> } : unknown) &
   (Spec<N> extends { body: z.ZodType } ? { body: z.input<Spec<N>['body']> } : unknown);
+
+/** A route's path with its parameters filled in (each percent-encoded). */
+export function routePath(path: string, params: Readonly<Record<string, string>> = {}): string {
+  return path.replace(/:([A-Za-z]+)/g, (_match, name: string) => encodeURIComponent(params[name] ?? ''));
+}
 
 /** What an app route answers. */
 export type RouteOutput<N extends AppRouteName> = z.output<Spec<N>['response']>;

@@ -4,6 +4,7 @@ import { ConfigError, resolveConfig, resolveDataDir, type Flags } from './config
 import { openDatabase } from './db/connection';
 import { migrate } from './db/migrate';
 import { migrations } from './db/migrations';
+import { ModelRepository } from './db/model-repository';
 import { RequestLogRepository } from './db/request-log-repository';
 import { SettingsRepository } from './db/settings-repository';
 import { createHttpServer, type HttpServer } from './api/server';
@@ -69,8 +70,19 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
     const settings = new SettingsService(settingsRepository, options.env, options.flags, resolved);
     stack.add(settings.onChange((values) => (sink.logger.level = values.logLevel)));
 
-    const catalog = new ModelCatalog(paths.models, logger.child({ component: 'library' }));
+    const catalog = new ModelCatalog(
+      paths.models,
+      new ModelRepository(db),
+      logger.child({ component: 'library' }),
+    );
     catalog.refresh();
+    // Checksums of models found in the folder are computed in the background; shutdown stops it.
+    const hashing = new AbortController();
+    const hashed = catalog.hashMissing(hashing.signal);
+    stack.add(async () => {
+      hashing.abort();
+      await hashed;
+    });
     const inferences = new InferenceLog();
     const cores = physicalCores();
     const scheduler = new Scheduler({
@@ -101,6 +113,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
     const server = await createHttpServer({
       engine,
       catalog,
+      dirs: { dataDir: paths.root, cacheDir: paths.cache },
       inferences,
       logger,
       settings,

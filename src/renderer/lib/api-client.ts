@@ -1,5 +1,11 @@
 import { AppErrorBodySchema, type ErrorCode } from '../../shared/errors';
-import { appRoutes, type AppRouteName, type RouteInput, type RouteOutput } from '../../shared/routes';
+import {
+  appRoutes,
+  routePath,
+  type AppRouteName,
+  type RouteInput,
+  type RouteOutput,
+} from '../../shared/routes';
 import type { DesktopBridge } from '../../shared/desktop-bridge';
 
 /** An error answered by the core (or the network failing to reach it). */
@@ -59,8 +65,12 @@ export class ApiClient {
     signal?: AbortSignal,
   ): Promise<RouteOutput<N>> {
     const spec = appRoutes[name];
-    const { query, body } = (input ?? {}) as { query?: Record<string, unknown>; body?: unknown };
-    const url = new URL(this.base + spec.path);
+    const { params, query, body } = (input ?? {}) as {
+      params?: Record<string, string>;
+      query?: Record<string, unknown>;
+      body?: unknown;
+    };
+    const url = new URL(this.base + routePath(spec.path, params));
     for (const [key, value] of Object.entries(query ?? {}))
       if (value !== undefined) url.searchParams.set(key, String(value));
     const headers: Record<string, string> = { accept: 'application/json' };

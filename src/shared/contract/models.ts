@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EXECUTION_PROVIDERS } from '../engine';
+import { ModelFileSchema, ModelPresetSchema, ModelSourceSchema } from './library';
 
 const TaskSchema = z.enum(['text-generation', 'embeddings', 'tensors']);
 
@@ -12,6 +13,16 @@ export const ModelSummarySchema = z.object({
   variants: z.array(z.object({ name: z.string(), bytes: z.number() })),
   contextLength: z.number().nullable(),
   hasChatTemplate: z.boolean(),
+  status: z.enum(['ready', 'missing']),
+  source: ModelSourceSchema,
+  location: z.string(),
+  parameterCount: z.number().nullable(),
+  totalBytes: z.number(),
+  alias: z.string().nullable(),
+  tags: z.array(z.string()),
+  preset: ModelPresetSchema,
+  addedAt: z.iso.datetime(),
+  lastUsedAt: z.iso.datetime().nullable(),
 });
 
 /** Parsed form of {@link ModelSummarySchema}. */
@@ -19,6 +30,20 @@ export type ModelSummary = z.infer<typeof ModelSummarySchema>;
 
 /** `GET /app/models`. */
 export const ModelListSchema = z.object({ models: z.array(ModelSummarySchema) });
+
+/** `GET /app/models/:owner/:name`: the summary, every file with its checksum, and the graph's I/O. */
+export const ModelDetailSchema = ModelSummarySchema.extend({
+  files: z.array(ModelFileSchema),
+  inputs: z.array(
+    z.object({ name: z.string(), type: z.string(), shape: z.array(z.union([z.number(), z.string()])) }),
+  ),
+  outputs: z.array(
+    z.object({ name: z.string(), type: z.string(), shape: z.array(z.union([z.number(), z.string()])) }),
+  ),
+});
+
+/** Parsed form of {@link ModelDetailSchema}. */
+export type ModelDetail = z.infer<typeof ModelDetailSchema>;
 
 /** A loaded model: where it runs, what it uses, and when it will be unloaded. */
 export const RunningModelSchema = z.object({

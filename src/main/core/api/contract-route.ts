@@ -4,6 +4,7 @@ import { appRoutes, type AppRouteName, type RouteOutput } from '../../../shared/
 
 /** What a contract handler receives: the validated query and body of its route. */
 export interface ContractInput {
+  readonly params: unknown;
   readonly query: unknown;
   readonly body: unknown;
   readonly request: FastifyRequest;
@@ -25,10 +26,12 @@ export function contractRoute<N extends AppRouteName>(
     schema: {
       operationId: name,
       tags: ['app'],
+      ...('params' in spec ? { params: spec.params } : {}),
       ...('query' in spec ? { querystring: spec.query } : {}),
       ...('body' in spec ? { body: spec.body } : {}),
       response: { 200: spec.response },
     },
-    handler: (request) => handler({ query: request.query, body: request.body, request }),
+    handler: (request) =>
+      handler({ params: request.params, query: request.query, body: request.body, request }),
   });
 }

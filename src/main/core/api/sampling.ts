@@ -31,6 +31,3 @@ export function resolveSampling(
   };
   return sampling;
 }
-
-/** The number of tokens a request may generate when it sets no limit: the rest of the context. */
-export const UNLIMITED_TOKENS = 1_000_000;

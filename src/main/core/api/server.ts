@@ -12,6 +12,8 @@ import type { LogRing } from '../logging/log-ring';
 import type { Logger } from '../logging/logger';
 import type { SettingsService } from '../settings-service';
 import { registerEngineRoutes } from './app/engine-routes';
+import { registerEventStream } from './app/events';
+import { registerLibraryRoutes } from './app/library-routes';
 import { registerAppRoutes } from './app/routes';
 import { registerErrorHandling } from './error-handler';
 import { registerKserveRoutes } from './kserve/routes';
@@ -29,6 +31,7 @@ export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 export interface HttpServerDeps {
   readonly engine: Engine;
   readonly catalog: ModelCatalog;
+  readonly dirs: { readonly dataDir: string; readonly cacheDir: string };
   readonly inferences: InferenceLog;
   readonly logger: Logger;
   readonly settings: SettingsService;
@@ -84,6 +87,8 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
 
   registerAppRoutes(fastify, deps);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
+  registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
+  registerEventStream(fastify, deps.catalog, deps.inferences);
   registerOpenAiRoutes(fastify, deps.engine);
   registerOllamaRoutes(fastify, deps.engine, deps.catalog);
   registerKserveRoutes(fastify, deps.engine);

@@ -33,4 +33,24 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX request_log_time ON request_log (time);
     `,
   },
+  {
+    version: 3,
+    name: 'model library',
+    sql: `
+      CREATE TABLE models (
+        id              TEXT PRIMARY KEY,           -- owner/name
+        location        TEXT NOT NULL,              -- the model's folder (in models/, or elsewhere when registered in place)
+        source          TEXT NOT NULL,              -- JSON: {kind: folder | import | hub, …}
+        status          TEXT NOT NULL DEFAULT 'ready' CHECK (status IN ('ready', 'missing')),
+        info            TEXT NOT NULL,              -- JSON: format, task, architecture, variants, signature, … as last read
+        parameter_count INTEGER,
+        files           TEXT NOT NULL DEFAULT '[]', -- JSON: [{path, bytes, sha256}]
+        alias           TEXT UNIQUE,
+        tags            TEXT NOT NULL DEFAULT '[]', -- JSON string[]
+        preset          TEXT NOT NULL DEFAULT '{}', -- JSON ModelPreset
+        added_at        TEXT NOT NULL,
+        last_used_at    TEXT
+      ) STRICT;
+    `,
+  },
 ];

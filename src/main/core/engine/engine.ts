@@ -61,9 +61,10 @@ export class Engine {
     options: CallOptions = {},
   ): AsyncGenerator<GenerateEvent> {
     const { record, lease, started } = await this.#lease(name, 'text-generation', options.signal);
+    const keepAlive = keepAliveOf(record, options).keepAliveMs;
     let outcome: 'stop' | 'length' | 'cancelled' | 'error' = 'error';
     try {
-      for await (const event of lease.runner.generate(request, options.signal)) {
+      for await (const event of lease.runner.generate(withPreset(record, request), options.signal)) {
         if (event.type === 'done') {
           outcome = event.finishReason;
           const { stats } = event;
@@ -88,7 +89,7 @@ export class Engine {
       }
     } finally {
       if (outcome === 'error') this.logger.debug({ model: record.id }, 'generation ended without completing');
-      lease.release(options.keepAliveMs);
+      lease.release(keepAlive);
     }
   }
 
@@ -125,7 +126,11 @@ export class Engine {
   /** Loads a model and keeps it for `keepAliveMs` (absent: the setting). */
   async load(name: string, keepAliveMs?: number): Promise<{ model: string; info: LoadedInfo }> {
     const { record, variant } = this.catalog.resolve(name);
-    const info = await this.scheduler.preload(record, chooseVariant(record, variant), keepAliveMs);
+    const info = await this.scheduler.preload(
+      record,
+      chooseVariant(record, variant),
+      keepAliveMs ?? keepAliveOf(record, {}).keepAliveMs,
+    );
     return { model: record.id, info };
   }
 
@@ -166,6 +171,7 @@ export class Engine {
       );
     }
     const lease = await this.scheduler.acquire(record, chooseVariant(record, variant), signal);
+    this.catalog.touch(record.id);
     return { record, lease, started };
   }
 
@@ -178,6 +184,7 @@ export class Engine {
     promptTokens: (result: T) => number,
   ): Promise<T & { model: string }> {
     const { record, lease, started } = await this.#lease(name, task, options.signal);
+    const keepAlive = keepAliveOf(record, options).keepAliveMs;
     try {
       const result = await work(lease.runner);
       this.log.record({
@@ -195,7 +202,35 @@ export class Engine {
       });
       return { ...result, model: record.id };
     } finally {
-      lease.release(options.keepAliveMs);
+      lease.release(keepAlive);
     }
   }
+}
+
+/** The request with the model's preset filled in where it left fields out: a system prompt, max tokens. */
+function withPreset(record: ModelRecord, request: GenerateRequest): GenerateRequest {
+  const { systemPrompt, maxTokens } = record.preset;
+  let next = request;
+  if (next.maxTokens === undefined && maxTokens !== undefined) next = { ...next, maxTokens };
+  if (
+    systemPrompt &&
+    next.prompt.kind === 'chat' &&
+    !next.prompt.messages.some((message) => message.role === 'system' || message.role === 'developer')
+  ) {
+    next = {
+      ...next,
+      prompt: {
+        ...next.prompt,
+        messages: [{ role: 'system', content: systemPrompt }, ...next.prompt.messages],
+      },
+    };
+  }
+  return next;
+}
+
+/** The keep-alive of a call: its own, else the model's preset (seconds; negative keeps it loaded). */
+function keepAliveOf(record: ModelRecord, options: CallOptions): { keepAliveMs?: number } {
+  if (options.keepAliveMs !== undefined) return { keepAliveMs: options.keepAliveMs };
+  const seconds = record.preset.keepAliveSeconds;
+  return seconds === undefined ? {} : { keepAliveMs: seconds < 0 ? -1 : seconds * 1000 };
 }

@@ -213,7 +213,7 @@ export class Scheduler {
           task: record.task,
           dir: record.dir,
           modelFile: variant.file,
-          providers: settings.providers,
+          providers: record.preset.providers ?? settings.providers,
           threads: settings.threads,
           cacheDir: this.deps.cacheDir,
         }),

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelTask, TensorInfo } from '../../../shared/engine';
+import type { ModelFile, ModelPreset, ModelSource } from '../../../shared/contract/library';
 import { readOnnxSignature } from './onnx-signature';
 
 /** The ONNX variants a Hugging Face export may ship, by file-name suffix. */
@@ -16,8 +17,8 @@ export interface ModelVariant {
   readonly bytes: number;
 }
 
-/** What Lodge knows of a model folder. */
-export interface ModelRecord {
+/** What a model folder holds, as read from disk. */
+export interface FolderInfo {
   readonly id: string;
   readonly dir: string;
   readonly format: 'hf-onnx' | 'onnx';
@@ -36,7 +37,23 @@ export interface ModelRecord {
   readonly signature: {
     readonly inputs: readonly TensorInfo[];
     readonly outputs: readonly TensorInfo[];
+    readonly parameterCount?: number;
   } | null;
+}
+
+/** A model in the library: what its folder holds, and what the library keeps about it. */
+export interface ModelRecord extends FolderInfo {
+  /** The sampling defaults requests fall back on: generation_config.json, overridden by the preset. */
+  readonly samplingDefaults: GenerationDefaults;
+  readonly source: ModelSource;
+  readonly status: 'ready' | 'missing';
+  readonly parameterCount: number | null;
+  readonly files: readonly ModelFile[];
+  readonly alias: string | null;
+  readonly tags: readonly string[];
+  readonly preset: ModelPreset;
+  readonly addedAt: string;
+  readonly lastUsedAt: string | null;
 }
 
 /** The sampling fields a model's generation_config.json may set. */
@@ -55,7 +72,7 @@ const FILE_PATTERN = /^(model|decoder_model_merged|decoder_model)(?:_([a-z0-9]+)
  * `.onnx` file). Returns null with a reason when the folder is neither. A graph that cannot be
  * read still yields a record (its load will fail with a clear error), so nothing vanishes silently.
  */
-export function inspectModelFolder(dir: string, id: string): { record: ModelRecord } | { reason: string } {
+export function inspectModelFolder(dir: string, id: string): { record: FolderInfo } | { reason: string } {
   const configFile = join(dir, 'config.json');
   if (existsSync(configFile) && existsSync(join(dir, 'onnx'))) return inspectHuggingFace(dir, id, configFile);
   const onnxFiles = existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.onnx')) : [];
@@ -90,7 +107,7 @@ function inspectHuggingFace(
   dir: string,
   id: string,
   configFile: string,
-): { record: ModelRecord } | { reason: string } {
+): { record: FolderInfo } | { reason: string } {
   let config: Record<string, unknown>;
   try {
     config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
@@ -155,7 +172,7 @@ function templateSource(value: unknown): string | null {
 }
 
 /** The task from the graph's I/O when readable, else from the architecture's name. */
-function taskOf(architectures: readonly string[], signature: ModelRecord['signature']): ModelTask {
+function taskOf(architectures: readonly string[], signature: FolderInfo['signature']): ModelTask {
   if (signature !== null) {
     const outputs = new Set(signature.outputs.map((output) => output.name));
     if (signature.inputs.some((input) => input.name.startsWith('past_key_values.')) && outputs.has('logits'))
@@ -174,12 +191,26 @@ function taskOf(architectures: readonly string[], signature: ModelRecord['signat
   return 'tensors';
 }
 
-function signatureOf(file: string): ModelRecord['signature'] {
+function signatureOf(file: string): FolderInfo['signature'] {
   try {
     return readOnnxSignature(file);
   } catch {
     return null;
   }
+}
+
+/** Every file of a model folder, relative paths, sizes (checksums are the library's to add). */
+export function folderFiles(dir: string): { path: string; bytes: number }[] {
+  const files: { path: string; bytes: number }[] = [];
+  const walk = (relative: string) => {
+    for (const entry of readdirSync(join(dir, relative), { withFileTypes: true })) {
+      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) files.push({ path, bytes: statSync(join(dir, path)).size });
+    }
+  };
+  walk('');
+  return files.sort((a, b) => a.path.localeCompare(b.path));
 }
 
 /** A file's size plus its external data files (`x.onnx_data`, `x.onnx_data_1`, `x.onnx.data`). */

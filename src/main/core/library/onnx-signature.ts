@@ -1,10 +1,11 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { TensorInfo, TensorType } from '../../../shared/engine';
 
-/** A graph's declared inputs and outputs. */
+/** A graph's declared inputs and outputs, and how many weights (initializer elements) it holds. */
 export interface OnnxSignature {
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
+  readonly parameterCount: number;
 }
 
 const ELEMENT_TYPES: Readonly<Record<number, TensorType>> = {
@@ -25,8 +26,11 @@ const ELEMENT_TYPES: Readonly<Record<number, TensorType>> = {
 
 // Protobuf field numbers (onnx.proto3): ModelProto.graph, GraphProto.input/output.
 const MODEL_GRAPH = 7;
+const GRAPH_INITIALIZER = 5;
 const GRAPH_INPUT = 11;
 const GRAPH_OUTPUT = 12;
+// TensorProto.dims: repeated int64, packed or not.
+const TENSOR_DIMS = 1;
 
 /**
  * Reads the inputs and outputs an ONNX file declares, without loading its weights: it walks the
@@ -38,18 +42,23 @@ export function readOnnxSignature(file: string): OnnxSignature {
   try {
     const inputs: TensorInfo[] = [];
     const outputs: TensorInfo[] = [];
+    let parameterCount = 0;
     let sawGraph = false;
     reader.fields(0, reader.size, (field, wire, start, length) => {
       if (field !== MODEL_GRAPH || wire !== 2) return;
       sawGraph = true;
       reader.fields(start, start + length, (graphField, graphWire, valueStart, valueLength) => {
+        if (graphWire === 2 && graphField === GRAPH_INITIALIZER) {
+          parameterCount += reader.elementCount(valueStart, valueLength);
+          return;
+        }
         if (graphWire !== 2 || (graphField !== GRAPH_INPUT && graphField !== GRAPH_OUTPUT)) return;
         const info = parseValueInfo(reader.bytes(valueStart, valueLength));
         (graphField === GRAPH_INPUT ? inputs : outputs).push(info);
       });
     });
     if (!sawGraph) throw new Error('no graph in the file');
-    return { inputs, outputs };
+    return { inputs, outputs, parameterCount };
   } finally {
     reader.close();
   }
@@ -102,6 +111,39 @@ class FileReader {
       if ((byte & 0x80) === 0) return [value, index + 1];
     }
     throw new Error('malformed varint');
+  }
+
+  /** The element count of a TensorProto at [start, start+length): the product of its dims. */
+  elementCount(start: number, length: number): number {
+    const dims: number[] = [];
+    let position = start;
+    const end = start + length;
+    while (position < end) {
+      const [key, keyLength] = this.varint(position);
+      position += keyLength;
+      const field = Math.floor(key / 8);
+      const wire = key % 8;
+      if (field === TENSOR_DIMS && wire === 0) {
+        const [dim, dimLength] = this.varint(position);
+        dims.push(dim);
+        position += dimLength;
+      } else if (field === TENSOR_DIMS && wire === 2) {
+        const [packedLength, lengthBytes] = this.varint(position);
+        position += lengthBytes;
+        for (const stop = position + packedLength; position < stop;) {
+          const [dim, dimLength] = this.varint(position);
+          dims.push(dim);
+          position += dimLength;
+        }
+      } else if (wire === 0) position += this.varint(position)[1];
+      else if (wire === 1) position += 8;
+      else if (wire === 5) position += 4;
+      else if (wire === 2) {
+        const [skip, skipBytes] = this.varint(position);
+        position += skipBytes + skip;
+      } else throw new Error(`unsupported protobuf wire type ${wire}`);
+    }
+    return dims.reduce((product, dim) => product * dim, 1);
   }
 
   /** Visits the fields in [start, end); length-delimited values are passed, never read. */

@@ -58,7 +58,7 @@ async function* generateOwned(
       `The prompt is ${tokens.length} tokens, and ${modelName}'s context window is ${context}. Shorten the conversation or start a new one.`,
     );
   }
-  const budget = Math.min(request.maxTokens, context - tokens.length);
+  const budget = Math.min(request.maxTokens ?? Infinity, context - tokens.length);
 
   const prefilled = await model.prefill(tokens, signal);
   const reused = prefilled.reused;

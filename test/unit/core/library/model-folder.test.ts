@@ -13,6 +13,10 @@ import {
 } from '../../../fixtures/models';
 import { tempDir } from '../../../helpers/temp-dir';
 import pino from 'pino';
+import { openDatabase } from '../../../../src/main/core/db/connection';
+import { migrate } from '../../../../src/main/core/db/migrate';
+import { migrations } from '../../../../src/main/core/db/migrations';
+import { ModelRepository } from '../../../../src/main/core/db/model-repository';
 
 describe('readOnnxSignature', () => {
   it('reads inputs and outputs with types and symbolic dims, without loading weights', () => {
@@ -61,7 +65,10 @@ describe('readOnnxSignature', () => {
 
 describe('ModelCatalog', () => {
   const dir = tempDir();
-  afterAll(() => dir.remove());
+  afterAll(() => {
+    db.close();
+    dir.remove();
+  });
   const models = join(dir.path, 'models');
   installFixture(TINY_LM, models, 'acme/tiny');
   installFixture(TINY_EMBEDDER, models, 'acme/embed');
@@ -70,7 +77,9 @@ describe('ModelCatalog', () => {
   writeFileSync(join(models, 'acme/tiny/onnx/model_q4.onnx'), 'x');
   mkdirSync(join(models, 'acme/notes'), { recursive: true });
   writeFileSync(join(models, 'acme/notes/readme.txt'), 'hello');
-  const catalog = new ModelCatalog(models, pino({ level: 'silent' }));
+  const db = openDatabase(join(dir.path, 'lodge.db'));
+  migrate(db, migrations);
+  const catalog = new ModelCatalog(models, new ModelRepository(db), pino({ level: 'silent' }));
   catalog.refresh();
 
   it('lists the models, skipping folders that are not models', () => {

@@ -3,10 +3,12 @@ import type { z } from 'zod';
 import type {
   InferenceQuerySchema,
   LoadModelSchema,
+  ModelDetail,
   ModelSummary,
   RunningModelView,
   UnloadModelSchema,
 } from '../../../../shared/contract/models';
+import type { TensorInfo } from '../../../../shared/engine';
 import type { Engine, RunningModelWithMemory } from '../../engine/engine';
 import type { ModelRecord } from '../../library/model-folder';
 import type { InferenceLog } from '../../metrics/inference-log';
@@ -22,6 +24,28 @@ export function modelSummary(record: ModelRecord): ModelSummary {
     variants: record.variants.map((variant) => ({ name: variant.name, bytes: variant.bytes })),
     contextLength: record.contextLength,
     hasChatTemplate: record.hasChatTemplate,
+    status: record.status,
+    source: record.source,
+    location: record.dir,
+    parameterCount: record.parameterCount,
+    totalBytes: record.files.reduce((sum, file) => sum + file.bytes, 0),
+    alias: record.alias,
+    tags: [...record.tags],
+    preset: record.preset,
+    addedAt: record.addedAt,
+    lastUsedAt: record.lastUsedAt,
+  };
+}
+
+/** A model with its files and graph I/O. */
+export function modelDetail(record: ModelRecord): ModelDetail {
+  const io = (infos: readonly TensorInfo[]) =>
+    infos.map((info) => ({ name: info.name, type: info.type, shape: [...info.shape] }));
+  return {
+    ...modelSummary(record),
+    files: [...record.files],
+    inputs: io(record.signature?.inputs ?? []),
+    outputs: io(record.signature?.outputs ?? []),
   };
 }
 
@@ -39,7 +63,6 @@ export function runningView(model: RunningModelWithMemory): RunningModelView {
 
 /** `/app/models`, `/app/runners` (list, load, unload) and `/app/inferences`. */
 export function registerEngineRoutes(app: FastifyInstance, engine: Engine, inferences: InferenceLog): void {
-  contractRoute(app, 'models', () => ({ models: engine.models().map(modelSummary) }));
   contractRoute(app, 'runners', async () => ({
     models: (await engine.runningWithMemory()).map(runningView),
   }));

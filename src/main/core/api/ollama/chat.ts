@@ -44,7 +44,7 @@ export async function chat(engine: Engine, request: FastifyRequest, reply: Fasti
   }));
   const generate: GenerateRequest = {
     prompt: { kind: 'chat', messages, ...(tools && tools.length > 0 ? { tools } : {}) },
-    ...generationOptions(body.options, record.generationDefaults),
+    ...generationOptions(body.options, record.samplingDefaults),
   };
   return respond(engine, request, reply, {
     name,
@@ -83,7 +83,7 @@ export async function generate(
       };
   const generateRequest: GenerateRequest = {
     prompt,
-    ...generationOptions(body.options, record.generationDefaults),
+    ...generationOptions(body.options, record.samplingDefaults),
   };
   return respond(engine, request, reply, {
     name,

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { GenerateRequest } from '../../../../shared/engine';
 import { LodgeError } from '../../errors';
 import type { GenerationDefaults } from '../../library/model-folder';
-import { resolveSampling, UNLIMITED_TOKENS } from '../sampling';
+import { resolveSampling } from '../sampling';
 import type { OptionsSchema } from './schemas';
 
 /** Ollama's default temperature when neither the request nor the model sets one. */
@@ -35,7 +35,7 @@ export function generationOptions(
   const given = options ?? {};
   const predict = given.num_predict;
   return {
-    maxTokens: predict === undefined || predict < 0 ? UNLIMITED_TOKENS : Math.max(1, predict),
+    ...(predict === undefined || predict < 0 ? {} : { maxTokens: Math.max(1, predict) }),
     stop: given.stop ?? [],
     ...(given.num_ctx !== undefined ? { contextLimit: given.num_ctx } : {}),
     sampling: resolveSampling(

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateEvent, GenerateRequest, TokenLogprob } from '../../../../shared/engine';
 import type { Engine } from '../../engine/engine';
 import { isLodgeError, LodgeError } from '../../errors';
-import { resolveSampling, UNLIMITED_TOKENS } from '../sampling';
+import { resolveSampling } from '../sampling';
 import { clientGone, openStream } from '../streaming';
 import { parseToolCalls, ToolCallHoldback, type ToolCall } from '../tool-calls';
 import { formatOpenAiError } from './errors';
@@ -40,9 +40,11 @@ export async function chatCompletions(
   const tools = offeredTools(body);
   const generate: GenerateRequest = {
     prompt: { kind: 'chat', messages: templateMessages(body.messages), ...(tools ? { tools } : {}) },
-    maxTokens: body.max_completion_tokens ?? body.max_tokens ?? UNLIMITED_TOKENS,
+    ...(body.max_completion_tokens != null || body.max_tokens != null
+      ? { maxTokens: (body.max_completion_tokens ?? body.max_tokens) as number }
+      : {}),
     stop: stopList(body.stop),
-    sampling: resolveSampling(samplingInput(body), record.generationDefaults, 1),
+    sampling: resolveSampling(samplingInput(body), record.samplingDefaults, 1),
     ...(body.logprobs === true ? { logprobs: body.top_logprobs ?? 0 } : {}),
   };
   const signal = clientGone(request, reply);

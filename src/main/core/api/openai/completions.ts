@@ -28,7 +28,7 @@ export async function completions(
     prompt: { kind: 'text', text: prompt },
     maxTokens: body.max_tokens ?? LEGACY_DEFAULT_MAX_TOKENS,
     stop: stopList(body.stop),
-    sampling: resolveSampling(samplingInput(body), record.generationDefaults, 1),
+    sampling: resolveSampling(samplingInput(body), record.samplingDefaults, 1),
     ...(body.logprobs !== null && body.logprobs !== undefined ? { logprobs: body.logprobs } : {}),
   };
   const signal = clientGone(request, reply);

@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import type { ModelCatalog } from '../../library/model-catalog';
+import type { InferenceLog } from '../../metrics/inference-log';
+import { clientGone, openStream } from '../streaming';
+
+/** Keeps idle SSE connections (and proxies) open. */
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * `GET /app/events`: state changes as Server-Sent Events, for the UI and scripts:
+ * `models` (ids that changed), `import-progress` and `inference` (each finished inference).
+ */
+export function registerEventStream(
+  app: FastifyInstance,
+  catalog: ModelCatalog,
+  inferences: InferenceLog,
+): void {
+  app.get('/app/events', { schema: { tags: ['app'] } }, (request, reply) => {
+    const stream = openStream(request, reply, 'text/event-stream; charset=utf-8', clientGone(request, reply));
+    const send = (event: string, data: unknown) =>
+      stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const onModels = (ids: string[]) => send('models', { ids });
+    const onProgress = (progress: { id: string; doneBytes: number; totalBytes: number }) =>
+      send('import-progress', progress);
+    catalog.on('changed', onModels);
+    catalog.on('import-progress', onProgress);
+    const unsubscribe = inferences.subscribe((record) => send('inference', record));
+    const heartbeat = setInterval(() => stream.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    stream.write(': connected\n\n');
+    stream.signal.addEventListener('abort', () => {
+      clearInterval(heartbeat);
+      catalog.off('changed', onModels);
+      catalog.off('import-progress', onProgress);
+      unsubscribe();
+      stream.end();
+    });
+    return reply;
+  });
+}

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import type {
+  ImportModelSchema,
+  ModelParamsSchema,
+  UpdateModelSchema,
+} from '../../../../shared/contract/library';
+import type { Engine } from '../../engine/engine';
+import type { ModelCatalog } from '../../library/model-catalog';
+import { contractRoute } from '../contract-route';
+import { modelDetail, modelSummary } from './engine-routes';
+
+type Params = z.output<typeof ModelParamsSchema>;
+
+/** The library on the app API: list, detail, import, alias/tags/preset, delete, rescan, disk usage. */
+export function registerLibraryRoutes(
+  app: FastifyInstance,
+  catalog: ModelCatalog,
+  engine: Engine,
+  dirs: { dataDir: string; cacheDir: string },
+): void {
+  const idOf = (params: unknown) => `${(params as Params).owner}/${(params as Params).name}`;
+  contractRoute(app, 'models', () => ({ models: catalog.entries().map(modelSummary) }));
+  contractRoute(app, 'model', ({ params }) => modelDetail(catalog.get(idOf(params))));
+  contractRoute(app, 'importModel', async ({ body }) =>
+    modelDetail(await catalog.import(body as z.output<typeof ImportModelSchema>)),
+  );
+  contractRoute(app, 'updateModel', ({ params, body }) =>
+    modelDetail(catalog.update(idOf(params), body as z.output<typeof UpdateModelSchema>)),
+  );
+  contractRoute(app, 'deleteModel', async ({ params }) => {
+    const id = catalog.get(idOf(params)).id;
+    await engine.unload(id).catch(() => false);
+    return { id, ...catalog.remove(id) };
+  });
+  contractRoute(app, 'refreshModels', () => {
+    catalog.refresh();
+    return { models: catalog.entries().map(modelSummary) };
+  });
+  contractRoute(app, 'disk', () => ({ dataDir: dirs.dataDir, ...catalog.diskUsage(dirs.cacheDir) }));
+}
