@@ -1,6 +1,15 @@
 import type { z } from 'zod';
 import { HealthSchema } from './contract/health';
 import {
+  DownloadListSchema,
+  DownloadParamsSchema,
+  DownloadSchema,
+  HubRepoSchema,
+  HubSearchQuerySchema,
+  HubSearchSchema,
+  StartDownloadSchema,
+} from './contract/hub';
+import {
   DeleteModelResultSchema,
   DiskUsageSchema,
   ImportModelSchema,
@@ -85,6 +94,43 @@ export const appRoutes = {
   },
   refreshModels: { method: 'POST', path: '/app/models/refresh', response: ModelListSchema },
   disk: { method: 'GET', path: '/app/disk', response: DiskUsageSchema },
+  hubSearch: {
+    method: 'GET',
+    path: '/app/hub/search',
+    query: HubSearchQuerySchema,
+    response: HubSearchSchema,
+  },
+  hubRepo: {
+    method: 'GET',
+    path: '/app/hub/models/:owner/:name',
+    params: ModelParamsSchema,
+    response: HubRepoSchema,
+  },
+  downloads: { method: 'GET', path: '/app/downloads', response: DownloadListSchema },
+  startDownload: {
+    method: 'POST',
+    path: '/app/downloads',
+    body: StartDownloadSchema,
+    response: DownloadSchema,
+  },
+  pauseDownload: {
+    method: 'POST',
+    path: '/app/downloads/:id/pause',
+    params: DownloadParamsSchema,
+    response: DownloadSchema,
+  },
+  resumeDownload: {
+    method: 'POST',
+    path: '/app/downloads/:id/resume',
+    params: DownloadParamsSchema,
+    response: DownloadSchema,
+  },
+  cancelDownload: {
+    method: 'POST',
+    path: '/app/downloads/:id/cancel',
+    params: DownloadParamsSchema,
+    response: DownloadSchema,
+  },
   runners: { method: 'GET', path: '/app/runners', response: RunningListSchema },
   loadModel: { method: 'POST', path: '/app/runners', body: LoadModelSchema, response: RunningModelSchema },
   unloadModel: {

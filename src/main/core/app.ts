@@ -4,7 +4,10 @@ import { ConfigError, resolveConfig, resolveDataDir, type Flags } from './config
 import { openDatabase } from './db/connection';
 import { migrate } from './db/migrate';
 import { migrations } from './db/migrations';
+import { DownloadRepository } from './db/download-repository';
 import { ModelRepository } from './db/model-repository';
+import { DownloadManager } from './hub/download-manager';
+import { HubClient } from './hub/hub-client';
 import { RequestLogRepository } from './db/request-log-repository';
 import { SettingsRepository } from './db/settings-repository';
 import { createHttpServer, type HttpServer } from './api/server';
@@ -108,11 +111,27 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
     });
     stack.add(() => scheduler.dispose());
     const engine = new Engine(catalog, scheduler, inferences, logger.child({ component: 'engine' }));
+    const hub = new HubClient({
+      endpoint: () => settings.values.hubEndpoint,
+      token: () => settings.values.hubToken,
+    });
+    const downloads = new DownloadManager({
+      hub,
+      repository: new DownloadRepository(db),
+      catalog,
+      downloadsDir: paths.downloads,
+      modelsDir: paths.models,
+      logger: logger.child({ component: 'downloads' }),
+    });
+    stack.add(() => downloads.dispose());
+    downloads.resumeInterrupted();
 
     let url = '';
     const server = await createHttpServer({
       engine,
       catalog,
+      hub,
+      downloads,
       dirs: { dataDir: paths.root, cacheDir: paths.cache },
       inferences,
       logger,

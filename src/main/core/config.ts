@@ -49,6 +49,8 @@ export const DEFAULT_SETTINGS: Settings = {
   maxLoadedModels: 3,
   memoryBudgetMb: null,
   maxQueue: 64,
+  hubEndpoint: 'https://huggingface.co',
+  hubToken: null,
 };
 
 const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];
@@ -66,6 +68,9 @@ const ENV_NAMES: Readonly<Record<SettingKey, string>> = {
   maxLoadedModels: 'LODGE_MAX_LOADED_MODELS',
   memoryBudgetMb: 'LODGE_MEMORY_BUDGET_MB',
   maxQueue: 'LODGE_MAX_QUEUE',
+  // The names the Hugging Face tools use, so an existing setup carries over.
+  hubEndpoint: 'HF_ENDPOINT',
+  hubToken: 'HF_TOKEN',
 };
 
 /** The environment variable that sets each setting, for messages and the README. */

@@ -33,12 +33,12 @@ export class SettingsService {
 
   /** The settings as `GET /app/settings` shows them: values with sources, the key itself withheld. */
   view(): SettingsView {
-    const { apiKey, ...rest } = this.#resolved.values;
+    const { apiKey, hubToken, ...rest } = this.#resolved.values;
     const restartRequired = (['host', 'port'] as const).filter(
       (key) => this.#resolved.values[key] !== this.#boot[key],
     );
     return {
-      values: { ...rest, apiKeySet: apiKey !== null },
+      values: { ...rest, apiKeySet: apiKey !== null, hubTokenSet: hubToken !== null },
       sources: { ...this.#resolved.sources },
       restartRequired,
     };

@@ -59,6 +59,10 @@ export const SettingsSchema = z.object({
   memoryBudgetMb: z.number().int().min(64).nullable(),
   /** Requests that may wait for one model; one more is answered 429 with Retry-After. */
   maxQueue: z.number().int().min(1).max(10_000),
+  /** The Hugging Face hub to search and download from. */
+  hubEndpoint: z.url({ protocol: /^https?$/ }),
+  /** A Hugging Face access token, for gated and private repos; never sent back by the API. */
+  hubToken: z.string().min(1).max(512).nullable(),
 });
 
 /** Parsed form of {@link SettingsSchema}. */
@@ -91,6 +95,8 @@ export const SettingsPatchSchema = z
     maxLoadedModels: SettingsSchema.shape.maxLoadedModels.nullable(),
     memoryBudgetMb: SettingsSchema.shape.memoryBudgetMb,
     maxQueue: SettingsSchema.shape.maxQueue.nullable(),
+    hubEndpoint: SettingsSchema.shape.hubEndpoint.nullable(),
+    hubToken: SettingsSchema.shape.hubToken,
   })
   .partial()
   .strict();
@@ -103,7 +109,10 @@ export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
  * never sent back; only whether one is set.
  */
 export const SettingsViewSchema = z.object({
-  values: SettingsSchema.omit({ apiKey: true }).extend({ apiKeySet: z.boolean() }),
+  values: SettingsSchema.omit({ apiKey: true, hubToken: true }).extend({
+    apiKeySet: z.boolean(),
+    hubTokenSet: z.boolean(),
+  }),
   sources: z.record(z.enum(SETTING_KEYS), z.enum(SETTING_SOURCES)),
   /** Settings whose stored value differs from what the running server uses until it restarts. */
   restartRequired: z.array(z.enum(['host', 'port'])),

@@ -9,7 +9,11 @@ describe('Ollama compatibility, with the official ollama client', () => {
   let core: TestCore;
   let ollama: Ollama;
   beforeAll(async () => {
-    core = await startTestCore({ models: { 'test/tiny-lm': TINY_LM, 'test/embedder': TINY_EMBEDDER } });
+    // A hub that cannot be reached (a closed loopback port): pull must say so, quickly.
+    core = await startTestCore({
+      models: { 'test/tiny-lm': TINY_LM, 'test/embedder': TINY_EMBEDDER },
+      env: { HF_ENDPOINT: 'http://127.0.0.1:9' },
+    });
     ollama = new Ollama({ host: core.url });
   });
   afterAll(async () => {
@@ -180,8 +184,8 @@ describe('Ollama compatibility, with the official ollama client', () => {
       method: 'POST',
       body: JSON.stringify({ name: 'org/model' }),
     });
-    expect(pull.status).toBe(501);
-    expect(((await pull.json()) as { error: string }).error).toMatch(/cannot download org\/model yet/);
+    expect(pull.status).toBe(503);
+    expect(((await pull.json()) as { error: string }).error).toMatch(/Cannot reach the Hugging Face hub/);
     const format = await fetch(`${core.url}/api/chat`, {
       method: 'POST',
       body: JSON.stringify({

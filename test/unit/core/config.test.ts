@@ -19,6 +19,8 @@ describe('resolveConfig', () => {
       maxLoadedModels: 3,
       memoryBudgetMb: null,
       maxQueue: 64,
+      hubEndpoint: 'https://huggingface.co',
+      hubToken: null,
     });
     expect(Object.values(config.sources).every((source) => source === 'default')).toBe(true);
   });

@@ -5,6 +5,8 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { AppInfo } from '../../../shared/contract/system';
 import type { RequestLogRepository } from '../db/request-log-repository';
 import type { Engine } from '../engine/engine';
+import type { DownloadManager } from '../hub/download-manager';
+import type { HubClient } from '../hub/hub-client';
 import type { ModelCatalog } from '../library/model-catalog';
 import type { InferenceLog } from '../metrics/inference-log';
 import { PrometheusMetrics } from '../metrics/prometheus';
@@ -13,6 +15,7 @@ import type { Logger } from '../logging/logger';
 import type { SettingsService } from '../settings-service';
 import { registerEngineRoutes } from './app/engine-routes';
 import { registerEventStream } from './app/events';
+import { registerHubRoutes } from './app/hub-routes';
 import { registerLibraryRoutes } from './app/library-routes';
 import { registerAppRoutes } from './app/routes';
 import { registerErrorHandling } from './error-handler';
@@ -31,6 +34,8 @@ export const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 export interface HttpServerDeps {
   readonly engine: Engine;
   readonly catalog: ModelCatalog;
+  readonly hub: HubClient;
+  readonly downloads: DownloadManager;
   readonly dirs: { readonly dataDir: string; readonly cacheDir: string };
   readonly inferences: InferenceLog;
   readonly logger: Logger;
@@ -88,9 +93,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerAppRoutes(fastify, deps);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
-  registerEventStream(fastify, deps.catalog, deps.inferences);
+  registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog);
+  registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads);
   registerOpenAiRoutes(fastify, deps.engine);
-  registerOllamaRoutes(fastify, deps.engine, deps.catalog);
+  registerOllamaRoutes(fastify, deps.engine, deps.catalog, deps.downloads);
   registerKserveRoutes(fastify, deps.engine);
   await registerOpenApiRoute(fastify);
   metrics.route(fastify);

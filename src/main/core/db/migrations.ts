@@ -53,4 +53,23 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: 'downloads',
+    sql: `
+      CREATE TABLE downloads (
+        id         TEXT PRIMARY KEY,
+        repo       TEXT NOT NULL,
+        revision   TEXT NOT NULL,              -- the commit the download is pinned to
+        variant    TEXT NOT NULL,
+        model_id   TEXT NOT NULL,              -- owner/name it installs as
+        status     TEXT NOT NULL CHECK (status IN ('queued', 'downloading', 'paused', 'verifying', 'completed', 'failed', 'cancelled')),
+        files      TEXT NOT NULL,              -- JSON: [{path, size, sha256, gitOid}]
+        total_bytes INTEGER NOT NULL,
+        error      TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

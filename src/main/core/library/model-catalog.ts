@@ -294,6 +294,11 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     }
   }
 
+  /** Adds a model whose verified folder was just moved into models/ (a finished download). */
+  register(dir: string, id: string, source: ModelSource, files: readonly ModelFile[]): ModelRecord {
+    return this.#add(this.#inspectOrExplain(dir, id), source, files);
+  }
+
   /** Changes a model's alias, tags or preset. */
   update(
     id: string,

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { DownloadManager, DownloadView } from '../../hub/download-manager';
 import type { ModelCatalog } from '../../library/model-catalog';
 import type { InferenceLog } from '../../metrics/inference-log';
 import { clientGone, openStream } from '../streaming';
@@ -8,12 +9,13 @@ const HEARTBEAT_MS = 15_000;
 
 /**
  * `GET /app/events`: state changes as Server-Sent Events, for the UI and scripts:
- * `models` (ids that changed), `import-progress` and `inference` (each finished inference).
+ * `models` (ids that changed), `import-progress`, `download` (progress and state) and `inference`.
  */
 export function registerEventStream(
   app: FastifyInstance,
   catalog: ModelCatalog,
   inferences: InferenceLog,
+  downloads: DownloadManager,
 ): void {
   app.get('/app/events', { schema: { tags: ['app'] } }, (request, reply) => {
     const stream = openStream(request, reply, 'text/event-stream; charset=utf-8', clientGone(request, reply));
@@ -24,6 +26,8 @@ export function registerEventStream(
       send('import-progress', progress);
     catalog.on('changed', onModels);
     catalog.on('import-progress', onProgress);
+    const onDownload = (download: DownloadView) => send('download', download);
+    downloads.on('update', onDownload);
     const unsubscribe = inferences.subscribe((record) => send('inference', record));
     const heartbeat = setInterval(() => stream.write(': keep-alive\n\n'), HEARTBEAT_MS);
     stream.write(': connected\n\n');
@@ -31,6 +35,7 @@ export function registerEventStream(
       clearInterval(heartbeat);
       catalog.off('changed', onModels);
       catalog.off('import-progress', onProgress);
+      downloads.off('update', onDownload);
       unsubscribe();
       stream.end();
     });

@@ -3,13 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import type { Engine } from '../../engine/engine';
+import type { DownloadManager } from '../../hub/download-manager';
 import type { RunningModel } from '../../engine/scheduler';
-import { LodgeError } from '../../errors';
 import { chooseVariant, type ModelCatalog } from '../../library/model-catalog';
 import type { ModelRecord } from '../../library/model-folder';
 import { shorten } from '../openai/embeddings';
 import { clientGone } from '../streaming';
 import { chat, generate } from './chat';
+import { pull } from './pull';
 import { keepAliveMs, modelName } from './options';
 import {
   ChatSchema,
@@ -97,7 +98,12 @@ function acceptAnyJson(app: FastifyInstance): void {
 }
 
 /** The Ollama-compatible routes under /api (and `GET /` is served with the web UI). */
-export function registerOllamaRoutes(app: FastifyInstance, engine: Engine, catalog: ModelCatalog): void {
+export function registerOllamaRoutes(
+  app: FastifyInstance,
+  engine: Engine,
+  catalog: ModelCatalog,
+  downloads: DownloadManager,
+): void {
   void app.register(async (scope) => {
     acceptAnyJson(scope);
     const typed = scope.withTypeProvider<ZodTypeProvider>();
@@ -165,12 +171,9 @@ export function registerOllamaRoutes(app: FastifyInstance, engine: Engine, catal
         return { embedding: [...(result.embeddings[0] ?? [])] };
       },
     );
-    typed.post('/api/pull', { schema: { tags, body: ModelNameSchema } }, (request) => {
-      throw new LodgeError(
-        'not_implemented',
-        `Lodge cannot download ${modelName(request.body)} yet: the download manager is still to come. Put the model's folder under models/<owner>/<name>/ in Lodge's data directory instead.`,
-      );
-    });
+    typed.post('/api/pull', { schema: { tags, body: ModelNameSchema } }, (request, reply) =>
+      pull(downloads, request, reply),
+    );
     typed.delete('/api/delete', { schema: { tags, body: ModelNameSchema } }, async (request, reply) => {
       const { record } = engine.resolve(modelName(request.body));
       await engine.unload(record.id);
