@@ -50,7 +50,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/main/core/**/*.ts', 'src/main/cli.ts'],
+    files: ['src/main/core/**/*.ts', 'src/main/cli.ts', 'src/main/cli/**/*.ts'],
     ignores: ['src/main/core/db/**'],
     rules: {
       'no-restricted-imports': [

@@ -15,12 +15,15 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs the built CLI with `args` under this Node; resolves with its exit code and output. */
+/** Runs the built CLI with `args` under this Node, `input` on its stdin; resolves with its exit code and output. */
 export async function runCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  /** What to type on standard input; it is closed after that either way. */
+  input = '',
 ): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [BUILT_CLI, ...args], { env: { PATH: process.env.PATH, ...env } });
+  child.stdin.end(input);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -91,7 +91,9 @@ async function* generateOwned(
     pendingTokens++;
     if (scored) logprobs.push(describe(model, token, scored));
     const { emit, stopped } = stops.push(detokenizer.push(token));
-    if (emit !== '' || stopped) {
+    // The first token is always announced, text or not: streams open (and TTFT is visible) at once,
+    // even when a model's first tokens decode to nothing yet.
+    if (emit !== '' || stopped || completion === 1) {
       yield {
         type: 'text',
         text: emit,
