@@ -58,6 +58,15 @@ export class ApiClient {
     else this.storage.setItem(API_KEY_STORAGE, key);
   }
 
+  /** A streamed GET (Server-Sent Events), with the API key. */
+  async stream(path: string, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.#apiKey !== null) headers.authorization = `Bearer ${this.#apiKey}`;
+    const response = await fetch(this.base + path, { headers, signal });
+    if (!response.ok) throw new ApiError(response.status, 'internal', `Lodge answered ${response.status}.`);
+    return response;
+  }
+
   /** Calls one app route; rejects with an {@link ApiError} for any non-2xx answer. */
   async call<N extends AppRouteName>(
     name: N,

@@ -1,0 +1,94 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeHub } from '../fixtures/fake-hub';
+import { fixturePath, TINY_EMBEDDER, TINY_LM } from '../fixtures/models';
+import { launchChromium } from '../helpers/browser';
+import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
+import { tempDir } from '../helpers/temp-dir';
+
+const SCREENSHOTS = join(import.meta.dirname, '../../test-results');
+
+describe('Discover and Library in the browser', () => {
+  const home = tempDir();
+  let hub: FakeHub;
+  let server: ServeProcess;
+  let browser: Browser;
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    hub = await FakeHub.start([
+      {
+        id: 'onnx-community/tiny-chat',
+        dir: fixturePath(TINY_LM),
+        pipelineTag: 'text-generation',
+        downloads: 1234,
+      },
+      { id: 'onnx-community/tiny-embed', dir: fixturePath(TINY_EMBEDDER), pipelineTag: 'feature-extraction' },
+    ]);
+    server = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path, HF_ENDPOINT: hub.url });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await hub?.close();
+    home.remove();
+  });
+
+  it('finds a model on the hub, downloads it with live progress, and shows it in the Library', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await page.goto(`${server.url}/#/discover`);
+    await page.fill('input[name="q"]', 'tiny');
+    await page.click('form[role="search"] button[type="submit"]');
+    await expect.poll(() => page.getByTestId('results').locator('li').count()).toBe(1);
+    await page.getByRole('button', { name: /onnx-community\/tiny-chat/ }).click();
+    await expect.poll(() => page.getByTestId('variants').locator('tbody tr').count()).toBe(1);
+    expect(await page.getByTestId('variants').textContent()).toContain('fits');
+    await page.locator('details summary').click();
+    await expect.poll(() => page.locator('.markdown h1').textContent()).toBe('onnx-community/tiny-chat');
+
+    hub.throttle(150_000);
+    await page.getByRole('button', { name: /^Download/ }).click();
+    const row = page.locator('[data-model="onnx-community/tiny-chat"]');
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 10_000 }).toBe('downloading');
+    await expect
+      .poll(() => row.getByRole('progressbar').getAttribute('aria-valuenow'), { timeout: 10_000 })
+      .not.toBe('0');
+    await page.screenshot({ path: join(SCREENSHOTS, 'discover-downloading.png') });
+    hub.throttle(0);
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 20_000 }).toBe('completed');
+
+    await page.click('nav a[data-view="library"]');
+    const library = page.getByTestId('library');
+    await expect.poll(() => library.locator('[data-model="onnx-community/tiny-chat"]').count()).toBe(1);
+    expect(await library.locator('[data-model="onnx-community/tiny-chat"]').textContent()).toContain(
+      'text-generation',
+    );
+    await page.close();
+  });
+
+  it('imports a folder, loads and unloads it, and deletes it after confirmation', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    await page.goto(`${server.url}/#/library`);
+    await page.fill('input[name="path"]', fixturePath(TINY_EMBEDDER));
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const row = page.locator(
+      '[data-model="local/embedding-' + fixturePath(TINY_EMBEDDER).split('embedding-')[1] + '"]',
+    );
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
+    expect(await row.textContent()).toContain('embeddings');
+
+    await row.getByRole('button', { name: 'Load' }).click();
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain('loaded · cpu');
+    await page.screenshot({ path: join(SCREENSHOTS, 'library.png') });
+    await row.getByRole('button', { name: 'Unload' }).click();
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain('idle');
+
+    await row.getByRole('button', { name: 'Delete' }).click();
+    expect(await row.count()).toBe(1);
+    await row.getByRole('button', { name: 'Confirm delete' }).click();
+    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);
+    await page.close();
+  });
+});
