@@ -1,4 +1,12 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import {
+  ConversationDetailSchema,
+  ConversationParamsSchema,
+  ConversationSchema,
+  CreateConversationSchema,
+  ReplaceMessagesSchema,
+  UpdateConversationSchema,
+} from './contract/conversations';
 import { HealthSchema } from './contract/health';
 import {
   DownloadListSchema,
@@ -94,6 +102,43 @@ export const appRoutes = {
   },
   refreshModels: { method: 'POST', path: '/app/models/refresh', response: ModelListSchema },
   disk: { method: 'GET', path: '/app/disk', response: DiskUsageSchema },
+  conversations: {
+    method: 'GET',
+    path: '/app/conversations',
+    response: z.object({ conversations: z.array(ConversationSchema) }),
+  },
+  createConversation: {
+    method: 'POST',
+    path: '/app/conversations',
+    body: CreateConversationSchema,
+    response: ConversationDetailSchema,
+  },
+  conversation: {
+    method: 'GET',
+    path: '/app/conversations/:id',
+    params: ConversationParamsSchema,
+    response: ConversationDetailSchema,
+  },
+  updateConversation: {
+    method: 'PATCH',
+    path: '/app/conversations/:id',
+    params: ConversationParamsSchema,
+    body: UpdateConversationSchema,
+    response: ConversationDetailSchema,
+  },
+  replaceMessages: {
+    method: 'PUT',
+    path: '/app/conversations/:id/messages',
+    params: ConversationParamsSchema,
+    body: ReplaceMessagesSchema,
+    response: ConversationDetailSchema,
+  },
+  deleteConversation: {
+    method: 'DELETE',
+    path: '/app/conversations/:id',
+    params: ConversationParamsSchema,
+    response: z.object({ deleted: z.boolean() }),
+  },
   hubSearch: {
     method: 'GET',
     path: '/app/hub/search',

@@ -4,6 +4,7 @@ import { ConfigError, resolveConfig, resolveDataDir, type Flags } from './config
 import { openDatabase } from './db/connection';
 import { migrate } from './db/migrate';
 import { migrations } from './db/migrations';
+import { ConversationRepository } from './db/conversation-repository';
 import { DownloadRepository } from './db/download-repository';
 import { ModelRepository } from './db/model-repository';
 import { DownloadManager } from './hub/download-manager';
@@ -132,6 +133,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       catalog,
       hub,
       downloads,
+      conversations: new ConversationRepository(db),
       dirs: { dataDir: paths.root, cacheDir: paths.cache },
       inferences,
       logger,

@@ -58,6 +58,16 @@ export class ApiClient {
     else this.storage.setItem(API_KEY_STORAGE, key);
   }
 
+  /** A streamed POST to any API route (the chat playground uses OpenAI's SSE), with the API key. */
+  async post(path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+    };
+    if (this.#apiKey !== null) headers.authorization = `Bearer ${this.#apiKey}`;
+    return fetch(this.base + path, { method: 'POST', headers, body: JSON.stringify(body), signal });
+  }
+
   /** A streamed GET (Server-Sent Events), with the API key. */
   async stream(path: string, signal: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };

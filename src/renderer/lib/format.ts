@@ -18,3 +18,8 @@ export function formatParameters(count: number | null): string {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Now, as an ISO 8601 timestamp. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}

@@ -72,4 +72,30 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    name: 'conversations',
+    sql: `
+      CREATE TABLE conversations (
+        id            TEXT PRIMARY KEY,
+        title         TEXT NOT NULL,
+        model         TEXT NOT NULL,
+        system_prompt TEXT NOT NULL DEFAULT '',
+        params        TEXT NOT NULL DEFAULT '{}', -- JSON: the chat's sampling parameters
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE messages (
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        position        INTEGER NOT NULL,
+        role            TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content         TEXT NOT NULL,
+        model           TEXT,
+        stats           TEXT,                       -- JSON: tokens, time to first token, speed
+        created_at      TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, position)
+      ) STRICT;
+      CREATE INDEX conversations_updated ON conversations (updated_at DESC);
+    `,
+  },
 ];
