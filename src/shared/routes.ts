@@ -139,6 +139,18 @@ export const appRoutes = {
     params: ConversationParamsSchema,
     response: z.object({ deleted: z.boolean() }),
   },
+  system: {
+    method: 'GET',
+    path: '/app/system',
+    response: z.object({
+      time: z.iso.datetime(),
+      cpuPercent: z.number(),
+      memoryUsedBytes: z.number(),
+      memoryTotalBytes: z.number(),
+      coreRssBytes: z.number(),
+      loadAverage: z.array(z.number()),
+    }),
+  },
   hubSearch: {
     method: 'GET',
     path: '/app/hub/search',

@@ -6,6 +6,7 @@ import type { RequestLogRepository } from '../../db/request-log-repository';
 import type { LogRing } from '../../logging/log-ring';
 import type { SettingsService } from '../../settings-service';
 import { LODGE_VERSION } from '../../version';
+import { SystemStats } from '../../metrics/system-stats';
 import { contractRoute } from '../contract-route';
 
 /** What the app routes read from. */
@@ -34,6 +35,11 @@ export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps): voi
     return { requests: deps.requests.recent(limit) };
   });
   contractRoute(app, 'settings', () => deps.settings.view());
+  const system = new SystemStats();
+  contractRoute(app, 'system', () => {
+    const sample = system.sample();
+    return { ...sample, loadAverage: [...sample.loadAverage] };
+  });
   contractRoute(app, 'updateSettings', ({ body }) =>
     deps.settings.update(body as z.output<typeof SettingsPatchSchema>),
   );

@@ -1,0 +1,58 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installFixture, TINY_LM } from '../fixtures/models';
+import { launchChromium } from '../helpers/browser';
+import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
+import { tempDir } from '../helpers/temp-dir';
+
+const SCREENSHOTS = join(import.meta.dirname, '../../test-results');
+
+describe('the Monitor view', () => {
+  const home = tempDir();
+  let server: ServeProcess;
+  let browser: Browser;
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    installFixture(TINY_LM, join(home.path, 'models'), 'test/tiny-lm');
+    server = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    home.remove();
+  });
+
+  it('moves its charts while chats run, and unloads a running model', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${server.url}/#/monitor`);
+    const points = (title: string) =>
+      page.getByTestId(`chart-${title}`).getAttribute('data-points').then(Number);
+    await expect.poll(() => points('Machine'), { timeout: 10_000 }).toBeGreaterThan(0);
+
+    for (let round = 0; round < 3; round++) {
+      await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'test/tiny-lm',
+          messages: [{ role: 'user', content: `Hello ${round}` }],
+          max_tokens: 30,
+        }),
+      });
+    }
+    await expect.poll(() => points('Decode speed'), { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => points('Time to first token'), { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => points('Requests'), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(() => page.getByTestId('running').textContent(), { timeout: 10_000 })
+      .toContain('test/tiny-lm');
+    await page.screenshot({ path: join(SCREENSHOTS, 'monitor-live.png') });
+
+    await page.getByTestId('running').getByRole('button', { name: 'Unload' }).click();
+    await expect.poll(() => page.getByText('No model is loaded.').count(), { timeout: 10_000 }).toBe(1);
+    await page.close();
+  });
+});
