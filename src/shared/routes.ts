@@ -139,6 +139,11 @@ export const appRoutes = {
     params: ConversationParamsSchema,
     response: z.object({ deleted: z.boolean() }),
   },
+  apiKey: {
+    method: 'GET',
+    path: '/app/settings/api-key',
+    response: z.object({ apiKey: z.string().nullable() }),
+  },
   system: {
     method: 'GET',
     path: '/app/system',

@@ -35,6 +35,8 @@ export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps): voi
     return { requests: deps.requests.recent(limit) };
   });
   contractRoute(app, 'settings', () => deps.settings.view());
+  // NOTE: only a caller that already holds the key (or any local caller when none is set) gets here.
+  contractRoute(app, 'apiKey', () => ({ apiKey: deps.settings.values.apiKey }));
   const system = new SystemStats();
   contractRoute(app, 'system', () => {
     const sample = system.sample();
