@@ -61,6 +61,27 @@ describe('the web UI served by the headless core', () => {
       values: { origins: string[] };
     };
     expect(settings.values.origins).toEqual(['http://localhost:5173']);
+
+    await page.getByLabel(/Keep loaded after use/).fill('-1');
+    await page.click('button[type="submit"]');
+    await expect
+      .poll(
+        async () =>
+          (
+            (await (await fetch(`${server.url}/app/settings`)).json()) as {
+              values: { keepAliveSeconds: number };
+            }
+          ).values.keepAliveSeconds,
+      )
+      .toBe(-1);
+
+    await page.selectOption('#theme', 'dark');
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.reload();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(
+      await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim()),
+    ).toBe('#141414');
     await page.close();
   });
 
