@@ -96,6 +96,18 @@ describe('the web UI served by the headless core', () => {
     await page.close();
   });
 
+  it('opens the command palette with Ctrl+K and navigates from it', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/#/chat`);
+    await expect.poll(() => page.getByTestId('connection').textContent()).toMatch(/Connected/);
+    await page.keyboard.press('Control+k');
+    await page.getByLabel('Command', { exact: true }).fill('monitor');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('main').getAttribute('data-current-view')).toBe('monitor');
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    await page.close();
+  });
+
   it('renders the API docs from /openapi.json', async () => {
     const page = await browser.newPage();
     const problems: string[] = [];
