@@ -79,6 +79,21 @@ describe('the Chat view', () => {
     expect((await answers().last().textContent())?.trim().length).toBeGreaterThan(5);
   });
 
+  it('compares two models side by side on one prompt', async () => {
+    await page.goto(`${server.url}/#/chat`);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByLabel('Model 1').selectOption('test/tiny-lm');
+    await page.getByLabel('Model 2').selectOption('test/tiny-lm');
+    await page.getByLabel('Prompt to compare').fill('The quick brown fox');
+    await page.getByRole('button', { name: 'Compare', exact: true }).last().click();
+    for (const side of [0, 1]) {
+      await expect
+        .poll(() => page.getByTestId(`compare-${side}`).locator('.stats').textContent(), { timeout: 15_000 })
+        .toMatch(/12 tokens/);
+    }
+    await page.getByRole('button', { name: 'Compare' }).first().click();
+  });
+
   it('finds the conversation again after a reload', async () => {
     const questions = await page.locator('article[aria-label="You"]').allTextContents();
     await page.reload();

@@ -65,6 +65,15 @@ describe('Discover and Library in the browser', () => {
     expect(await library.locator('[data-model="onnx-community/tiny-chat"]').textContent()).toContain(
       'text-generation',
     );
+
+    // From the Library straight into a new chat with that model.
+    await library
+      .locator('[data-model="onnx-community/tiny-chat"]')
+      .getByRole('button', { name: 'Chat' })
+      .click();
+    await expect.poll(() => page.locator('main').getAttribute('data-current-view')).toBe('chat');
+    await expect.poll(() => page.getByLabel('Model').inputValue()).toBe('onnx-community/tiny-chat');
+    await expect.poll(() => page.locator('aside[aria-label="Conversations"] li').count()).toBe(1);
     await page.close();
   });
 

@@ -76,11 +76,11 @@ describe('the web UI served by the headless core', () => {
       .toBe(-1);
 
     await page.selectOption('#theme', 'dark');
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
     await page.reload();
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
     expect(
-      await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim()),
+      await page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--bg').trim()"),
     ).toBe('#141414');
     await page.close();
   });

@@ -1,6 +1,7 @@
 import type { ChatMessageRecord, Conversation } from '../../../shared/contract/conversations';
 import type { ApiClient } from '../../lib/api-client';
 import { messageOf, nowIso } from '../../lib/format';
+import { streamChat } from './stream-chat';
 
 /** The conversation on screen, its streaming answer, and the actions on it. */
 export class ChatSession {
@@ -96,84 +97,35 @@ export class ChatSession {
     this.#streaming = '';
     const controller = new AbortController();
     this.#controller = controller;
-    const started = performance.now();
-    let firstTokenAt: number | null = null;
-    let usage = { prompt_tokens: 0, completion_tokens: 0 };
-    let finish = 'stop';
     try {
       const { params, systemPrompt, model } = conversation;
-      const response = await this.api.post(
-        '/v1/chat/completions',
-        {
-          model,
-          messages: [
-            ...(systemPrompt ? [{ role: 'system', content: systemPrompt }] : []),
-            ...history.map(({ role, content }) => ({ role, content })),
-          ],
-          stream: true,
-          stream_options: { include_usage: true },
-          ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
-          ...(params.topP !== undefined ? { top_p: params.topP } : {}),
-          ...(params.topK !== undefined ? { top_k: params.topK } : {}),
-          ...(params.minP !== undefined ? { min_p: params.minP } : {}),
-          ...(params.maxTokens !== undefined ? { max_tokens: params.maxTokens } : {}),
-          ...(params.stop && params.stop.length > 0 ? { stop: params.stop } : {}),
-          ...(params.seed !== undefined ? { seed: params.seed } : {}),
-        },
+      const messages = [
+        ...(systemPrompt ? [{ role: 'system', content: systemPrompt }] : []),
+        ...history.map(({ role, content }) => ({ role, content })),
+      ];
+      const answer = await streamChat(
+        this.api,
+        { model, messages, params },
         controller.signal,
+        (text) => (this.#streaming = text),
       );
-      if (!response.ok) {
-        const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
-        throw new Error(body.error?.message ?? `Lodge answered ${response.status}.`);
-      }
-      const reader = response.body?.getReader();
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for (;;) {
-        const chunk = await reader?.read();
-        if (!chunk || chunk.done) break;
-        buffer += decoder.decode(chunk.value, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-          const data = buffer.slice(0, end).replace(/^data: /, '');
-          buffer = buffer.slice(end + 2);
-          if (data === '[DONE]') continue;
-          const event = JSON.parse(data) as {
-            error?: { message: string };
-            usage?: typeof usage | null;
-            choices?: { delta?: { content?: string }; finish_reason?: string | null }[];
-          };
-          if (event.error) throw new Error(event.error.message);
-          if (event.usage) usage = event.usage;
-          const choice = event.choices?.[0];
-          if (choice?.delta?.content) {
-            firstTokenAt ??= performance.now();
-            this.#streaming += choice.delta.content;
-          }
-          if (choice?.finish_reason) finish = choice.finish_reason;
-        }
-      }
+      const { text, ...stats } = answer;
+      this.#messages = [...history, { role: 'assistant', content: text, model, createdAt: nowIso(), stats }];
     } catch (error) {
-      if (controller.signal.aborted) finish = 'stopped';
-      else this.#error = messageOf(error);
+      this.#error = messageOf(error);
+      if (this.#streaming !== '') {
+        this.#messages = [
+          ...history,
+          {
+            role: 'assistant',
+            content: this.#streaming,
+            model: conversation.model,
+            createdAt: nowIso(),
+            stats: null,
+          },
+        ];
+      }
     } finally {
-      const ended = performance.now();
-      const answer: ChatMessageRecord = {
-        role: 'assistant',
-        content: this.#streaming,
-        model: conversation.model,
-        createdAt: nowIso(),
-        stats: {
-          promptTokens: usage.prompt_tokens,
-          completionTokens: usage.completion_tokens,
-          timeToFirstTokenMs: (firstTokenAt ?? ended) - started,
-          tokensPerSecond:
-            firstTokenAt !== null && usage.completion_tokens > 1
-              ? ((usage.completion_tokens - 1) / (ended - firstTokenAt)) * 1000
-              : 0,
-          finishReason: finish,
-        },
-      };
-      if (this.#error === null || this.#streaming !== '') this.#messages = [...history, answer];
       this.#streaming = '';
       this.#busy = false;
       this.#controller = null;

@@ -1,0 +1,102 @@
+import type { ChatParamsSchema } from '../../../shared/contract/conversations';
+import type { z } from 'zod';
+import type { ApiClient } from '../../lib/api-client';
+
+/** What one streamed answer came to. */
+export interface StreamedAnswer {
+  readonly text: string;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly timeToFirstTokenMs: number;
+  readonly tokensPerSecond: number;
+  /** OpenAI's finish reason, or "stopped" when the signal aborted it. */
+  readonly finishReason: string;
+}
+
+/**
+ * Streams one chat answer over Lodge's OpenAI-compatible API (the UI uses the public contract),
+ * calling `onText` with the text so far. Rejects with the server's message on failure; an abort
+ * resolves with what arrived, marked "stopped".
+ */
+export async function streamChat(
+  api: ApiClient,
+  request: {
+    model: string;
+    messages: readonly { role: string; content: string }[];
+    params: z.infer<typeof ChatParamsSchema>;
+  },
+  signal: AbortSignal,
+  onText: (text: string) => void,
+): Promise<StreamedAnswer> {
+  const { params } = request;
+  const started = performance.now();
+  let firstTokenAt: number | null = null;
+  let usage = { prompt_tokens: 0, completion_tokens: 0 };
+  let finish = 'stop';
+  let text = '';
+  try {
+    const response = await api.post(
+      '/v1/chat/completions',
+      {
+        model: request.model,
+        messages: request.messages,
+        stream: true,
+        stream_options: { include_usage: true },
+        ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
+        ...(params.topP !== undefined ? { top_p: params.topP } : {}),
+        ...(params.topK !== undefined ? { top_k: params.topK } : {}),
+        ...(params.minP !== undefined ? { min_p: params.minP } : {}),
+        ...(params.maxTokens !== undefined ? { max_tokens: params.maxTokens } : {}),
+        ...(params.stop && params.stop.length > 0 ? { stop: params.stop } : {}),
+        ...(params.seed !== undefined ? { seed: params.seed } : {}),
+      },
+      signal,
+    );
+    if (!response.ok) {
+      const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
+      throw new Error(body.error?.message ?? `Lodge answered ${response.status}.`);
+    }
+    const reader = response.body?.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (;;) {
+      const chunk = await reader?.read();
+      if (!chunk || chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+        const data = buffer.slice(0, end).replace(/^data: /, '');
+        buffer = buffer.slice(end + 2);
+        if (data === '[DONE]') continue;
+        const event = JSON.parse(data) as {
+          error?: { message: string };
+          usage?: typeof usage | null;
+          choices?: { delta?: { content?: string }; finish_reason?: string | null }[];
+        };
+        if (event.error) throw new Error(event.error.message);
+        if (event.usage) usage = event.usage;
+        const choice = event.choices?.[0];
+        if (choice?.delta?.content) {
+          firstTokenAt ??= performance.now();
+          text += choice.delta.content;
+          onText(text);
+        }
+        if (choice?.finish_reason) finish = choice.finish_reason;
+      }
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    finish = 'stopped';
+  }
+  const ended = performance.now();
+  return {
+    text,
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    timeToFirstTokenMs: (firstTokenAt ?? ended) - started,
+    tokensPerSecond:
+      firstTokenAt !== null && usage.completion_tokens > 1
+        ? ((usage.completion_tokens - 1) / (ended - firstTokenAt)) * 1000
+        : 0,
+    finishReason: finish,
+  };
+}
