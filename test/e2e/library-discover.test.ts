@@ -47,6 +47,12 @@ describe('Discover and Library in the browser', () => {
     expect(await page.getByTestId('variants').textContent()).toContain('fits');
     await page.locator('details summary').click();
     await expect.poll(() => page.locator('.markdown h1').textContent()).toBe('onnx-community/tiny-chat');
+    // The card is highlighted, has a copy button on its code, and its script is gone (sanitized).
+    expect(await page.locator('.markdown .hljs-keyword').first().textContent()).toBe('from');
+    expect(await page.locator('.markdown button[data-copy]').count()).toBe(1);
+    expect(await page.locator('.markdown script').count()).toBe(0);
+    await page.locator('.markdown button[data-copy]').click();
+    await expect.poll(() => page.locator('.markdown button[data-copy]').textContent()).toBe('Copied');
 
     hub.throttle(150_000);
     await page.getByRole('button', { name: /^Download/ }).click();
