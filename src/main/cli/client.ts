@@ -1,11 +1,5 @@
-import { AppErrorBodySchema } from '../../shared/errors';
-import {
-  appRoutes,
-  routePath,
-  type AppRouteName,
-  type RouteInput,
-  type RouteOutput,
-} from '../../shared/routes';
+import { RouteError, routeRequest, routeResult } from '../../shared/call-route';
+import type { AppRouteName, RouteInput, RouteOutput } from '../../shared/routes';
 import { DEFAULT_PORT } from '../../shared/contract/settings';
 
 /** A failure the CLI reports in one line and exits with. */
@@ -27,27 +21,13 @@ export class CoreClient {
 
   /** Calls one app route, with the server's error message on failure. */
   async call<N extends AppRouteName>(name: N, input?: RouteInput<N>): Promise<RouteOutput<N>> {
-    const spec = appRoutes[name];
-    const { params, query, body } = (input ?? {}) as {
-      params?: Record<string, string>;
-      query?: Record<string, unknown>;
-      body?: unknown;
-    };
-    const url = new URL(this.base + routePath(spec.path, params));
-    for (const [key, value] of Object.entries(query ?? {}))
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    const response = await this.fetch(url, {
-      method: spec.method,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    const payload: unknown = await response.json().catch(() => null);
-    if (!response.ok) {
-      const parsed = AppErrorBodySchema.safeParse(payload);
-      throw new CliError(parsed.success ? parsed.data.error.message : `Lodge answered ${response.status}.`);
+    const { url, init } = routeRequest(this.base, name, input, {});
+    try {
+      return await routeResult(name, await this.fetch(url, init));
+    } catch (error) {
+      if (error instanceof RouteError) throw new CliError(error.message);
+      throw error;
     }
-    return spec.response.parse(payload) as RouteOutput<N>;
   }
 
   /** A raw request to the server (streams), with the API key and a clear error when it is not running. */

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { DownloadView } from '../../shared/contract/hub';
+import { serverSentEvents } from '../../shared/sse';
 import { CliError, type CoreClient } from './client';
 import { relative, size, table } from './format';
 
@@ -89,29 +90,17 @@ export async function pull(client: CoreClient, output: Output, name: string, isT
     const line = `${download.status} ${percent}% ${size(download.downloadedBytes)}/${size(download.totalBytes)} ${size(download.bytesPerSecond)}/s${eta}`;
     if (isTty) output.err(`\r\x1b[2K${line}`);
   };
-  const reader = events.body?.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
   let last: DownloadView = started;
-  try {
-    while (!['completed', 'failed', 'cancelled', 'paused'].includes(last.status)) {
-      const chunk = await reader?.read();
-      if (!chunk || chunk.done) break;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = /^event: download\ndata: (.*)$/m.exec(event)?.[1];
-        if (!data) continue;
-        const download = JSON.parse(data) as DownloadView;
-        if (download.id !== started.id) continue;
-        last = download;
-        show(download);
-      }
+  const finished = () => ['completed', 'failed', 'cancelled', 'paused'].includes(last.status);
+  if (events.body && !finished())
+    for await (const { event, data } of serverSentEvents(events.body)) {
+      if (event !== 'download') continue;
+      const download = JSON.parse(data) as DownloadView;
+      if (download.id !== started.id) continue;
+      last = download;
+      show(download);
+      if (finished()) break;
     }
-  } finally {
-    await reader?.cancel().catch(() => undefined);
-  }
   if (isTty) output.err('\n');
   if (last.status !== 'completed') throw new CliError(last.error ?? `The download was ${last.status}.`);
   output.out(`pulled ${last.modelId}\n`);

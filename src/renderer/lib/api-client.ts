@@ -1,11 +1,6 @@
-import { AppErrorBodySchema, type ErrorCode } from '../../shared/errors';
-import {
-  appRoutes,
-  routePath,
-  type AppRouteName,
-  type RouteInput,
-  type RouteOutput,
-} from '../../shared/routes';
+import { RouteError, routeRequest, routeResult } from '../../shared/call-route';
+import type { ErrorCode } from '../../shared/errors';
+import type { AppRouteName, RouteInput, RouteOutput } from '../../shared/routes';
 import type { DesktopBridge } from '../../shared/desktop-bridge';
 
 /** An error answered by the core (or the network failing to reach it). */
@@ -83,42 +78,24 @@ export class ApiClient {
     input?: RouteInput<N>,
     signal?: AbortSignal,
   ): Promise<RouteOutput<N>> {
-    const spec = appRoutes[name];
-    const { params, query, body } = (input ?? {}) as {
-      params?: Record<string, string>;
-      query?: Record<string, unknown>;
-      body?: unknown;
-    };
-    const url = new URL(this.base + routePath(spec.path, params));
-    for (const [key, value] of Object.entries(query ?? {}))
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.#apiKey !== null) headers.authorization = `Bearer ${this.#apiKey}`;
-
+    const { url, init } = routeRequest(
+      this.base,
+      name,
+      input,
+      this.#apiKey === null ? {} : { authorization: `Bearer ${this.#apiKey}` },
+    );
     let response: Response;
     try {
-      response = await fetch(url, {
-        method: spec.method,
-        headers,
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: signal ?? null,
-      });
+      response = await fetch(url, { ...init, signal: signal ?? null });
     } catch (error) {
       if (signal?.aborted) throw error;
       throw new ApiError(0, 'network', `Cannot reach Lodge at ${this.base}.`);
     }
-    const payload: unknown = await response.json().catch(() => null);
-    if (!response.ok) {
-      const parsed = AppErrorBodySchema.safeParse(payload);
-      if (parsed.success)
-        throw new ApiError(response.status, parsed.data.error.code, parsed.data.error.message);
-      throw new ApiError(
-        response.status,
-        'internal',
-        `Lodge answered ${response.status} ${response.statusText}.`,
-      );
+    try {
+      return await routeResult(name, response);
+    } catch (error) {
+      if (error instanceof RouteError) throw new ApiError(error.status, error.code, error.message);
+      throw error;
     }
-    return spec.response.parse(payload) as RouteOutput<N>;
   }
 }

@@ -1,4 +1,5 @@
 import type { DownloadView } from '../../shared/contract/hub';
+import { serverSentEvents } from '../../shared/sse';
 import type { ApiClient } from './api-client';
 
 /** The core's state changes, by name, as `GET /app/events` streams them. */
@@ -39,18 +40,8 @@ export class CoreEventStream {
     while (!signal.aborted) {
       try {
         const response = await this.api.stream('/app/events', signal);
-        const reader = response.body?.getReader();
-        const decoder = new TextDecoder();
-        let buffer = '';
-        for (;;) {
-          const chunk = await reader?.read();
-          if (!chunk || chunk.done) break;
-          buffer += decoder.decode(chunk.value, { stream: true });
-          for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-            this.#dispatch(buffer.slice(0, end));
-            buffer = buffer.slice(end + 2);
-          }
-        }
+        if (response.body)
+          for await (const { event, data } of serverSentEvents(response.body)) this.#dispatch(event, data);
       } catch {
         // The core is restarting or unreachable: wait, then reconnect.
       }
@@ -58,10 +49,9 @@ export class CoreEventStream {
     }
   }
 
-  #dispatch(block: string): void {
-    const name = /^event: (.+)$/m.exec(block)?.[1] as keyof CoreEvents | undefined;
-    const data = /^data: (.*)$/m.exec(block)?.[1];
-    if (!name || data === undefined) return;
+  #dispatch(event: string | null, data: string): void {
+    const name = event as keyof CoreEvents | null;
+    if (!name) return;
     const payload = JSON.parse(data) as never;
     for (const listener of this.#listeners.get(name) ?? []) listener(payload);
   }

@@ -1,6 +1,7 @@
 import type { ChatParamsSchema } from '../../../shared/contract/conversations';
 import type { z } from 'zod';
 import type { ApiClient } from '../../lib/api-client';
+import { serverSentEvents } from '../../../shared/sse';
 
 /** What one streamed answer came to. */
 export interface StreamedAnswer {
@@ -56,32 +57,23 @@ export async function streamChat(
       const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
       throw new Error(body.error?.message ?? `Lodge answered ${response.status}.`);
     }
-    const reader = response.body?.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for (;;) {
-      const chunk = await reader?.read();
-      if (!chunk || chunk.done) break;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-        const data = buffer.slice(0, end).replace(/^data: /, '');
-        buffer = buffer.slice(end + 2);
-        if (data === '[DONE]') continue;
-        const event = JSON.parse(data) as {
-          error?: { message: string };
-          usage?: typeof usage | null;
-          choices?: { delta?: { content?: string }; finish_reason?: string | null }[];
-        };
-        if (event.error) throw new Error(event.error.message);
-        if (event.usage) usage = event.usage;
-        const choice = event.choices?.[0];
-        if (choice?.delta?.content) {
-          firstTokenAt ??= performance.now();
-          text += choice.delta.content;
-          onText(text);
-        }
-        if (choice?.finish_reason) finish = choice.finish_reason;
+    if (!response.body) throw new Error('Lodge answered without a stream.');
+    for await (const { data } of serverSentEvents(response.body)) {
+      if (data === '[DONE]') continue;
+      const event = JSON.parse(data) as {
+        error?: { message: string };
+        usage?: typeof usage | null;
+        choices?: { delta?: { content?: string }; finish_reason?: string | null }[];
+      };
+      if (event.error) throw new Error(event.error.message);
+      if (event.usage) usage = event.usage;
+      const choice = event.choices?.[0];
+      if (choice?.delta?.content) {
+        firstTokenAt ??= performance.now();
+        text += choice.delta.content;
+        onText(text);
       }
+      if (choice?.finish_reason) finish = choice.finish_reason;
     }
   } catch (error) {
     if (!signal.aborted) throw error;
