@@ -42,6 +42,15 @@ describe('Discover and Library in the browser', () => {
     await page.fill('input[name="q"]', 'tiny');
     await page.click('form[role="search"] button[type="submit"]');
     await expect.poll(() => page.getByTestId('results').locator('li').count()).toBe(1);
+    expect(await page.getByTestId('result-variants').textContent()).toContain('fp32');
+    // Filters: no repo offers fp16; under 1 GB keeps the tiny model and shows its size.
+    await page.getByLabel('Variant').selectOption('fp16');
+    await page.click('form[role="search"] button[type="submit"]');
+    await expect.poll(() => page.getByText('No ONNX models match.').count()).toBe(1);
+    await page.getByLabel('Variant').selectOption('');
+    await page.getByLabel('Size').selectOption('under-1gb');
+    await page.click('form[role="search"] button[type="submit"]');
+    await expect.poll(() => page.getByTestId('result-variants').textContent()).toMatch(/fp32\s*[\d.]+ [KM]B/);
     await page.getByRole('button', { name: /onnx-community\/tiny-chat/ }).click();
     await expect.poll(() => page.getByTestId('variants').locator('tbody tr').count()).toBe(1);
     expect(await page.getByTestId('variants').textContent()).toContain('fits');

@@ -6,6 +6,13 @@ export const HubSearchQuerySchema = z.object({
   task: z.enum(['text-generation', 'feature-extraction']).optional(),
   sort: z.enum(['downloads', 'lastModified']).default('downloads'),
   limit: z.coerce.number().int().min(1).max(100).default(30),
+  /** Only repos offering this ONNX variant (fp16, q4, q4f16…). */
+  variant: z
+    .string()
+    .regex(/^[a-z0-9]{1,16}$/, 'a variant name such as q4 or fp16')
+    .optional(),
+  /** Only repos with a variant (the chosen one, if any) within this size. */
+  size: z.enum(['fits', 'under-1gb', 'under-4gb']).optional(),
 });
 
 /** One search result. */
@@ -17,6 +24,10 @@ export const HubModelSchema = z.object({
   pipelineTag: z.string().nullable(),
   tags: z.array(z.string()),
   installed: z.boolean(),
+  /** The ONNX variants the repo offers, from its file names. */
+  variants: z.array(z.string()),
+  /** The smallest (matching) variant's bytes, when a size filter made Lodge look them up. */
+  bytes: z.number().nullable(),
 });
 
 /** `GET /app/hub/search` reply. */

@@ -19,6 +19,8 @@ export interface HubModel {
   readonly lastModified: string | null;
   readonly pipelineTag: string | null;
   readonly tags: readonly string[];
+  /** The repo's file names (the hub lists them without sizes). */
+  readonly files: readonly string[];
 }
 
 /** What the client needs to reach the hub: where, with which token, and how to fetch (injectable). */
@@ -56,6 +58,9 @@ export class HubClient {
       direction: '-1',
       limit: String(query.limit),
     });
+    // With `expand`, the hub returns only the listed properties; siblings are the file names.
+    for (const key of ['downloads', 'likes', 'lastModified', 'pipeline_tag', 'tags', 'siblings'])
+      params.append('expand[]', key);
     if (query.search.trim() !== '') params.set('search', query.search.trim());
     if (query.task) params.set('pipeline_tag', query.task);
     const results = (await this.#json(`/api/models?${params}`)) as Record<string, unknown>[];
@@ -67,6 +72,12 @@ export class HubClient {
       pipelineTag: typeof entry.pipeline_tag === 'string' ? entry.pipeline_tag : null,
       tags: Array.isArray(entry.tags)
         ? entry.tags.filter((tag): tag is string => typeof tag === 'string')
+        : [],
+      files: Array.isArray(entry.siblings)
+        ? entry.siblings.flatMap((sibling: unknown) => {
+            const name = (sibling as { rfilename?: unknown } | null)?.rfilename;
+            return typeof name === 'string' ? [name] : [];
+          })
         : [],
     }));
   }

@@ -40,6 +40,22 @@ export interface RepoCompatibility {
   readonly problem: string | null;
 }
 
+/**
+ * The variant names a repo offers, from its file names alone (what a hub search lists), by the
+ * same rules as {@link compatibility}.
+ */
+export function offeredVariants(paths: readonly string[]): VariantName[] {
+  const names = new Set<VariantName>();
+  for (const path of paths) {
+    const match = GRAPH.exec(path);
+    const name = match ? (match[2] ?? 'fp32') : null;
+    if (name !== null && (VARIANTS as readonly string[]).includes(name)) names.add(name as VariantName);
+  }
+  if (names.size > 0) return [...names];
+  const plain = paths.filter((path) => !path.includes('/') && path.endsWith('.onnx'));
+  return plain.length === 1 ? ['fp32'] : [];
+}
+
 /** The ONNX variants of a repo (onnx-community layout, or one .onnx at the top for plain models). */
 export function compatibility(files: readonly HubFile[]): RepoCompatibility {
   const byPath = new Map(files.map((file) => [file.path, file]));

@@ -9,12 +9,24 @@ import type {
 import type { ModelParamsSchema } from '../../../../shared/contract/library';
 import type { DownloadManager } from '../../hub/download-manager';
 import type { HubClient } from '../../hub/hub-client';
-import { compatibility } from '../../hub/repo-files';
+import type { HubModel } from '../../hub/hub-client';
+import { compatibility, offeredVariants } from '../../hub/repo-files';
 import { chooseVariant, type ModelCatalog } from '../../library/model-catalog';
 import { contractRoute } from '../contract-route';
 
 /** A model fits when its weights, with runtime overhead, stay within the default memory budget. */
 const fits = (bytes: number, memory: number) => bytes * 1.25 < memory * 0.8;
+
+/** Decimal, as the UI shows sizes. */
+const GB = 1e9;
+/** Size filters of the search: whether a variant of `bytes` passes on a machine with `memory`. */
+const SIZE_FILTERS = {
+  fits,
+  'under-1gb': (bytes: number) => bytes <= GB,
+  'under-4gb': (bytes: number) => bytes <= 4 * GB,
+} as const;
+/** How many repo trees a filtered search looks up at once. */
+const TREE_LOOKUPS = 4;
 
 /** Hub search, repo details (variants, sizes, fit, model card) and the download manager. */
 export function registerHubRoutes(
@@ -24,19 +36,71 @@ export function registerHubRoutes(
   catalog: ModelCatalog,
 ): void {
   contractRoute(app, 'hubSearch', async ({ query }) => {
-    const { q, task, sort, limit } = query as z.output<typeof HubSearchQuerySchema>;
+    const { q, task, sort, limit, variant, size } = query as z.output<typeof HubSearchQuerySchema>;
     const installed = new Set(
       catalog.entries().flatMap((model) => (model.source.kind === 'hub' ? [model.source.repo] : [model.id])),
     );
-    const models = await hub.search({ search: q, task: task ?? null, sort, limit });
+    // A filtered search asks the hub for more, so that a page of matches survives the filter.
+    const filtered = variant !== undefined || size !== undefined;
+    const found = await hub.search({
+      search: q,
+      task: task ?? null,
+      sort,
+      limit: filtered ? Math.min(100, limit * 3) : limit,
+    });
+    const candidates = found
+      .map((model) => ({ model, variants: offeredVariants(model.files), bytes: null as number | null }))
+      .filter((entry) => variant === undefined || entry.variants.includes(variant as never));
+    const matches = size === undefined ? candidates : await withinSize(candidates, size, variant, limit);
     return {
-      models: models.map((model) => ({
-        ...model,
+      models: matches.slice(0, limit).map(({ model, variants, bytes }) => ({
+        id: model.id,
+        downloads: model.downloads,
+        likes: model.likes,
+        lastModified: model.lastModified,
+        pipelineTag: model.pipelineTag,
         tags: [...model.tags],
         installed: installed.has(model.id),
+        variants,
+        bytes,
       })),
     };
   });
+
+  /**
+   * The hub lists file names without sizes, so a size filter looks up each candidate's tree, a few at
+   * a time and only until `limit` match; a repo whose tree cannot be read (gated) is left out.
+   */
+  async function withinSize<T extends { model: HubModel; bytes: number | null }>(
+    candidates: T[],
+    size: keyof typeof SIZE_FILTERS,
+    variant: string | undefined,
+    limit: number,
+  ): Promise<T[]> {
+    const memory = totalmem();
+    const matches: T[] = [];
+    for (let start = 0; start < candidates.length && matches.length < limit; start += TREE_LOOKUPS) {
+      const batch = candidates.slice(start, start + TREE_LOOKUPS);
+      const sizes = await Promise.all(
+        batch.map(async ({ model }) => {
+          try {
+            const offer = compatibility(await hub.tree(model.id, 'main'));
+            const bytes = offer.variants
+              .filter((option) => variant === undefined || option.name === variant)
+              .map((option) => option.bytes);
+            return bytes.length > 0 ? Math.min(...bytes) : null;
+          } catch {
+            return null;
+          }
+        }),
+      );
+      batch.forEach((entry, index) => {
+        const bytes = sizes[index] ?? null;
+        if (bytes !== null && SIZE_FILTERS[size](bytes, memory)) matches.push({ ...entry, bytes });
+      });
+    }
+    return matches;
+  }
   contractRoute(app, 'hubRepo', async ({ params }) => {
     const { owner, name } = params as z.output<typeof ModelParamsSchema>;
     const repo = `${owner}/${name}`;
