@@ -106,4 +106,57 @@ describe('the Chat view', () => {
       'Hello there!',
     );
   });
+  it('keeps a long conversation light: the latest 40 messages, at the end, earlier ones on request', async () => {
+    const created = await fetch(`${server.url}/app/conversations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/tiny-lm', title: 'A long one' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const messages = Array.from({ length: 600 }, (_, index) => ({
+      role: index % 2 === 0 ? 'user' : 'assistant',
+      model: index % 2 === 0 ? null : 'test/tiny-lm',
+      stats: null,
+      content:
+        index % 2 === 0
+          ? `question ${index}`
+          : `answer ${index}\n\n\`\`\`python\nprint(${index})\n\`\`\`\n\n- a point\n- another`,
+    }));
+    const replaced = await fetch(`${server.url}/app/conversations/${id}/messages`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages }),
+    });
+    expect(replaced.status).toBe(200);
+
+    await page.reload();
+    await page.getByRole('button', { name: 'A long one', exact: true }).click();
+    const articles = page.getByTestId('messages').locator('article');
+    await expect.poll(() => articles.last().textContent(), { timeout: 15_000 }).toContain('answer 599');
+    expect(await articles.count()).toBe(40);
+    expect(await articles.first().textContent()).toContain('question 560');
+    // The list scrolls (not the page), and it opened at its end: the last answer and the composer on screen.
+    const list = page.getByTestId('messages');
+    const geometry = () =>
+      list.evaluate((element) => ({
+        overflow: element.scrollHeight - element.clientHeight,
+        fromEnd: element.scrollHeight - element.scrollTop - element.clientHeight,
+      }));
+    await expect.poll(async () => (await geometry()).fromEnd).toBeLessThan(48);
+    expect((await geometry()).overflow).toBeGreaterThan(2000);
+    const bottom = async (box: { y: number; height: number } | null) => (box ? box.y + box.height : Infinity);
+    expect(await bottom(await articles.last().boundingBox())).toBeLessThanOrEqual(860);
+    expect(await bottom(await page.locator('form.composer').boundingBox())).toBeLessThanOrEqual(860);
+    await page.screenshot({ path: join(SCREENSHOTS, 'chat-long.png') });
+
+    // Earlier messages arrive above without moving what the reader is looking at.
+    await page.getByTestId('earlier').scrollIntoViewIfNeeded();
+    const anchor = articles.filter({ hasText: 'question 560' });
+    const before = (await anchor.boundingBox())?.y;
+    await page.getByTestId('earlier').click();
+    await expect.poll(() => articles.count()).toBe(80);
+    expect((await anchor.boundingBox())?.y).toBeCloseTo(before ?? -1, -1);
+    expect(await articles.first().textContent()).toContain('question 520');
+    expect(await page.getByTestId('earlier').textContent()).toContain('520 not shown');
+  });
 });

@@ -97,28 +97,33 @@ export class ChatSession {
     this.#streaming = '';
     const controller = new AbortController();
     this.#controller = controller;
+    let received = '';
+    let frame: number | null = null;
     try {
       const { params, systemPrompt, model } = conversation;
       const messages = [
         ...(systemPrompt ? [{ role: 'system', content: systemPrompt }] : []),
         ...history.map(({ role, content }) => ({ role, content })),
       ];
-      const answer = await streamChat(
-        this.api,
-        { model, messages, params },
-        controller.signal,
-        (text) => (this.#streaming = text),
-      );
+      const answer = await streamChat(this.api, { model, messages, params }, controller.signal, (text) => {
+        // Tokens can arrive faster than the screen refreshes: render (and re-parse the markdown) at most
+        // once a frame, always with the latest text.
+        received = text;
+        frame ??= requestAnimationFrame(() => {
+          frame = null;
+          this.#streaming = received;
+        });
+      });
       const { text, ...stats } = answer;
       this.#messages = [...history, { role: 'assistant', content: text, model, createdAt: nowIso(), stats }];
     } catch (error) {
       this.#error = messageOf(error);
-      if (this.#streaming !== '') {
+      if (received !== '') {
         this.#messages = [
           ...history,
           {
             role: 'assistant',
-            content: this.#streaming,
+            content: received,
             model: conversation.model,
             createdAt: nowIso(),
             stats: null,
@@ -126,6 +131,7 @@ export class ChatSession {
         ];
       }
     } finally {
+      if (frame !== null) cancelAnimationFrame(frame);
       this.#streaming = '';
       this.#busy = false;
       this.#controller = null;
