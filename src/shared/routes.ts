@@ -154,6 +154,17 @@ export const appRoutes = {
       memoryTotalBytes: z.number(),
       coreRssBytes: z.number(),
       loadAverage: z.array(z.number()),
+      gpus: z.array(
+        z.object({
+          index: z.number(),
+          name: z.string(),
+          utilizationPercent: z.number().nullable(),
+          memoryUsedBytes: z.number().nullable(),
+          memoryTotalBytes: z.number().nullable(),
+        }),
+      ),
+      /** Why there are no GPU figures, when there are none. */
+      gpuNote: z.string().nullable(),
     }),
   },
   hubSearch: {

@@ -31,6 +31,18 @@ describe('the Monitor view', () => {
     const points = (title: string) =>
       page.getByTestId(`chart-${title}`).getAttribute('data-points').then(Number);
     await expect.poll(() => points('Machine'), { timeout: 10_000 }).toBeGreaterThan(0);
+    // GPU figures where the machine reports a GPU; otherwise the reason, as the core gives it.
+    const system = (await (await fetch(`${server.url}/app/system`)).json()) as {
+      gpus: { name: string }[];
+      gpuNote: string | null;
+    };
+    expect(system.gpus.length > 0).toBe(system.gpuNote === null);
+    if (system.gpus[0]) {
+      const title = `GPU: ${system.gpus[0].name}${system.gpus.length > 1 ? ` (+${system.gpus.length - 1})` : ''}`;
+      await expect.poll(() => points(title), { timeout: 10_000 }).toBeGreaterThan(0);
+    } else {
+      await expect.poll(() => page.getByTestId('gpu-note').textContent()).toBe(system.gpuNote);
+    }
 
     for (let round = 0; round < 3; round++) {
       await fetch(`${server.url}/v1/chat/completions`, {

@@ -21,6 +21,9 @@ function percentile(values: readonly number[], p: number): number | null {
  */
 export class MonitorState {
   #system = $state.raw<[number[], Series, Series]>([[], [], []]);
+  #gpu = $state.raw<[number[], Series, Series]>([[], [], []]);
+  #gpuName = $state<string | null>(null);
+  #gpuNote = $state<string | null>(null);
   #inference = $state.raw<[number[], Series, Series]>([[], [], []]);
   #requests = $state.raw<[number[], Series, Series, Series]>([[], [], [], []]);
   #lastRequestId = 0;
@@ -32,6 +35,17 @@ export class MonitorState {
 
   get system() {
     return this.#system;
+  }
+  /** The first GPU's utilization and memory use (%), when the machine reports one. */
+  get gpu() {
+    return this.#gpu;
+  }
+  get gpuName() {
+    return this.#gpuName;
+  }
+  /** Why there are no GPU figures, when there are none. */
+  get gpuNote() {
+    return this.#gpuNote;
   }
   get inference() {
     return this.#inference;
@@ -73,6 +87,22 @@ export class MonitorState {
         [...this.#system[1], system.cpuPercent],
         [...this.#system[2], Math.round((system.memoryUsedBytes / system.memoryTotalBytes) * 1000) / 10],
       ]);
+      const gpu = system.gpus[0];
+      this.#gpuNote = system.gpuNote;
+      this.#gpuName = gpu
+        ? `${gpu.name}${system.gpus.length > 1 ? ` (+${system.gpus.length - 1})` : ''}`
+        : null;
+      if (gpu)
+        this.#gpu = trim([
+          [...this.#gpu[0], now],
+          [...this.#gpu[1], gpu.utilizationPercent],
+          [
+            ...this.#gpu[2],
+            gpu.memoryUsedBytes !== null && gpu.memoryTotalBytes
+              ? Math.round((gpu.memoryUsedBytes / gpu.memoryTotalBytes) * 1000) / 10
+              : null,
+          ],
+        ]);
       const fresh: RequestRecord[] = log.requests.filter((request) => request.id > this.#lastRequestId);
       if (this.#lastRequestId === 0 && fresh.length > 0) {
         // The first sample only sets the baseline; earlier requests are not this window's.

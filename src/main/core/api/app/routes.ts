@@ -6,6 +6,7 @@ import type { RequestLogRepository } from '../../db/request-log-repository';
 import type { LogRing } from '../../logging/log-ring';
 import type { SettingsService } from '../../settings-service';
 import { LODGE_VERSION } from '../../version';
+import { GpuStats } from '../../metrics/gpu-stats';
 import { SystemStats } from '../../metrics/system-stats';
 import { contractRoute } from '../contract-route';
 
@@ -38,9 +39,11 @@ export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps): voi
   // NOTE: only a caller that already holds the key (or any local caller when none is set) gets here.
   contractRoute(app, 'apiKey', () => ({ apiKey: deps.settings.values.apiKey }));
   const system = new SystemStats();
-  contractRoute(app, 'system', () => {
+  const gpu = new GpuStats();
+  contractRoute(app, 'system', async () => {
     const sample = system.sample();
-    return { ...sample, loadAverage: [...sample.loadAverage] };
+    const { gpus, note } = await gpu.sample();
+    return { ...sample, loadAverage: [...sample.loadAverage], gpus: [...gpus], gpuNote: note };
   });
   contractRoute(app, 'updateSettings', ({ body }) =>
     deps.settings.update(body as z.output<typeof SettingsPatchSchema>),
