@@ -15,7 +15,7 @@ function percentile(values: readonly number[], p: number): number | null {
 }
 
 /**
- * The Monitor's rolling figures, every one from the core: CPU and memory from /app/system, decode
+ * The Monitor's rolling figures, every one from the core: CPU, memory and GPU from /app/system, decode
  * speed and time to first token from each inference as it finishes, request rate and latency
  * percentiles from the request log.
  */

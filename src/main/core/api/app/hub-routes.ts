@@ -8,8 +8,7 @@ import type {
 } from '../../../../shared/contract/hub';
 import type { ModelParamsSchema } from '../../../../shared/contract/library';
 import type { DownloadManager } from '../../hub/download-manager';
-import type { HubClient } from '../../hub/hub-client';
-import type { HubModel } from '../../hub/hub-client';
+import type { HubClient, HubModel } from '../../hub/hub-client';
 import { compatibility, offeredVariants } from '../../hub/repo-files';
 import { chooseVariant, type ModelCatalog } from '../../library/model-catalog';
 import { contractRoute } from '../contract-route';
@@ -50,7 +49,7 @@ export function registerHubRoutes(
     });
     const candidates = found
       .map((model) => ({ model, variants: offeredVariants(model.files), bytes: null as number | null }))
-      .filter((entry) => variant === undefined || entry.variants.includes(variant as never));
+      .filter((entry) => variant === undefined || (entry.variants as readonly string[]).includes(variant));
     const matches = size === undefined ? candidates : await withinSize(candidates, size, variant, limit);
     return {
       models: matches.slice(0, limit).map(({ model, variants, bytes }) => ({
