@@ -59,6 +59,10 @@ describe('OpenAI compatibility, with the official openai SDK', () => {
     const finish = chunks.find((chunk) => chunk.choices[0]?.finish_reason);
     expect(finish?.choices[0]?.finish_reason).toBe('length');
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: 6 } });
+    // The engine's own timing rides along (as llama.cpp's server does), for the playground's tokens/s.
+    const { timings } = chunks.at(-1) as unknown as { timings: Record<string, number> };
+    expect(timings).toMatchObject({ prompt_n: expect.any(Number), predicted_n: 6 });
+    expect(timings.predicted_per_second).toBeCloseTo((6 / (timings.predicted_ms ?? 0)) * 1000, 3);
     const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
     const whole = await client.chat.completions.create({
       model: 'test/tiny-lm',

@@ -33,6 +33,8 @@ export async function streamChat(
   const started = performance.now();
   let firstTokenAt: number | null = null;
   let usage = { prompt_tokens: 0, completion_tokens: 0 };
+  /** Decode speed by the engine's clock; the stream's own timing measures network delivery. */
+  let engineSpeed: number | null = null;
   let finish = 'stop';
   let text = '';
   try {
@@ -63,10 +65,13 @@ export async function streamChat(
       const event = JSON.parse(data) as {
         error?: { message: string };
         usage?: typeof usage | null;
+        timings?: { predicted_per_second?: number | null };
         choices?: { delta?: { content?: string }; finish_reason?: string | null }[];
       };
       if (event.error) throw new Error(event.error.message);
       if (event.usage) usage = event.usage;
+      if (typeof event.timings?.predicted_per_second === 'number')
+        engineSpeed = event.timings.predicted_per_second;
       const choice = event.choices?.[0];
       if (choice?.delta?.content) {
         firstTokenAt ??= performance.now();
@@ -86,9 +91,10 @@ export async function streamChat(
     completionTokens: usage.completion_tokens,
     timeToFirstTokenMs: (firstTokenAt ?? ended) - started,
     tokensPerSecond:
-      firstTokenAt !== null && usage.completion_tokens > 1
+      engineSpeed ??
+      (firstTokenAt !== null && usage.completion_tokens > 1
         ? ((usage.completion_tokens - 1) / (ended - firstTokenAt)) * 1000
-        : 0,
+        : 0),
     finishReason: finish,
   };
 }

@@ -16,6 +16,7 @@ import {
   samplingInput,
   sse,
   stopList,
+  timings,
   usage,
 } from './shared';
 
@@ -88,6 +89,7 @@ export async function chatCompletions(
         },
       ],
       usage: usage(done.stats),
+      timings: timings(done.stats),
     });
   }
 
@@ -147,7 +149,9 @@ export async function chatCompletions(
       }
       stream.write(chunk({}, calls.length > 0 ? 'tool_calls' : finishReason(event.finishReason)));
       if (includeUsage) {
-        stream.write(sse({ ...envelope, choices: [], usage: usage(event.stats) }));
+        stream.write(
+          sse({ ...envelope, choices: [], usage: usage(event.stats), timings: timings(event.stats) }),
+        );
       }
     }
     stream.write('data: [DONE]\n\n');

@@ -28,6 +28,20 @@ export function usage(stats: GenerationStats) {
   };
 }
 
+/**
+ * The engine's own clock for one generation, beside `usage` (llama.cpp's server reports the same
+ * object): a client timing the stream measures delivery, which batches tokens into network reads.
+ */
+export function timings(stats: GenerationStats) {
+  return {
+    prompt_n: stats.promptTokens,
+    prompt_ms: stats.prefillMs,
+    predicted_n: stats.completionTokens,
+    predicted_ms: stats.decodeMs,
+    predicted_per_second: stats.decodeMs > 0 ? (stats.completionTokens / stats.decodeMs) * 1000 : null,
+  };
+}
+
 /** The sampling fields an OpenAI request may set. */
 export function samplingInput(body: {
   temperature?: number | null | undefined;
