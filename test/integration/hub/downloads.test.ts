@@ -1,4 +1,4 @@
-import { copyFileSync, cpSync, existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import pino from 'pino';
@@ -12,7 +12,7 @@ import { DownloadManager } from '../../../src/main/core/hub/download-manager';
 import { HubClient } from '../../../src/main/core/hub/hub-client';
 import { ModelCatalog } from '../../../src/main/core/library/model-catalog';
 import { FakeHub } from '../../fixtures/fake-hub';
-import { fixturePath, TINY_EMBEDDER, TINY_LM } from '../../fixtures/models';
+import { fixturePath, fixtureWithQ4, TINY_EMBEDDER, TINY_LM } from '../../fixtures/models';
 import { startTestCore, type TestCore } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
 
@@ -56,9 +56,7 @@ describe('hub search and downloads against a fake hub on loopback', () => {
 
   beforeAll(async () => {
     // A chat model with two variants, an embedder, and a gated copy.
-    const chat = join(repos.path, 'chat');
-    cpSync(fixturePath(TINY_LM), chat, { recursive: true });
-    copyFileSync(join(chat, 'onnx/model.onnx'), join(chat, 'onnx/model_q4.onnx'));
+    const chat = fixtureWithQ4(TINY_LM, join(repos.path, 'chat'));
     hub = await FakeHub.start([
       { id: 'acme/tiny-chat', dir: chat, pipelineTag: 'text-generation', downloads: 500 },
       { id: 'acme/tiny-embed', dir: fixturePath(TINY_EMBEDDER), pipelineTag: 'feature-extraction' },

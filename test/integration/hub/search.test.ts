@@ -1,8 +1,7 @@
-import { copyFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeHub } from '../../fixtures/fake-hub';
-import { fixturePath, TINY_EMBEDDER, TINY_LM } from '../../fixtures/models';
+import { fixturePath, fixtureWithQ4, TINY_EMBEDDER, TINY_LM } from '../../fixtures/models';
 import { startTestCore, type TestCore } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
 
@@ -22,9 +21,7 @@ describe('hub search filters: task, variant and size', () => {
   const ids = async (query: string) => ((await search(query)).body.models ?? []).map((model) => model.id);
 
   beforeAll(async () => {
-    const chat = join(repos.path, 'chat');
-    cpSync(fixturePath(TINY_LM), chat, { recursive: true });
-    copyFileSync(join(chat, 'onnx/model.onnx'), join(chat, 'onnx/model_q4.onnx'));
+    const chat = fixtureWithQ4(TINY_LM, join(repos.path, 'chat'));
     hub = await FakeHub.start([
       { id: 'acme/tiny-chat', dir: chat, pipelineTag: 'text-generation', downloads: 500 },
       { id: 'acme/tiny-embed', dir: fixturePath(TINY_EMBEDDER), pipelineTag: 'feature-extraction' },

@@ -1,13 +1,10 @@
 import type { ModelFile, ModelPreset, ModelSource } from '../../../shared/contract/library';
 import type { Db } from './connection';
 
-/** One row of the `models` table, JSON columns parsed. */
-export interface ModelRow {
-  readonly id: string;
-  readonly location: string;
+/** What the library keeps about a model beyond its folder: origin, state, and the user's settings. */
+export interface KeptModelState {
   readonly source: ModelSource;
   readonly status: 'ready' | 'missing';
-  readonly info: unknown;
   readonly parameterCount: number | null;
   readonly files: readonly ModelFile[];
   readonly alias: string | null;
@@ -15,6 +12,13 @@ export interface ModelRow {
   readonly preset: ModelPreset;
   readonly addedAt: string;
   readonly lastUsedAt: string | null;
+}
+
+/** One row of the `models` table, JSON columns parsed. */
+export interface ModelRow extends KeptModelState {
+  readonly id: string;
+  readonly location: string;
+  readonly info: unknown;
 }
 
 interface RawRow {

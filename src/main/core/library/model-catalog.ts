@@ -16,7 +16,7 @@ import {
 import { copyFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ModelFile, ModelPreset, ModelSource } from '../../../shared/contract/library';
-import type { ModelRepository, ModelRow } from '../db/model-repository';
+import type { KeptModelState, ModelRepository } from '../db/model-repository';
 import { LodgeError } from '../errors';
 import type { Logger } from '../logging/logger';
 import {
@@ -494,13 +494,7 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
   }
 
   /** A record from what the folder holds and what the library keeps; the preset folds into the sampling defaults. */
-  #combine(
-    info: FolderInfo,
-    kept: Pick<
-      ModelRow,
-      'source' | 'status' | 'files' | 'alias' | 'tags' | 'preset' | 'addedAt' | 'lastUsedAt'
-    >,
-  ): ModelRecord {
+  #combine(info: FolderInfo, kept: Omit<KeptModelState, 'parameterCount'>): ModelRecord {
     const { temperature, topP, topK, minP, repetitionPenalty } = kept.preset;
     const fromPreset = Object.fromEntries(
       Object.entries({ temperature, topP, topK, minP, repetitionPenalty }).filter(

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelTask, TensorInfo } from '../../../shared/engine';
-import type { ModelFile, ModelPreset, ModelSource } from '../../../shared/contract/library';
+import type { KeptModelState } from '../db/model-repository';
 import { readOnnxSignature } from './onnx-signature';
 
 /** The ONNX variants a Hugging Face export may ship, by file-name suffix. */
@@ -42,18 +42,9 @@ export interface FolderInfo {
 }
 
 /** A model in the library: what its folder holds, and what the library keeps about it. */
-export interface ModelRecord extends FolderInfo {
+export interface ModelRecord extends FolderInfo, KeptModelState {
   /** The sampling defaults requests fall back on: generation_config.json, overridden by the preset. */
   readonly samplingDefaults: GenerationDefaults;
-  readonly source: ModelSource;
-  readonly status: 'ready' | 'missing';
-  readonly parameterCount: number | null;
-  readonly files: readonly ModelFile[];
-  readonly alias: string | null;
-  readonly tags: readonly string[];
-  readonly preset: ModelPreset;
-  readonly addedAt: string;
-  readonly lastUsedAt: string | null;
 }
 
 /** The sampling fields a model's generation_config.json may set. */
