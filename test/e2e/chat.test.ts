@@ -159,4 +159,22 @@ describe('the Chat view', () => {
     expect(await articles.first().textContent()).toContain('question 520');
     expect(await page.getByTestId('earlier').textContent()).toContain('520 not shown');
   });
+  it('applies the parameters panel to the conversation, and clearing a field falls back to the preset', async () => {
+    await page.getByRole('button', { name: 'Parameters' }).click();
+    const panel = page.getByRole('form', { name: 'Chat parameters' });
+    await panel.getByLabel('Temperature').fill('0.5');
+    await panel.getByLabel('Max tokens').fill('3');
+    await panel.getByLabel('Seed').fill('7');
+    await panel.getByLabel('Stop strings').fill('x, y');
+    await panel.getByRole('button', { name: 'Apply' }).click();
+    const id = await page.evaluate(`localStorage.getItem('lodge.chat.last')`);
+    const params = async () =>
+      ((await (await fetch(`${server.url}/app/conversations/${String(id)}`)).json()) as { params: unknown })
+        .params;
+    await expect.poll(params).toEqual({ temperature: 0.5, maxTokens: 3, seed: 7, stop: ['x', 'y'] });
+
+    await panel.getByLabel('Temperature').fill('');
+    await panel.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(params).toEqual({ maxTokens: 3, seed: 7, stop: ['x', 'y'] });
+  });
 });

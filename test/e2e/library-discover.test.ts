@@ -109,6 +109,21 @@ describe('Discover and Library in the browser', () => {
     await row.getByRole('button', { name: 'Unload' }).click();
     await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain('idle');
 
+    // The preset editor saves numbers, and an emptied field drops that value from the preset.
+    const id = (await row.getAttribute('data-model')) ?? '';
+    const preset = async () =>
+      ((await (await fetch(`${server.url}/app/models/${id}`)).json()) as { preset: unknown }).preset;
+    await row.getByRole('button', { name: 'Preset' }).click();
+    const editor = page.getByRole('form', { name: `Preset of ${id}` });
+    await editor.getByLabel('Temperature').fill('0.3');
+    await editor.getByLabel('Max tokens').fill('64');
+    await editor.getByRole('button', { name: 'Save preset' }).click();
+    await expect.poll(preset).toEqual({ temperature: 0.3, maxTokens: 64 });
+    await row.getByRole('button', { name: 'Preset' }).click();
+    await editor.getByLabel('Temperature').fill('');
+    await editor.getByRole('button', { name: 'Save preset' }).click();
+    await expect.poll(preset).toEqual({ maxTokens: 64 });
+
     await row.getByRole('button', { name: 'Delete' }).click();
     expect(await row.count()).toBe(1);
     await row.getByRole('button', { name: 'Confirm delete' }).click();

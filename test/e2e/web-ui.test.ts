@@ -75,6 +75,20 @@ describe('the web UI served by the headless core', () => {
       )
       .toBe(-1);
 
+    // A memory budget is saved as a number, and an emptied field means no budget.
+    const budget = async () =>
+      (
+        (await (await fetch(`${server.url}/app/settings`)).json()) as {
+          values: { memoryBudgetMb: number | null };
+        }
+      ).values.memoryBudgetMb;
+    await page.getByLabel(/Memory budget/).fill('2048');
+    await page.click('button[type="submit"]');
+    await expect.poll(budget).toBe(2048);
+    await page.getByLabel(/Memory budget/).fill('');
+    await page.click('button[type="submit"]');
+    await expect.poll(budget).toBe(null);
+
     await page.selectOption('#theme', 'dark');
     expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
     await page.reload();
