@@ -20,6 +20,9 @@ describe('behaviour under stress', () => {
     await core.dispose();
   });
 
+  const runnerQueue = async () =>
+    ((await (await fetch(`${core.url}/app/runners`)).json()) as { models: { queueLength: number }[] })
+      .models[0]?.queueLength;
   const runner = async () =>
     (await (await fetch(`${core.url}/app/runners`)).json()) as { models: { busy: boolean; pid: number }[] };
 
@@ -49,28 +52,41 @@ describe('behaviour under stress', () => {
   });
 
   it("answers a full queue with 429 and Retry-After, in each family's shape", async () => {
-    const post = (path: string, body: string) =>
-      fetch(`${core.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    // One runs, one waits (the queue holds one), the third is refused at once.
-    const responses = await Promise.all([
-      post('/v1/chat/completions', chatBody({ max_tokens: 300 })),
-      post('/v1/chat/completions', chatBody({ max_tokens: 5 })),
-      post('/v1/chat/completions', chatBody({ max_tokens: 5 })),
-      post(
-        '/api/chat',
-        JSON.stringify({ model: 'test/tiny-lm', messages: [{ role: 'user', content: 'x' }], stream: false }),
-      ),
-    ]);
-    const statuses = responses.map((response) => response.status).sort();
-    expect(statuses).toEqual([200, 200, 429, 429]);
-    const refusedOpenAi = responses.slice(0, 3).find((response) => response.status === 429);
-    expect(refusedOpenAi?.headers.get('retry-after')).toBe('1');
-    expect(await refusedOpenAi?.json()).toMatchObject({
+    const post = (path: string, body: string, signal?: AbortSignal) =>
+      fetch(`${core.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        ...(signal ? { signal } : {}),
+      });
+    // Step by step, so that which request is refused never depends on arrival order: one runs
+    // (its first chunk has arrived), one waits (the queue, of length one, is seen full), then
+    // every further request is refused at once, whatever its family.
+    const running = new AbortController();
+    const first = await post(
+      '/v1/chat/completions',
+      chatBody({ stream: true, max_tokens: 100_000 }),
+      running.signal,
+    );
+    await first.body?.getReader().read();
+    const waiting = post('/v1/chat/completions', chatBody({ max_tokens: 5 }));
+    await expect.poll(async () => await runnerQueue(), { timeout: 10_000 }).toBe(1);
+
+    const refusedOpenAi = await post('/v1/chat/completions', chatBody({ max_tokens: 5 }));
+    expect(refusedOpenAi.status).toBe(429);
+    expect(refusedOpenAi.headers.get('retry-after')).toBe('1');
+    expect(await refusedOpenAi.json()).toMatchObject({
       error: { code: 'queue_full', type: 'rate_limit_error' },
     });
-    const refusedOllama = responses[3];
-    if (refusedOllama?.status === 429)
-      expect(await refusedOllama.json()).toEqual({ error: expect.stringMatching(/waiting/) });
+    const refusedOllama = await post(
+      '/api/chat',
+      JSON.stringify({ model: 'test/tiny-lm', messages: [{ role: 'user', content: 'x' }], stream: false }),
+    );
+    expect(refusedOllama.status).toBe(429);
+    expect(await refusedOllama.json()).toEqual({ error: expect.stringMatching(/waiting/) });
+
+    running.abort();
+    expect((await waiting).status).toBe(200);
   });
 
   it('reports a runner killed mid-stream as an in-stream error, then serves the next request', async () => {
