@@ -15,6 +15,8 @@ export default defineConfig({
           globalSetup: ['test/helpers/build-once.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+          // A loaded 2-core machine can take seconds to answer what takes milliseconds alone.
+          expect: { poll: { timeout: 10_000 } },
         },
       },
       {
@@ -25,6 +27,8 @@ export default defineConfig({
           globalSetup: ['test/helpers/build-once.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          // A browser step on a loaded 2-core machine can take seconds: wait for it, do not race it.
+          expect: { poll: { timeout: 15_000 } },
           // One browser and a few servers at a time is what two cores carry well.
           fileParallelism: false,
         },
