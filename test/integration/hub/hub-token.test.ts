@@ -50,7 +50,8 @@ describe('the hub token goes only to the hub it was given for', () => {
     expect(authsSeenBy(hub)).toEqual(['Bearer hf_secret_token']);
 
     // No Origin (a non-browser caller), and an origin allowed to call Lodge that is not its window.
-    for (const headers of [{}, { origin: 'http://localhost:5173' }] as Record<string, string>[]) {
+    const callers: Record<string, string>[] = [{}, { origin: 'http://localhost:5173' }];
+    for (const headers of callers) {
       if (headers.origin === 'http://localhost:5173')
         expect((await settings(core, { origins: ['http://localhost:5173'] })).status).toBe(200);
       const moved = await settings(core, { hubEndpoint: evil.url }, headers);
