@@ -1,10 +1,34 @@
 import type { Settings, SettingsPatch, SettingsView } from '../../shared/contract/settings';
+import { DESKTOP_ORIGIN } from './api/security';
 import { ConfigError, resolveConfig, type Flags, type ResolvedConfig } from './config';
 import type { SettingsRepository } from './db/settings-repository';
 import { LodgeError } from './errors';
 
 /** Called after the settings change, with the new values. */
 export type SettingsListener = (settings: Settings) => void;
+
+/**
+ * Who asks for a change over HTTP: the request's Origin and Host headers. `in-process` is the
+ * app itself (the desktop shell, tests), which may change anything.
+ */
+export type SettingsCaller =
+  { readonly origin: string | undefined; readonly host: string | undefined } | 'in-process';
+
+/** The origin part of a hub endpoint URL (`https://huggingface.co`), the unit a token is bound to. */
+function originOf(endpoint: string): string {
+  return new URL(endpoint).origin;
+}
+
+/** True for a request from Lodge's own window: the desktop app, or the web UI the core serves. */
+function fromWindow(caller: SettingsCaller): boolean {
+  if (caller === 'in-process') return true;
+  const origin = caller.origin?.toLowerCase();
+  if (origin === undefined) return false;
+  return (
+    origin === DESKTOP_ORIGIN ||
+    (caller.host !== undefined && origin === `http://${caller.host.toLowerCase()}`)
+  );
+}
 
 /**
  * Owns the effective settings of a running core. Reads go to memory; a change is validated against
@@ -15,6 +39,8 @@ export class SettingsService {
   #resolved: ResolvedConfig;
   readonly #listeners = new Set<SettingsListener>();
   readonly #boot: Pick<Settings, 'host' | 'port'>;
+  /** The hub origin the token in force was given for; the token goes to that origin only. */
+  #tokenOrigin: string;
 
   constructor(
     private readonly repository: SettingsRepository,
@@ -24,16 +50,23 @@ export class SettingsService {
   ) {
     this.#resolved = initial;
     this.#boot = { host: initial.values.host, port: initial.values.port };
+    this.#tokenOrigin = originOf(initial.values.hubEndpoint);
   }
 
-  /** The settings in force now. */
+  /**
+   * The settings in force now. The hub token reads as unset while the hub endpoint is not the one it
+   * was given for (an `HF_TOKEN` from the environment, after the endpoint was changed here).
+   */
   get values(): Settings {
-    return this.#resolved.values;
+    const values = this.#resolved.values;
+    if (values.hubToken !== null && originOf(values.hubEndpoint) !== this.#tokenOrigin)
+      return { ...values, hubToken: null };
+    return values;
   }
 
   /** The settings as `GET /app/settings` shows them: values with sources, the key itself withheld. */
   view(): SettingsView {
-    const { apiKey, hubToken, ...rest } = this.#resolved.values;
+    const { apiKey, hubToken, ...rest } = this.values;
     const restartRequired = (['host', 'port'] as const).filter(
       (key) => this.#resolved.values[key] !== this.#boot[key],
     );
@@ -44,26 +77,52 @@ export class SettingsService {
     };
   }
 
-  /** Applies a partial change; `null` clears a stored value. Refuses a change that could not start. */
-  update(patch: SettingsPatch): SettingsView {
+  /**
+   * Applies a partial change; `null` clears a stored value. Refuses a change that could not start.
+   * Moving the hub endpoint to another origin forgets the stored hub token (unless the same change
+   * gives a new one), so a token is never sent to a host it was not given for; and without an API
+   * key, only Lodge's own window may move it, since it decides where Lodge connects and where the
+   * token would go.
+   */
+  update(patch: SettingsPatch, caller: SettingsCaller = 'in-process'): SettingsView {
+    const current = this.#resolved.values;
+    const changes = new Map(Object.entries(patch));
+    let next = this.#resolve(changes);
+    const movesHub = originOf(next.values.hubEndpoint) !== originOf(current.hubEndpoint);
+    if (movesHub && current.apiKey === null && !fromWindow(caller)) {
+      throw new LodgeError(
+        'forbidden',
+        'Changing the hub address decides where Lodge connects and where your Hugging Face token goes: do it from the Lodge window, or set an API key and send it.',
+        { param: 'hubEndpoint' },
+      );
+    }
+    if (movesHub && patch.hubToken === undefined) {
+      changes.set('hubToken', null);
+      next = this.#resolve(changes);
+    }
+    for (const [key, value] of changes) {
+      if (value !== undefined) this.repository.write(key, value === null ? undefined : value);
+    }
+    if (typeof patch.hubToken === 'string') this.#tokenOrigin = originOf(next.values.hubEndpoint);
+    this.#resolved = next;
+    const values = this.values;
+    for (const listener of this.#listeners) listener(values);
+    return this.view();
+  }
+
+  /** The settings the stored values with `changes` applied would give; a bad combination is a 400. */
+  #resolve(changes: ReadonlyMap<string, unknown>): ResolvedConfig {
     const stored = this.repository.readAll();
-    for (const [key, value] of Object.entries(patch)) {
+    for (const [key, value] of changes) {
       if (value === null) stored.delete(key);
       else if (value !== undefined) stored.set(key, value);
     }
-    let next: ResolvedConfig;
     try {
-      next = resolveConfig(stored, this.env, this.flags);
+      return resolveConfig(stored, this.env, this.flags);
     } catch (error) {
       if (error instanceof ConfigError) throw new LodgeError('invalid_request', error.message);
       throw error;
     }
-    for (const [key, value] of Object.entries(patch)) {
-      if (value !== undefined) this.repository.write(key, value === null ? undefined : value);
-    }
-    this.#resolved = next;
-    for (const listener of this.#listeners) listener(next.values);
-    return this.view();
   }
 
   /** Subscribes to changes; returns the unsubscribe function. */

@@ -15,11 +15,11 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DownloadRepository, DownloadRow, DownloadStatus } from '../db/download-repository';
 import { isLodgeError, LodgeError } from '../errors';
+import { containedPath } from '../library/contained-path';
 import { chooseVariant, validModelId, type ModelCatalog } from '../library/model-catalog';
-import type { VariantName } from '../library/model-folder';
 import type { Logger } from '../logging/logger';
 import { hubError, type HubClient } from './hub-client';
-import { compatibility, filesFor } from './repo-files';
+import { checkRepoFiles, compatibility, filesFor } from './repo-files';
 
 /** A download as the API shows it, with live progress. */
 export interface DownloadView extends Omit<DownloadRow, 'files'> {
@@ -117,32 +117,23 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     }
     const { sha } = await this.deps.hub.revision(repo, request.revision ?? 'main');
     const files = await this.deps.hub.tree(repo, sha);
+    checkRepoFiles(repo, files);
     const offer = compatibility(files);
     if (offer.problem !== null || offer.variants.length === 0)
       throw new LodgeError(
         'invalid_request',
         `Lodge cannot run ${repo}: ${offer.problem ?? 'it has no ONNX weights'}.`,
       );
-    const pseudoRecord = {
-      variants: offer.variants.map((variant) => ({
-        name: variant.name,
-        file: variant.name,
-        bytes: variant.bytes,
-      })),
-      preset: {},
-    };
-    const wanted = request.variant as VariantName | undefined;
-    if (wanted !== undefined && !offer.variants.some((variant) => variant.name === wanted)) {
+    const wanted = request.variant;
+    const offered = offer.variants.find((entry) => entry.name === wanted);
+    if (wanted !== undefined && offered === undefined) {
       throw new LodgeError(
         'invalid_request',
         `${repo} has no variant ${wanted}. Its variants: ${offer.variants.map((variant) => variant.name).join(', ')}.`,
         { param: 'variant' },
       );
     }
-    const chosenName = chooseVariant(pseudoRecord as never, wanted ?? null).name;
-    const variant =
-      offer.variants.find((entry) => entry.name === chosenName) ??
-      (offer.variants[0] as (typeof offer.variants)[number]);
+    const variant = offered ?? chooseVariant({ variants: offer.variants }, null);
     const needed = filesFor(files, variant);
     const totalBytes = needed.reduce((sum, file) => sum + file.size, 0);
     this.#checkSpace(totalBytes);
@@ -258,10 +249,20 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     return join(this.deps.downloadsDir, id);
   }
 
+  /** Where a file of a download lives: always inside its folder, whatever the hub named it. */
+  #fileOf(row: DownloadRow, path: string): string {
+    return containedPath(this.#dir(row.id), path, `The download of ${row.repo}`);
+  }
+
   #bytesOnDisk(row: DownloadRow): number {
     let bytes = 0;
     for (const file of row.files) {
-      const done = join(this.#dir(row.id), file.path);
+      let done: string;
+      try {
+        done = this.#fileOf(row, file.path);
+      } catch {
+        continue; // A row that names an unsafe file fails when it runs; here it just has no bytes.
+      }
       if (existsSync(done)) bytes += statSync(done).size;
       else if (existsSync(`${done}.part`)) bytes += statSync(`${done}.part`).size;
     }
@@ -309,16 +310,16 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     const dir = this.#dir(id);
     try {
       const row = this.#row(id);
+      // Every target is checked before the first byte is written: one bad name refuses them all.
+      const targets = row.files.map((file) => ({ file, target: this.#fileOf(row, file.path) }));
       mkdirSync(dir, { recursive: true });
-      for (const file of row.files) {
-        const target = join(dir, file.path);
+      for (const { file, target } of targets) {
         if (existsSync(target)) continue;
         active.currentFile = file.path;
         await this.#fetchFile(row, file, target, active);
       }
       this.#save({ ...this.#row(id), status: 'verifying' });
-      for (const file of row.files)
-        await this.#verify(row, file, join(dir, file.path), active.controller.signal);
+      for (const { file, target } of targets) await this.#verify(row, file, target, active.controller.signal);
       this.#install(this.#row(id));
     } catch (error) {
       this.#settle(id, active, error);

@@ -1,5 +1,10 @@
 import { isIP } from 'node:net';
+import { z } from 'zod';
 import { LodgeError } from '../errors';
+import { unsafeNameReason } from '../library/contained-path';
+import { isPublicAddress } from './address-policy';
+import { guardedFetch, PrivateAddressError, type HubFetch } from './guarded-fetch';
+import { validRepoId, validRevision } from './repo-id';
 
 /** A file of a hub repository, as its tree lists it. */
 export interface HubFile {
@@ -26,23 +31,38 @@ export interface HubModel {
 /** What the client needs to reach the hub: where, with which token, and how to fetch (injectable). */
 export interface HubClientOptions {
   readonly endpoint: () => string;
+  /** The token for the hub at `endpoint`; it is sent to that origin and nowhere else. */
   readonly token: () => string | null;
-  readonly fetch?: typeof fetch;
+  /** Default: {@link guardedFetch}, trusting only the configured hub's host name. */
+  readonly fetch?: HubFetch;
 }
+
+/** One entry of a hub tree listing, as much of it as Lodge reads. */
+const TreeEntrySchema = z.object({
+  type: z.string(),
+  path: z.string(),
+  size: z.number(),
+  oid: z.string().optional(),
+  lfs: z.object({ oid: z.string().optional(), size: z.number().optional() }).optional(),
+});
 
 /** How many redirects a download may follow (the hub redirects LFS files to its CDN). */
 const MAX_REDIRECTS = 5;
 
 /**
  * The Hugging Face hub's HTTP API: search, repo info, file trees, model cards and file downloads.
- * Redirects are followed by hand so that none can lead to a private or loopback address unless the
- * hub itself is there (Ollama's SSRF through pull, CVE-2026-5530, is the lesson).
+ * Redirects are followed by hand, and every connection to a host other than the configured hub's
+ * is pinned to addresses checked to be public, so no redirect can reach a private, loopback or
+ * link-local service, however its address is written or its name resolves (Ollama's SSRF through
+ * pull, CVE-2026-5530, is the lesson). Repo ids, revisions and file names are checked before any
+ * URL is built from them.
  */
 export class HubClient {
-  readonly #fetch: typeof fetch;
+  readonly #fetch: HubFetch;
 
   constructor(private readonly options: HubClientOptions) {
-    this.#fetch = options.fetch ?? fetch;
+    this.#fetch =
+      options.fetch ?? guardedFetch((hostname) => hostname === new URL(this.#endpoint()).hostname);
   }
 
   /** Repositories with ONNX weights for a task, most downloaded (or most recent) first. */
@@ -63,7 +83,12 @@ export class HubClient {
       params.append('expand[]', key);
     if (query.search.trim() !== '') params.set('search', query.search.trim());
     if (query.task) params.set('pipeline_tag', query.task);
-    const results = (await this.#json(`/api/models?${params}`)) as Record<string, unknown>[];
+    const answer = await this.#json(`/api/models?${params}`);
+    if (!Array.isArray(answer))
+      throw new LodgeError('unavailable', 'The hub answered a search with something that is not a list.');
+    const results = answer.filter(
+      (entry: unknown): entry is Record<string, unknown> => typeof entry === 'object' && entry !== null,
+    );
     return results.map((entry) => ({
       id: String(entry.id ?? entry.modelId ?? ''),
       downloads: Number(entry.downloads ?? 0),
@@ -84,26 +109,25 @@ export class HubClient {
 
   /** The commit a revision points to, and whether the repo is gated. */
   async revision(repo: string, revision: string): Promise<{ sha: string; gated: boolean }> {
-    const info = (await this.#json(
-      `/api/models/${repoPath(repo)}/revision/${encodeURIComponent(revision)}`,
-    )) as { sha?: string; gated?: unknown };
-    if (typeof info.sha !== 'string')
+    const info = (await this.#json(`/api/models/${repoPath(repo)}/revision/${revisionPath(revision)}`)) as {
+      sha?: unknown;
+      gated?: unknown;
+    } | null;
+    if (typeof info?.sha !== 'string' || !/^[0-9a-f]{40}$/.test(info.sha))
       throw new LodgeError('unavailable', `The hub did not say which commit ${repo}@${revision} is.`);
     return { sha: info.sha, gated: info.gated !== false && info.gated !== undefined };
   }
 
   /** Every file of a repo at a revision, with sizes and checksums. */
   async tree(repo: string, revision: string): Promise<HubFile[]> {
-    const entries = (await this.#json(
-      `/api/models/${repoPath(repo)}/tree/${encodeURIComponent(revision)}?recursive=true`,
-    )) as {
-      type: string;
-      path: string;
-      size: number;
-      oid?: string;
-      lfs?: { oid?: string; size?: number };
-    }[];
-    return entries
+    const listed = z
+      .array(TreeEntrySchema)
+      .safeParse(
+        await this.#json(`/api/models/${repoPath(repo)}/tree/${revisionPath(revision)}?recursive=true`),
+      );
+    if (!listed.success)
+      throw new LodgeError('unavailable', `The hub sent a file list for ${repo} that Lodge cannot read.`);
+    return listed.data
       .filter((entry) => entry.type === 'file')
       .map((entry) => ({
         path: entry.path,
@@ -133,25 +157,33 @@ export class HubClient {
   ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (offset > 0) headers.range = `bytes=${offset}-`;
+    if (unsafeNameReason(path) !== null)
+      throw new LodgeError('forbidden', `${repo} names a file Lodge will not fetch.`);
     let url = new URL(
-      `${this.#endpoint()}/${repoPath(repo)}/resolve/${encodeURIComponent(revision)}/${path.split('/').map(encodeURIComponent).join('/')}`,
+      `${this.#endpoint()}/${repoPath(repo)}/resolve/${revisionPath(revision)}/${path.split('/').map(encodeURIComponent).join('/')}`,
     );
-    const origin = url.origin;
+    const hub = new URL(this.#endpoint());
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const token = this.options.token();
       // The token goes to the hub only, never to a redirect target elsewhere.
-      const auth = token !== null && url.origin === origin ? { authorization: `Bearer ${token}` } : {};
-      const response = await this.#fetch(url, {
-        headers: { ...headers, ...auth },
-        redirect: 'manual',
-        ...(signal ? { signal } : {}),
-      });
+      const auth: Record<string, string> =
+        token !== null && url.origin === hub.origin ? { authorization: `Bearer ${token}` } : {};
+      let response: Response;
+      try {
+        response = await this.#fetch(url, {
+          headers: { ...headers, ...auth },
+          ...(signal ? { signal } : {}),
+        });
+      } catch (error) {
+        if (error instanceof PrivateAddressError) throw refusedRedirect(path, url);
+        throw error;
+      }
       if (response.status < 300 || response.status >= 400) return response;
       const location = response.headers.get('location');
       await response.body?.cancel();
       if (!location) throw new LodgeError('unavailable', `The hub redirected ${path} without saying where.`);
       url = new URL(location, url);
-      this.#checkTarget(url, new URL(origin));
+      checkTarget(path, url, hub);
     }
     throw new LodgeError(
       'unavailable',
@@ -163,24 +195,11 @@ export class HubClient {
     return this.options.endpoint().replace(/\/+$/, '');
   }
 
-  /** Refuses redirects to private, loopback or link-local addresses, unless the hub itself lives there. */
-  #checkTarget(target: URL, hub: URL): void {
-    if (target.protocol !== 'https:' && target.protocol !== 'http:')
-      throw new LodgeError('forbidden', 'The hub redirected to something that is not HTTP.');
-    const hubIsLocal = isPrivateHost(hub.hostname);
-    if (!hubIsLocal && isPrivateHost(target.hostname)) {
-      throw new LodgeError(
-        'forbidden',
-        `The hub redirected a download to ${target.hostname}, a private address; Lodge refuses to follow.`,
-      );
-    }
-  }
-
   async #json(path: string): Promise<unknown> {
     const token = this.options.token();
     let response: Response;
     try {
-      response = await this.#fetch(`${this.#endpoint()}${path}`, {
+      response = await this.#fetch(new URL(`${this.#endpoint()}${path}`), {
         headers: token ? { authorization: `Bearer ${token}` } : {},
       });
     } catch (error) {
@@ -190,9 +209,39 @@ export class HubClient {
         { retryAfterSeconds: 5 },
       );
     }
-    if (!response.ok) throw hubError(response.status, path);
-    return response.json();
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw hubError(response.status, path);
+    }
+    try {
+      return await response.json();
+    } catch {
+      throw new LodgeError('unavailable', `The hub answered ${path} with something that is not JSON.`, {
+        retryAfterSeconds: 5,
+      });
+    }
   }
+}
+
+/**
+ * Refuses a redirect that is not HTTP, or that names an internal IP literal on a host other than
+ * the hub's own. Host names are checked again when they resolve ({@link guardedFetch}).
+ */
+function checkTarget(path: string, target: URL, hub: URL): void {
+  if (target.protocol !== 'https:' && target.protocol !== 'http:')
+    throw new LodgeError('forbidden', 'The hub redirected to something that is not HTTP.');
+  if (target.username !== '' || target.password !== '')
+    throw new LodgeError('forbidden', 'The hub redirected to an address with credentials in it.');
+  if (target.hostname === hub.hostname) return;
+  const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(host) !== 0 && !isPublicAddress(host)) throw refusedRedirect(path, target);
+}
+
+function refusedRedirect(path: string, target: URL): LodgeError {
+  return new LodgeError(
+    'forbidden',
+    `The hub redirected ${path} to ${target.hostname}, a private or internal address; Lodge refuses to follow.`,
+  );
 }
 
 /** A hub error status as a message the user can act on. */
@@ -214,32 +263,12 @@ export function hubError(status: number, what: string): LodgeError {
   });
 }
 
+/** The URL path of a repo, after checking it is one (nothing else is ever put in a hub URL). */
 function repoPath(repo: string): string {
-  return repo.split('/').map(encodeURIComponent).join('/');
+  return validRepoId(repo).split('/').map(encodeURIComponent).join('/');
 }
 
-function isPrivateHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  if (bare === 'localhost' || bare.endsWith('.localhost') || bare.endsWith('.internal')) return true;
-  if (isIP(bare) === 4) {
-    const [a = 0, b = 0] = bare.split('.').map(Number);
-    return (
-      a === 10 ||
-      a === 127 ||
-      a === 0 ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127)
-    );
-  }
-  if (isIP(bare) === 6)
-    return (
-      bare === '::1' ||
-      bare === '::' ||
-      bare.startsWith('fc') ||
-      bare.startsWith('fd') ||
-      bare.startsWith('fe80')
-    );
-  return false;
+/** The URL path segment of a revision, after checking it is one. */
+function revisionPath(revision: string): string {
+  return encodeURIComponent(validRevision(revision));
 }

@@ -1,3 +1,5 @@
+import { LodgeError } from '../errors';
+import { unsafeNameReason } from '../library/contained-path';
 import { VARIANTS, type VariantName } from '../library/model-folder';
 import type { HubFile } from './hub-client';
 
@@ -65,12 +67,7 @@ export function compatibility(files: readonly HubFile[]): RepoCompatibility {
     if (!match) continue;
     const name = (match[2] ?? 'fp32') as VariantName;
     if (!VARIANTS.includes(name) || variants.some((variant) => variant.name === name)) continue;
-    const data = files.filter(
-      (other) =>
-        other.path !== file.path &&
-        (other.path.startsWith(`${file.path}_data`) || other.path.startsWith(`${file.path}.data`)),
-    );
-    const all = [file, ...data];
+    const all = [file, ...files.filter((other) => isDataOf(other.path, file.path))];
     variants.push({ name, files: all, bytes: all.reduce((sum, entry) => sum + entry.size, 0) });
   }
   const hasConfig = byPath.has('config.json');
@@ -82,10 +79,7 @@ export function compatibility(files: readonly HubFile[]): RepoCompatibility {
   const plain = files.filter((file) => !file.path.includes('/') && file.path.endsWith('.onnx'));
   if (plain.length === 1 && plain[0]) {
     const file = plain[0];
-    const data = files.filter(
-      (other) => other.path.startsWith(`${file.path}_data`) || other.path.startsWith(`${file.path}.data`),
-    );
-    const all = [file, ...data];
+    const all = [file, ...files.filter((other) => isDataOf(other.path, file.path))];
     return {
       format: 'onnx',
       variants: [{ name: 'fp32', files: all, bytes: all.reduce((sum, entry) => sum + entry.size, 0) }],
@@ -106,4 +100,48 @@ export function compatibility(files: readonly HubFile[]): RepoCompatibility {
 /** The files to download for `variant`: its graph and data files, and the support files the repo has. */
 export function filesFor(files: readonly HubFile[], variant: HubVariant): HubFile[] {
   return [...files.filter((file) => SUPPORT_FILES.has(file.path)), ...variant.files];
+}
+
+/**
+ * True when `path` is an external-data file of the graph `graph`, beside it in the same folder:
+ * `x.onnx_data`, `x.onnx_data_1`, `x.onnx.data`. Nothing below or above it qualifies, so a name
+ * like `onnx/model.onnx_data/../../x` is never taken for one.
+ */
+function isDataOf(path: string, graph: string): boolean {
+  if (!path.startsWith(graph)) return false;
+  return /^(?:_data(?:_\d+)?|\.data)$/.test(path.slice(graph.length));
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const GIT_OID = /^[0-9a-f]{40}$/;
+
+/**
+ * Refuses a repo whose file list a real hub could not have sent: a name that would leave the
+ * download folder (absolute, `..`, backslashes, NUL, empty segments, %-escaped tricks), the same
+ * name twice, a size that is not a byte count, or a checksum that is not one. One bad entry
+ * refuses the whole download, before anything is written.
+ */
+export function checkRepoFiles(repo: string, files: readonly HubFile[]): void {
+  const seen = new Set<string>();
+  for (const file of files) {
+    const reason = unsafeNameReason(file.path);
+    const problem =
+      reason !== null
+        ? `names a file that ${reason}`
+        : seen.has(file.path)
+          ? 'lists the same file twice'
+          : !Number.isSafeInteger(file.size) || file.size < 0
+            ? 'gives a file a size that is not a byte count'
+            : (file.sha256 !== null && !SHA256.test(file.sha256)) ||
+                (file.gitOid !== null && !GIT_OID.test(file.gitOid))
+              ? 'gives a file a checksum that is not one'
+              : null;
+    if (problem !== null) {
+      throw new LodgeError(
+        'forbidden',
+        `The hub's file list for ${repo} ${problem}; Lodge refused the whole download and wrote nothing.`,
+      );
+    }
+    seen.add(file.path);
+  }
 }

@@ -25,7 +25,6 @@ import {
   VARIANTS,
   type FolderInfo,
   type ModelRecord,
-  type ModelVariant,
   type VariantName,
 } from './model-folder';
 
@@ -75,16 +74,31 @@ export function validModelId(name: string, param = 'destination'): string {
   return id;
 }
 
-/** The variant to load: the one asked for, else the preset's, else the best for the CPU. */
-export function chooseVariant(record: ModelRecord, wanted: VariantName | null): ModelVariant {
-  const pick = (name: string | undefined) => record.variants.find((variant) => variant.name === name);
-  const chosen = pick(wanted ?? undefined) ?? pick(record.preset.variant);
+/** What choosing a variant needs: the variants on offer and the variant a preset pins, if any. */
+export interface VariantChoice<V extends { readonly name: VariantName }> {
+  readonly variants: readonly V[];
+  readonly preset?: { readonly variant?: string | undefined };
+}
+
+/**
+ * The variant to load: the one asked for, else the preset's, else the best for the CPU. Works on a
+ * library record as on a hub repo's offer (anything with named variants), and returns the offered
+ * entry itself. A choice with no variants is a programming error.
+ */
+export function chooseVariant<V extends { readonly name: VariantName }>(
+  choice: VariantChoice<V>,
+  wanted: VariantName | null,
+): V {
+  const pick = (name: string | undefined) => choice.variants.find((variant) => variant.name === name);
+  const chosen = pick(wanted ?? undefined) ?? pick(choice.preset?.variant);
   if (chosen) return chosen;
   for (const name of CPU_ORDER) {
     const variant = pick(name);
     if (variant) return variant;
   }
-  return record.variants[0] as ModelVariant;
+  const first = choice.variants[0];
+  if (first === undefined) throw new Error('chooseVariant needs at least one variant');
+  return first;
 }
 
 /** The SHA-256 of a file, streamed; `onBytes` hears of each chunk. */

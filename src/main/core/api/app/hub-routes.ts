@@ -113,10 +113,6 @@ export function registerHubRoutes(
         : Promise.resolve(null),
     ]);
     const memory = totalmem();
-    const pseudo = {
-      variants: offer.variants.map((variant) => ({ name: variant.name, file: '', bytes: variant.bytes })),
-      preset: {},
-    };
     return {
       id: repo,
       revision: sha,
@@ -132,7 +128,7 @@ export function registerHubRoutes(
         bytes: variant.bytes,
         fits: fits(variant.bytes, memory),
       })),
-      recommendedVariant: offer.variants.length > 0 ? chooseVariant(pseudo as never, null).name : null,
+      recommendedVariant: offer.variants.length > 0 ? chooseVariant(offer, null).name : null,
       memoryBytes: memory,
       card,
     };

@@ -45,7 +45,10 @@ export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps): voi
     const { gpus, note } = await gpu.sample();
     return { ...sample, loadAverage: [...sample.loadAverage], gpus: [...gpus], gpuNote: note };
   });
-  contractRoute(app, 'updateSettings', ({ body }) =>
-    deps.settings.update(body as z.output<typeof SettingsPatchSchema>),
+  contractRoute(app, 'updateSettings', ({ body, request }) =>
+    deps.settings.update(body as z.output<typeof SettingsPatchSchema>, {
+      origin: request.headers.origin,
+      host: request.headers.host,
+    }),
   );
 }
