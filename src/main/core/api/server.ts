@@ -21,6 +21,7 @@ import { registerHubRoutes } from './app/hub-routes';
 import { registerLibraryRoutes } from './app/library-routes';
 import { registerAppRoutes } from './app/routes';
 import { registerErrorHandling } from './error-handler';
+import { registerJsonBodyParser } from './json-body';
 import { registerKserveRoutes } from './kserve/routes';
 import { registerOllamaRoutes } from './ollama/routes';
 import { registerOpenAiRoutes } from './openai/routes';
@@ -87,6 +88,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     reply.header('referrer-policy', 'no-referrer');
   });
   registerErrorHandling(fastify);
+  registerJsonBodyParser(fastify);
   registerRequestLog(fastify, deps.requests);
   const metrics = new PrometheusMetrics(deps.engine, deps.inferences);
   metrics.observe(fastify);
