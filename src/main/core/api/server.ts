@@ -20,7 +20,7 @@ import { registerEventStream } from './app/events';
 import { registerHubRoutes } from './app/hub-routes';
 import { registerLibraryRoutes } from './app/library-routes';
 import { registerAppRoutes } from './app/routes';
-import { registerErrorHandling } from './error-handler';
+import { registerErrorHandling, sendError, toLodgeError } from './error-handler';
 import { registerJsonBodyParser } from './json-body';
 import { registerKserveRoutes } from './kserve/routes';
 import { registerOllamaRoutes } from './ollama/routes';
@@ -73,6 +73,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors Fastify meets before routing (a malformed percent-encoding in the URL), in the family's shape.
+    frameworkErrors: (error, request, reply) => {
+      sendError(request, reply, toLodgeError(error, request));
+    },
   });
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setSerializerCompiler(serializerCompiler);
