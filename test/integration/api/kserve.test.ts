@@ -198,4 +198,110 @@ describe('KServe v2 over plain fetch', () => {
     expect(response.status).toBe(200);
     expect(((await response.json()) as { outputs: unknown[] }).outputs).toHaveLength(1);
   });
+  const errorOf = async (response: Response) => ({
+    status: response.status,
+    body: (await response.json()) as unknown,
+  });
+
+  it.each([
+    ['null', 'null'],
+    ['a null input', '{"inputs":[null]}'],
+    ['outputs not an array', `{"inputs":${JSON.stringify(jsonInputs)},"outputs":"scaled"}`],
+  ])('answers a header with %s with a 400 {"error"}', async (_what, body) => {
+    expect(await errorOf(await infer(body))).toEqual({ status: 400, body: { error: expect.any(String) } });
+  });
+
+  it('refuses duplicate input names', async () => {
+    const body = JSON.stringify({ inputs: [jsonInputs[1], jsonInputs[1]] });
+    expect(await errorOf(await infer(body))).toEqual({
+      status: 400,
+      body: { error: expect.stringMatching(/inputs\.1\.name: "ids" is named more than once/) },
+    });
+  });
+
+  it.each([
+    ['INT64', '1e300'],
+    ['INT64', '12345678901234567890123456'],
+    ['INT64', '9223372036854775808'],
+    ['UINT64', '-1'],
+    ['UINT8', '256'],
+    ['INT8', '-129'],
+    ['INT16', '32768'],
+    ['INT32', '2147483648'],
+    ['UINT32', '4294967296'],
+    ['INT32', '1.5'],
+    ['FP32', '1e300'],
+  ])('refuses a %s value that does not fit: %s', async (datatype, value) => {
+    const response = await infer(
+      `{"inputs":[{"name":"v","shape":[1],"datatype":"${datatype}","data":[${value}]}]}`,
+    );
+    expect(await errorOf(response)).toEqual({
+      status: 400,
+      body: {
+        error: expect.stringMatching(
+          new RegExp(`Input "v" \\(${datatype}\\): .*(out of range|expected integers)`),
+        ),
+      },
+    });
+  });
+
+  it('refuses BOOL values other than true/false/0/1, as JSON and as binary bytes', async () => {
+    const json = await infer('{"inputs":[{"name":"flags","shape":[1],"datatype":"BOOL","data":[2]}]}');
+    expect(await errorOf(json)).toEqual({
+      status: 400,
+      body: { error: expect.stringMatching(/true or false/) },
+    });
+    const head = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'flags', shape: [1], datatype: 'BOOL', parameters: { binary_data_size: 1 } }],
+      }),
+    );
+    const binary = await infer(Buffer.concat([head, Buffer.of(7)]), {
+      'inference-header-content-length': String(head.length),
+    });
+    expect(await errorOf(binary)).toEqual({ status: 400, body: { error: expect.stringMatching(/0 or 1/) } });
+  });
+
+  it('refuses bytes past the declared binary inputs', async () => {
+    const head = Buffer.from(JSON.stringify({ inputs: jsonInputs }));
+    const response = await infer(Buffer.concat([head, Buffer.from('trailing')]), {
+      'inference-header-content-length': String(head.length),
+    });
+    expect(await errorOf(response)).toEqual({
+      status: 400,
+      body: { error: expect.stringMatching(/8 bytes past/) },
+    });
+  });
+
+  it('answers garbage, truncated and unknown Content-Encoding with a 400', async () => {
+    const { deflateSync, gzipSync } = await import('node:zlib');
+    const gzipped = gzipSync(JSON.stringify({ inputs: jsonInputs }));
+    for (const [body, encoding] of [
+      [Buffer.from('not gzip at all'), 'gzip'],
+      [gzipped.subarray(0, gzipped.length - 12), 'gzip'],
+      [Buffer.from('not deflate'), 'deflate'],
+      [deflateSync('{"inputs":[').subarray(0, 4), 'deflate'],
+    ] as const) {
+      expect(await errorOf(await infer(body, { 'content-encoding': encoding }))).toEqual({
+        status: 400,
+        body: { error: expect.stringMatching(/could not be decompressed/) },
+      });
+    }
+    expect(await errorOf(await infer(gzipped, { 'content-encoding': 'br' }))).toEqual({
+      status: 400,
+      body: { error: expect.stringMatching(/Content-Encoding "br" is not supported/) },
+    });
+  });
+
+  it('answers a 300 MB gzip bomb with a 413, and keeps serving', async () => {
+    const { gzipSync } = await import('node:zlib');
+    // Gzip members concatenate: 300 members of 1 MiB of zeros are one 300 MiB stream in ~300 KB.
+    const member = gzipSync(Buffer.alloc(1024 * 1024));
+    const bomb = Buffer.concat(Array.from({ length: 300 }, () => member));
+    expect(await errorOf(await infer(bomb, { 'content-encoding': 'gzip' }))).toEqual({
+      status: 413,
+      body: { error: expect.stringMatching(/decompressed request body is larger .* \(256 MiB\)/) },
+    });
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+  });
 });

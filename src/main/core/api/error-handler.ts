@@ -77,6 +77,11 @@ export function toLodgeError(error: unknown, request: FastifyRequest): LodgeErro
         'invalid_request',
         `The request body is not valid JSON: ${fastifyError.message ?? ''}`.trim(),
       );
+    case 'FST_ERR_BAD_URL':
+      return new LodgeError(
+        'invalid_request',
+        'The request URL is not valid: it holds a malformed percent-encoding (such as "%E0%A4%A").',
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new LodgeError('invalid_request', `Unsupported Content-Type; send application/json.`);
   }

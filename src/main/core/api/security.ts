@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Settings } from '../../../shared/contract/settings';
@@ -56,16 +57,29 @@ export interface SecurityContext {
 export class SecurityPolicy {
   constructor(private readonly context: SecurityContext) {}
 
-  /** Null when `hostHeader` names this server; otherwise why not. Guards against DNS rebinding. */
-  rejectHost(hostHeader: string | undefined): string | null {
-    const name = hostNameOf(hostHeader ?? '');
-    if (name === '') return 'The request has no Host header.';
+  /**
+   * Null when `hostHeader` names this server; otherwise why not: a malformed Host is an
+   * `invalid_request`, a well-formed foreign one `forbidden`. Guards against DNS rebinding.
+   */
+  rejectHost(hostHeader: string | undefined): LodgeError | null {
+    const header = (hostHeader ?? '').trim();
+    if (header === '') return new LodgeError('forbidden', 'The request has no Host header.');
+    const name = hostNameOf(header);
+    if (name === '') {
+      return new LodgeError(
+        'invalid_request',
+        'The Host header is malformed: send a host name, an IPv4 address or a bracketed IPv6 address, then optionally ":" and a port.',
+      );
+    }
     if (isLoopbackHost(name)) return null;
     const settings = this.context.settings();
     if (settings.allowedHosts.some((allowed) => allowed.toLowerCase() === name)) return null;
     const bound = this.context.bound().host;
     if (!isLoopbackHost(bound) && this.#ownNames(bound).has(name)) return null;
-    return `Host "${name}" is not allowed. Add it to allowed hosts (LODGE_ALLOWED_HOSTS) if this is intended.`;
+    return new LodgeError(
+      'forbidden',
+      `Host "${name}" is not allowed. Add it to allowed hosts (LODGE_ALLOWED_HOSTS) if this is intended.`,
+    );
   }
 
   /** True when a browser request from `origin` may proceed; requests without an Origin always may. */
@@ -102,7 +116,7 @@ export class SecurityPolicy {
     names.add(machine);
     names.add(`${machine}.local`);
     const wildcard = bound === '0.0.0.0' || bound === '::' || bound === '[::]';
-    if (!wildcard) names.add(hostNameOf(bound));
+    if (!wildcard) names.add(isIP(bound) === 6 ? `[${bound.toLowerCase()}]` : bound.toLowerCase());
     else {
       for (const addresses of Object.values(networkInterfaces())) {
         for (const address of addresses ?? [])
@@ -117,7 +131,7 @@ export class SecurityPolicy {
 export function registerSecurity(app: FastifyInstance, policy: SecurityPolicy): void {
   app.addHook('onRequest', async (request, reply) => {
     const hostProblem = policy.rejectHost(request.headers.host);
-    if (hostProblem !== null) return sendError(request, reply, new LodgeError('forbidden', hostProblem));
+    if (hostProblem !== null) return sendError(request, reply, hostProblem);
 
     const origin = request.headers.origin;
     if (!policy.allowsOrigin(origin)) {
@@ -171,17 +185,25 @@ function applyCors(request: FastifyRequest, reply: FastifyReply, origin: string)
   }
 }
 
-/** The host name of a Host header, lower-cased, without its port (IPv6 keeps its brackets). */
+// One DNS label: letters, digits, hyphens inside, underscores as some local resolvers allow.
+const LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
+const HOST_HEADER = new RegExp(`^(?:(${LABEL}(?:\\.${LABEL})*)|\\[([0-9a-f:.]+)\\])(?::(\\d{1,5}))?$`);
+
+/**
+ * The host name of a Host header, lower-cased, without its port (IPv6 keeps its brackets); empty
+ * when the header is malformed. Strict on purpose: a host name (or IPv4 address) or a bracketed
+ * IPv6 address, then an optional numeric port, and nothing else, so that `localhost:1@evil` or
+ * `[::1].evil` cannot pass for a loopback name.
+ */
 export function hostNameOf(hostHeader: string): string {
   const value = hostHeader.trim().toLowerCase();
-  if (value.startsWith('[')) {
-    const end = value.indexOf(']');
-    return end === -1 ? '' : value.slice(0, end + 1);
-  }
-  const colon = value.indexOf(':');
-  // More than one colon without brackets: a bare IPv6 literal, which has no port part.
-  if (colon !== -1 && value.indexOf(':', colon + 1) === -1) return value.slice(0, colon);
-  return value;
+  if (value.length > 300) return '';
+  const match = HOST_HEADER.exec(value);
+  if (match === null) return '';
+  const [, name, ipv6, port] = match;
+  if (port !== undefined && Number(port) > 65535) return '';
+  if (ipv6 !== undefined) return isIP(ipv6) === 6 ? `[${ipv6}]` : '';
+  return name !== undefined && name.length <= 253 ? name : '';
 }
 
 function matchesOrigin(pattern: string, origin: string): boolean {

@@ -20,7 +20,8 @@ import { registerEventStream } from './app/events';
 import { registerHubRoutes } from './app/hub-routes';
 import { registerLibraryRoutes } from './app/library-routes';
 import { registerAppRoutes } from './app/routes';
-import { registerErrorHandling } from './error-handler';
+import { registerErrorHandling, sendError, toLodgeError } from './error-handler';
+import { registerJsonBodyParser } from './json-body';
 import { registerKserveRoutes } from './kserve/routes';
 import { registerOllamaRoutes } from './ollama/routes';
 import { registerOpenAiRoutes } from './openai/routes';
@@ -72,6 +73,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors Fastify meets before routing (a malformed percent-encoding in the URL), in the family's shape.
+    frameworkErrors: (error, request, reply) => {
+      sendError(request, reply, toLodgeError(error, request));
+    },
   });
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setSerializerCompiler(serializerCompiler);
@@ -87,6 +92,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     reply.header('referrer-policy', 'no-referrer');
   });
   registerErrorHandling(fastify);
+  registerJsonBodyParser(fastify);
   registerRequestLog(fastify, deps.requests);
   const metrics = new PrometheusMetrics(deps.engine, deps.inferences);
   metrics.observe(fastify);

@@ -17,6 +17,19 @@ describe('hostNameOf', () => {
     [':11435', ''],
     ['', ''],
     ['[::1', ''],
+    ['localhost:1@evil', ''],
+    ['[::1].evil', ''],
+    ['127.0.0.1:80:80', ''],
+    ['localhost:99999', ''],
+    ['localhost:', ''],
+    ['local host', ''],
+    ['::1', ''],
+    ['[fe80::1%25eth0]', ''],
+    ['[not:an:ip]', ''],
+    ['evil@localhost', ''],
+    ['localhost/evil', ''],
+    ['localhost.evil', 'localhost.evil'],
+    ['[::FFFF:127.0.0.1]:80', '[::ffff:127.0.0.1]'],
   ])('%j → %j', (header, name) => {
     expect(hostNameOf(header)).toBe(name);
   });
@@ -28,9 +41,14 @@ describe('SecurityPolicy.rejectHost (DNS rebinding)', () => {
       expect(policy().rejectHost(host)).toBeNull();
   });
   it('refuses other names and an empty Host', () => {
-    expect(policy().rejectHost('evil.example')).toMatch(/not allowed/);
-    expect(policy().rejectHost(':11435')).toMatch(/no Host/);
-    expect(policy().rejectHost(undefined)).toMatch(/no Host/);
+    expect(policy().rejectHost('evil.example')?.message).toMatch(/not allowed/);
+    expect(policy().rejectHost('localhost.evil')?.code).toBe('forbidden');
+    expect(policy().rejectHost('')?.message).toMatch(/no Host/);
+    expect(policy().rejectHost(undefined)?.message).toMatch(/no Host/);
+  });
+  it('refuses a malformed Host as an invalid request', () => {
+    for (const host of [':11435', 'localhost:1@evil', '[::1].evil', '127.0.0.1:80:80'])
+      expect(policy().rejectHost(host)).toMatchObject({ code: 'invalid_request', message: /malformed/ });
   });
   it('accepts configured host names', () => {
     expect(policy({ allowedHosts: ['Lodge.Home.Arpa'] }).rejectHost('lodge.home.arpa:11435')).toBeNull();
@@ -39,6 +57,8 @@ describe('SecurityPolicy.rejectHost (DNS rebinding)', () => {
     const lan = policy({ apiKey: 'k'.repeat(16) }, { host: '192.0.2.7', port: 11435 });
     expect(lan.rejectHost('192.0.2.7:11435')).toBeNull();
     expect(lan.rejectHost('evil.example')).not.toBeNull();
+    const v6 = policy({ apiKey: 'k'.repeat(16) }, { host: 'fd00::7', port: 11435 });
+    expect(v6.rejectHost('[fd00::7]:11435')).toBeNull();
   });
 });
 

@@ -1,24 +1,18 @@
-import { gunzipSync, inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
 import type { NamedTensor } from '../../../../shared/engine';
 import type { Engine } from '../../engine/engine';
 import { LodgeError } from '../../errors';
 import { LODGE_VERSION } from '../../version';
 import { clientGone } from '../streaming';
-import { binaryData, jsonData, parseJsonExact, toTensor, v2Datatype, v2Shape, type V2Input } from './tensors';
+import { describeJsonPath, jsonTextOverflow } from '../json-bounds';
+import { decodeBody } from './decode';
+import { HEADER_MAX_DEPTH, InferRequestSchema, ModelPathSchema, type InferRequest } from './schemas';
+import { binaryData, jsonData, parseJsonExact, toTensor, v2Datatype, v2Shape } from './tensors';
 
 /** Tensor bodies may be large (images, batches): KServe routes take up to this much. */
 export const KSERVE_BODY_LIMIT = 256 * 1024 * 1024;
-
-interface InferRequestBody {
-  readonly id?: string;
-  readonly parameters?: { readonly binary_data_output?: boolean };
-  readonly inputs?: readonly V2Input[];
-  readonly outputs?: readonly {
-    readonly name: string;
-    readonly parameters?: { readonly binary_data?: boolean };
-  }[];
-}
 
 /** Splits `/v2/models/<name>[/versions/<v>][/<action>]`; the name may hold an encoded or plain slash. */
 function parseModelPath(rest: string): { name: string; action: 'metadata' | 'ready' | 'infer' | 'config' } {
@@ -32,31 +26,71 @@ function parseModelPath(rest: string): { name: string; action: 'metadata' | 'rea
     }
   }
   path = path.replace(/\/versions\/[^/]+$/, '');
-  return { name: decodeURIComponent(path), action };
+  try {
+    return { name: decodeURIComponent(path), action };
+  } catch {
+    throw new LodgeError('invalid_request', 'The model name in the path is not valid percent-encoding.');
+  }
 }
 
-/** The body as bytes, decompressed when the client gzipped or deflated it (tritonclient may). */
+/** The raw body the content parser kept (already decompressed by the preParsing hook). */
 function bodyBytes(request: FastifyRequest): Buffer {
-  const body = request.body as Buffer | undefined;
-  if (!body || body.length === 0) throw new LodgeError('invalid_request', 'The request has no body.');
-  const encoding = String(request.headers['content-encoding'] ?? '').toLowerCase();
-  const limit = { maxOutputLength: KSERVE_BODY_LIMIT };
-  if (encoding === 'gzip') return gunzipSync(body, limit);
-  if (encoding === 'deflate') return inflateSync(body, limit);
+  const body: unknown = request.body;
+  if (!Buffer.isBuffer(body) || body.length === 0)
+    throw new LodgeError('invalid_request', 'The request has no body.');
   return body;
+}
+
+/** Parses and validates the JSON inference header, keeping integers past 2^53 exact. */
+function parseHeader(text: string): InferRequest {
+  const overflow = jsonTextOverflow(text, HEADER_MAX_DEPTH);
+  if (overflow !== null) {
+    throw new LodgeError(
+      'invalid_request',
+      `The inference header is nested deeper than ${HEADER_MAX_DEPTH} levels, at ${describeJsonPath(overflow, 'body')}.`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = parseJsonExact(text);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new LodgeError('invalid_request', `The inference header is not valid JSON: ${why}`);
+  }
+  const parsed = InferRequestSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  throw new LodgeError('invalid_request', `Invalid inference request: ${describeIssues(parsed.error)}`, {
+    param: parsed.error.issues[0]?.path.join('.') || undefined,
+  });
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${['body', ...issue.path.map(String)].join('.')}: ${issue.message}`)
+    .join('; ');
 }
 
 /** KServe v2 / Open Inference Protocol routes for plain ONNX models: tensors in, tensors out. */
 export function registerKserveRoutes(app: FastifyInstance, engine: Engine): void {
-  void app.register(async (scope) => {
+  void app.register(async (plain) => {
+    const scope = plain.withTypeProvider<ZodTypeProvider>();
     // Bodies are read raw here: a JSON header possibly followed by binary tensor data.
     scope.removeAllContentTypeParsers();
+    scope.addHook('preParsing', async (request, _reply, payload) => {
+      const encoding = request.headers['content-encoding'];
+      return (
+        decodeBody(payload, Array.isArray(encoding) ? encoding.join(',') : encoding, KSERVE_BODY_LIMIT) ??
+        payload
+      );
+    });
     scope.addContentTypeParser(
       '*',
       { parseAs: 'buffer', bodyLimit: KSERVE_BODY_LIMIT },
       (_request, body, done) => done(null, body),
     );
     const hide = { schema: { tags: ['kserve'] } };
+    const withPath = { schema: { tags: ['kserve'], params: ModelPathSchema } };
 
     scope.get('/v2', hide, () => ({
       name: 'lodge',
@@ -66,8 +100,8 @@ export function registerKserveRoutes(app: FastifyInstance, engine: Engine): void
     scope.get('/v2/health/live', hide, () => ({ live: true }));
     scope.get('/v2/health/ready', hide, () => ({ ready: true }));
 
-    scope.get('/v2/models/*', hide, (request) => {
-      const { name, action } = parseModelPath((request.params as { '*': string })['*']);
+    scope.get('/v2/models/*', withPath, (request) => {
+      const { name, action } = parseModelPath(request.params['*']);
       const { record } = engine.resolve(name);
       if (action === 'ready') return { name: record.id, ready: true };
       if (action === 'infer') throw new LodgeError('invalid_request', 'infer takes POST.');
@@ -87,8 +121,8 @@ export function registerKserveRoutes(app: FastifyInstance, engine: Engine): void
       };
     });
 
-    scope.post('/v2/models/*', { ...hide, bodyLimit: KSERVE_BODY_LIMIT }, async (request, reply) => {
-      const { name, action } = parseModelPath((request.params as { '*': string })['*']);
+    scope.post('/v2/models/*', { ...withPath, bodyLimit: KSERVE_BODY_LIMIT }, async (request, reply) => {
+      const { name, action } = parseModelPath(request.params['*']);
       if (action !== 'infer') throw new LodgeError('not_found', `No route POST ${request.url}.`);
       return infer(engine, name, request, reply);
     });
@@ -107,17 +141,7 @@ async function infer(
   if (!Number.isInteger(headerLength) || headerLength <= 0 || headerLength > bytes.length) {
     throw new LodgeError('invalid_request', 'Inference-Header-Content-Length does not fit the body.');
   }
-  let header: InferRequestBody;
-  try {
-    header = parseJsonExact(bytes.subarray(0, headerLength).toString('utf8')) as InferRequestBody;
-  } catch (error) {
-    throw new LodgeError(
-      'invalid_request',
-      `The inference header is not valid JSON: ${(error as Error).message}`,
-    );
-  }
-  if (!Array.isArray(header.inputs) || header.inputs.length === 0)
-    throw new LodgeError('invalid_request', 'The request has no inputs.');
+  const header = parseHeader(bytes.subarray(0, headerLength).toString('utf8'));
 
   let offset = headerLength;
   const inputs = header.inputs.map((input) => {
@@ -132,6 +156,11 @@ async function infer(
     offset += size;
     return toTensor(input, slice);
   });
+  if (offset !== bytes.length)
+    throw new LodgeError(
+      'invalid_request',
+      `The body has ${bytes.length - offset} bytes past the header and the binary inputs it declares.`,
+    );
   const wanted = header.outputs?.map((output) => output.name);
   const result = await engine.infer(
     name,

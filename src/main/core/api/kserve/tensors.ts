@@ -1,5 +1,6 @@
 import type { NamedTensor, TensorData, TensorInfo, TensorType } from '../../../../shared/engine';
 import { LodgeError } from '../../errors';
+import type { V2Input } from './schemas';
 
 /** KServe v2 datatypes and the ONNX Runtime types they carry. */
 const V2_TO_ORT: Readonly<Record<string, TensorType>> = {
@@ -32,15 +33,6 @@ export function v2Shape(shape: TensorInfo['shape']): number[] {
   return shape.map((dim) => (typeof dim === 'number' && dim >= 0 ? dim : -1));
 }
 
-/** One input of an infer request, as it arrived. */
-export interface V2Input {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly datatype: string;
-  readonly data?: unknown;
-  readonly parameters?: { readonly binary_data_size?: number };
-}
-
 const SIZES: Readonly<Record<string, number>> = {
   BOOL: 1,
   UINT8: 1,
@@ -58,17 +50,19 @@ const SIZES: Readonly<Record<string, number>> = {
 
 /** Converts a JSON or binary input into a tensor, checking its element count against its shape. */
 export function toTensor(input: V2Input, binary: Uint8Array | null): NamedTensor {
-  const type = V2_TO_ORT[input.datatype];
+  const type = Object.hasOwn(V2_TO_ORT, input.datatype) ? V2_TO_ORT[input.datatype] : undefined;
   if (type === undefined) {
     throw new LodgeError(
       'invalid_request',
       `Input "${input.name}" has datatype ${input.datatype}, which Lodge does not support (BF16 included).`,
     );
   }
-  if (!Array.isArray(input.shape) || input.shape.some((dim) => !Number.isInteger(dim) || dim < 0)) {
-    throw new LodgeError('invalid_request', `Input "${input.name}" needs a shape of non-negative integers.`);
-  }
   const count = input.shape.reduce((product, dim) => product * dim, 1);
+  const mismatch = (values: number) =>
+    new LodgeError(
+      'invalid_request',
+      `Input "${input.name}" has shape [${input.shape.join(', ')}] (${count} elements) but ${values} values.`,
+    );
   let data: TensorData;
   if (binary !== null) data = fromBinary(input, type, binary, count);
   else {
@@ -80,14 +74,11 @@ export function toTensor(input: V2Input, binary: Uint8Array | null): NamedTensor
         `Input "${input.name}": FP16 data cannot be sent as JSON; use the binary tensor extension.`,
       );
     }
-    data = fromJson(input, type, flatten(input.data));
+    const values = flatten(input.data);
+    if (values.length !== count) throw mismatch(values.length);
+    data = fromJson(input, type, values);
   }
-  if (data.length !== count) {
-    throw new LodgeError(
-      'invalid_request',
-      `Input "${input.name}" has shape [${input.shape.join(', ')}] (${count} elements) but ${data.length} values.`,
-    );
-  }
+  if (data.length !== count) throw mismatch(data.length);
   return { name: input.name, type, dims: [...input.shape], data };
 }
 
@@ -95,26 +86,60 @@ function flatten(value: unknown): unknown[] {
   return Array.isArray(value) ? value.flat(Infinity) : [value];
 }
 
+/** Inclusive ranges of the integer datatypes that JSON numbers carry exactly. */
+const INTEGER_RANGES: Readonly<Partial<Record<TensorType, readonly [number, number]>>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
+};
+
+const BIG_RANGES: Readonly<Partial<Record<TensorType, readonly [bigint, bigint]>>> = {
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+};
+
+/** Converts JSON values into typed data, refusing any value the datatype cannot hold exactly. */
 function fromJson(input: V2Input, type: TensorType, values: unknown[]): TensorData {
   const fail = (why: string): never => {
     throw new LodgeError('invalid_request', `Input "${input.name}" (${input.datatype}): ${why}`);
   };
-  const numbers = () =>
-    values.map((value) =>
-      typeof value === 'number'
-        ? value
+  const floats = (fits: (value: number) => boolean) =>
+    values.map((value, index) => {
+      const number =
+        typeof value === 'number'
+          ? value
+          : typeof value === 'bigint'
+            ? Number(value)
+            : fail('expected numbers');
+      return fits(number) ? number : fail(`value ${index} (${String(value)}) is out of range.`);
+    });
+  const integers = ([low, high]: readonly [number, number]) =>
+    values.map((value, index) =>
+      typeof value === 'number' && Number.isInteger(value)
+        ? value >= low && value <= high
+          ? value
+          : fail(`value ${index} (${value}) is out of range ${low}..${high}.`)
         : typeof value === 'bigint'
-          ? Number(value)
-          : fail('expected numbers'),
+          ? fail(`value ${index} (${value}) is out of range ${low}..${high}.`)
+          : fail(`expected integers, got ${describe(value)} at ${index}.`),
     );
-  const bigints = () =>
-    values.map((value) =>
-      typeof value === 'bigint'
-        ? value
-        : typeof value === 'number' && Number.isInteger(value)
-          ? BigInt(value)
-          : fail('expected integers'),
-    );
+  const bigints = ([low, high]: readonly [bigint, bigint]) =>
+    values.map((value, index) => {
+      const big =
+        typeof value === 'bigint'
+          ? value
+          : typeof value === 'number' && Number.isInteger(value)
+            ? BigInt(value)
+            : fail(`expected integers, got ${describe(value)} at ${index}.`);
+      return big >= low && big <= high
+        ? big
+        : fail(`value ${index} (${String(value)}) is out of range ${low}..${high}.`);
+    });
+  const range = INTEGER_RANGES[type];
+  const bigRange = BIG_RANGES[type];
   switch (type) {
     case 'bool':
       return Uint8Array.from(
@@ -129,28 +154,34 @@ function fromJson(input: V2Input, type: TensorType, values: unknown[]): TensorDa
     case 'string':
       return values.map((value) => (typeof value === 'string' ? value : fail('expected strings')));
     case 'int64':
-      return BigInt64Array.from(bigints());
+      return BigInt64Array.from(bigints(bigRange ?? [0n, 0n]));
     case 'uint64':
-      return BigUint64Array.from(bigints());
+      return BigUint64Array.from(bigints(bigRange ?? [0n, 0n]));
     case 'float32':
-      return Float32Array.from(numbers());
+      return Float32Array.from(floats((value) => Number.isFinite(Math.fround(value))));
     case 'float64':
-      return Float64Array.from(numbers());
+      return Float64Array.from(floats(Number.isFinite));
     case 'int8':
-      return Int8Array.from(numbers());
+      return Int8Array.from(integers(range ?? [0, 0]));
     case 'int16':
-      return Int16Array.from(numbers());
+      return Int16Array.from(integers(range ?? [0, 0]));
     case 'int32':
-      return Int32Array.from(numbers());
+      return Int32Array.from(integers(range ?? [0, 0]));
     case 'uint8':
-      return Uint8Array.from(numbers());
+      return Uint8Array.from(integers(range ?? [0, 0]));
     case 'uint16':
-      return Uint16Array.from(numbers());
+      return Uint16Array.from(integers(range ?? [0, 0]));
     case 'uint32':
-      return Uint32Array.from(numbers());
+      return Uint32Array.from(integers(range ?? [0, 0]));
     default:
       return fail('unsupported datatype');
   }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'number' ? String(value) : `a ${typeof value}`;
 }
 
 function fromBinary(input: V2Input, type: TensorType, bytes: Uint8Array, count: number): TensorData {
@@ -180,7 +211,12 @@ function fromBinary(input: V2Input, type: TensorType, bytes: Uint8Array, count: 
   // NOTE: a Buffer's slice() is a view of its (pooled) memory; new Uint8Array(bytes) really copies.
   const copy = new Uint8Array(bytes).buffer;
   switch (type) {
-    case 'bool':
+    case 'bool': {
+      const flags = new Uint8Array(copy);
+      if (flags.some((flag) => flag > 1))
+        throw new LodgeError('invalid_request', `Input "${input.name}" (BOOL): bytes must be 0 or 1.`);
+      return flags;
+    }
     case 'uint8':
       return new Uint8Array(copy);
     case 'int8':

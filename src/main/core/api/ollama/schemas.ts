@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ARGUMENTS_BOUNDS, boundedJson, PARAMETERS_BOUNDS, SCHEMA_BOUNDS } from '../json-bounds';
 
 /** Ollama's options: the ones Lodge maps; any other key (mirostat, num_gpu, …) is accepted and ignored. */
 export const OptionsSchema = z
@@ -22,7 +23,7 @@ export const OptionsSchema = z
 export const KeepAliveSchema = z.union([z.number(), z.string()]).optional();
 
 const ToolCallSchema = z.looseObject({
-  function: z.looseObject({ name: z.string(), arguments: z.unknown() }),
+  function: z.looseObject({ name: z.string(), arguments: boundedJson(ARGUMENTS_BOUNDS) }),
 });
 
 /** One chat message. */
@@ -40,18 +41,18 @@ const ToolSchema = z.looseObject({
   function: z.looseObject({
     name: z.string(),
     description: z.string().optional(),
-    parameters: z.unknown().optional(),
+    parameters: boundedJson(SCHEMA_BOUNDS).optional(),
   }),
 });
 
 const common = {
   model: z.string().optional(),
   name: z.string().optional(),
-  format: z.unknown().optional(),
+  format: boundedJson(SCHEMA_BOUNDS).optional(),
   options: OptionsSchema,
   stream: z.boolean().optional(),
   keep_alive: KeepAliveSchema,
-  think: z.unknown().optional(),
+  think: boundedJson(PARAMETERS_BOUNDS).optional(),
 };
 
 /** `POST /api/chat`. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ARGUMENTS_BOUNDS, boundedJson, boundedJsonString, SCHEMA_BOUNDS } from '../json-bounds';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 const AnyPart = z.looseObject({ type: z.string() });
@@ -12,7 +13,7 @@ export const ContentSchema = z
 const ToolCallSchema = z.object({
   id: z.string().optional(),
   type: z.literal('function').optional(),
-  function: z.object({ name: z.string(), arguments: z.string() }),
+  function: z.object({ name: z.string(), arguments: boundedJsonString(ARGUMENTS_BOUNDS) }),
 });
 
 /** One chat message. */
@@ -55,8 +56,10 @@ export const ChatCompletionRequestSchema = z.looseObject({
   max_completion_tokens: z.number().int().min(1).nullable().optional(),
   logprobs: z.boolean().nullable().optional(),
   top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
-  response_format: z
-    .looseObject({ type: z.enum(['text', 'json_object', 'json_schema']) })
+  response_format: boundedJson(
+    SCHEMA_BOUNDS,
+    z.looseObject({ type: z.enum(['text', 'json_object', 'json_schema']) }),
+  )
     .nullable()
     .optional(),
   tools: z
@@ -66,7 +69,7 @@ export const ChatCompletionRequestSchema = z.looseObject({
         function: z.looseObject({
           name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/),
           description: z.string().optional(),
-          parameters: z.record(z.string(), z.unknown()).optional(),
+          parameters: boundedJson(SCHEMA_BOUNDS, z.record(z.string(), z.unknown())).optional(),
         }),
       }),
     )
