@@ -39,8 +39,6 @@ export async function serve(
     reporter.failed(`Lodge could not start: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
-  reporter.listening(lodge.url, lodge.paths.root);
-
   let stoppingSince: number | null = null;
   const stop = (signal: NodeJS.Signals) => {
     if (stoppingSince !== null) {
@@ -64,7 +62,9 @@ export async function serve(
       },
     );
   };
+  // Before saying it listens: whoever reads that line may signal at once.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  reporter.listening(lodge.url, lodge.paths.root);
   return new Promise<number>(() => undefined);
 }
