@@ -12,6 +12,10 @@ const build = spawnSync(process.execPath, [join(root, 'scripts/ensure-built.mjs'
 if (build.status !== 0) process.exit(build.status ?? 1);
 
 function electronBinary() {
+  // Without a display there is no window to open: say so before fetching a binary that cannot show one.
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+    return { reason: 'there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)' };
+  }
   const electronDir = join(root, 'node_modules/electron');
   const pathFile = join(electronDir, 'path.txt');
   if (!existsSync(pathFile)) {
@@ -26,9 +30,6 @@ function electronBinary() {
   }
   const binary = join(electronDir, 'dist', readFileSync(pathFile, 'utf8').trim());
   if (!existsSync(binary)) return { reason: `the Electron binary is missing at ${binary}` };
-  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-    return { reason: 'there is no display (neither DISPLAY nor WAYLAND_DISPLAY is set)' };
-  }
   return { binary };
 }
 
@@ -41,5 +42,13 @@ const child =
       ),
       spawn(process.execPath, [join(root, 'out/main/cli.js'), 'serve', ...args], { stdio: 'inherit' }));
 
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+// Ctrl+C in a terminal reaches every process of the foreground group, the child included (it shares
+// this one's group and terminal): forwarding it too would make one Ctrl+C two. Forward only what
+// the child cannot have got itself: SIGTERM, and SIGINT when no terminal is attached. The core
+// also treats the same signal arriving twice at once as one.
+const sharesTerminal = process.stdin.isTTY === true;
+process.on('SIGTERM', () => child.kill('SIGTERM'));
+process.on('SIGINT', () => {
+  if (!sharesTerminal) child.kill('SIGINT');
+});
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'conflict',
   'cancelled',
   'unavailable',
+  'shutting_down',
+  'insufficient_storage',
   'not_implemented',
   'internal',
 ] as const;

@@ -20,10 +20,17 @@ import { Scheduler } from './engine/scheduler';
 import { ModelCatalog } from './library/model-catalog';
 import { InferenceLog } from './metrics/inference-log';
 import { DisposableStack } from './lifecycle';
+import { schedulerPolicy } from './model-policy';
 import { createLogSink, type Logger } from './logging/logger';
 import { dataPaths, ensureDataDirs, type DataPaths } from './paths';
 import { SettingsService } from './settings-service';
 import { LODGE_VERSION } from './version';
+
+/** How long requests already running at shutdown may take to finish before they are stopped. */
+export const REQUEST_GRACE_MS = 5000;
+
+/** How long connections may stay open once every request was ended, before they are cut. */
+const CLOSE_WAIT_MS = 2000;
 
 /** How a core is started: the command line, the environment, and where the built web UI lives. */
 export interface LodgeOptions {
@@ -44,8 +51,12 @@ export interface Lodge {
   readonly settings: SettingsService;
   readonly server: HttpServer;
   readonly engine: Engine;
-  /** Stops accepting requests, finishes in-flight ones, then releases everything in reverse order. */
-  dispose(): Promise<void>;
+  /**
+   * Shuts down: stops accepting requests (`shutting_down`), ends queued ones at once, gives
+   * running ones `graceMs` to finish and stops them after that, then releases everything in
+   * reverse order (the database last).
+   */
+  dispose(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -90,20 +101,11 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
     const inferences = new InferenceLog();
     const cores = physicalCores();
     const scheduler = new Scheduler({
-      settings: () => {
-        const values = settings.values;
-        return {
-          providers: values.providers,
-          threads: values.threads > 0 ? values.threads : cores,
-          keepAliveMs: values.keepAliveSeconds < 0 ? -1 : values.keepAliveSeconds * 1000,
-          maxLoadedModels: values.maxLoadedModels,
-          memoryBudgetBytes:
-            values.memoryBudgetMb !== null
-              ? values.memoryBudgetMb * 1024 * 1024
-              : systemMemory().totalBytes * 0.8,
-          queueLimit: values.maxQueue,
-        };
-      },
+      settings: () =>
+        schedulerPolicy(settings.values, {
+          physicalCores: cores,
+          totalMemoryBytes: systemMemory().totalBytes,
+        }),
       spawn: (modelId) => new RunnerProcess(modelId, options.runnerPath),
       cacheDir: paths.cache,
       clock: systemClock,
@@ -165,8 +167,12 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       settings,
       server,
       engine,
-      dispose: async () => {
+      dispose: async (graceMs = REQUEST_GRACE_MS) => {
         logger.info('shutting down');
+        const closed = server.close();
+        await engine.drain(graceMs);
+        // What still holds a connection now (a pull's progress stream, say) is cut rather than waited for.
+        if (!(await settlesWithin(closed, CLOSE_WAIT_MS))) server.fastify.server.closeAllConnections();
         await stack.dispose((error) => logger.error({ err: error }, 'error while shutting down'));
       },
     };
@@ -194,5 +200,22 @@ async function listenOrExplain(server: HttpServer, host: string, port: number) {
     if (code === 'EACCES')
       throw new ConfigError(`Not allowed to listen on port ${port}. Choose a port above 1024.`);
     throw error;
+  }
+}
+
+/** Resolves true once `work` settled (either way) within `ms`, false when the time ran out. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

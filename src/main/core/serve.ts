@@ -1,8 +1,15 @@
 import { ConfigError, type Flags } from './config';
-import { startLodge, type Lodge } from './app';
+import { REQUEST_GRACE_MS, startLodge, type Lodge } from './app';
 
-/** How long a graceful shutdown may take before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000;
+/** How long a graceful shutdown may take in all (requests' grace, runners, database) before it exits anyway. */
+const SHUTDOWN_LIMIT_MS = REQUEST_GRACE_MS + 15_000;
+
+/**
+ * Signals this soon after the first are the same Ctrl+C arriving again (the terminal sends it to
+ * the whole process group, and a parent such as npm or `npm start` may forward it too): ignored.
+ * A later one is the user insisting: exit at once.
+ */
+const SAME_SIGNAL_MS = 1000;
 
 /** Where {@link serve} reports: the terminal for the CLI, the parent port inside Electron. */
 export interface ServeReporter {
@@ -11,8 +18,9 @@ export interface ServeReporter {
 }
 
 /**
- * Runs a core until SIGINT or SIGTERM, then shuts it down gracefully: stop accepting, finish or
- * cancel in-flight work, close the database. A second signal exits at once. Returns the exit code
+ * Runs a core until SIGINT or SIGTERM, then shuts it down gracefully: stop accepting, end queued
+ * work, give running requests their grace period, close the database, exit 0. The same signal
+ * delivered twice (one Ctrl+C) shuts down once; a second Ctrl+C a moment later exits at once. Returns the exit code
  * to use if startup fails, or never returns while serving.
  */
 export async function serve(
@@ -31,24 +39,32 @@ export async function serve(
     reporter.failed(`Lodge could not start: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
-  reporter.listening(lodge.url, lodge.paths.root);
-
-  let stopping = false;
+  let stoppingSince: number | null = null;
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      lodge.logger.warn({ signal }, 'second signal: exiting without waiting');
+    if (stoppingSince !== null) {
+      if (Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
+      // The logger may be closed by now; stderr is always there.
+      process.stderr.write(`Lodge got ${signal} again while shutting down; exiting without waiting.\n`);
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     lodge.logger.info({ signal }, 'received signal, shutting down');
     const force = setTimeout(() => {
-      lodge.logger.error('shutdown took too long; exiting');
+      process.stderr.write('Lodge took too long to shut down; exiting.\n');
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, SHUTDOWN_LIMIT_MS);
     force.unref();
-    void lodge.dispose().then(() => process.exit(0));
+    lodge.dispose().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`Lodge could not shut down cleanly: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
   };
+  // Before saying it listens: whoever reads that line may signal at once.
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  reporter.listening(lodge.url, lodge.paths.root);
   return new Promise<number>(() => undefined);
 }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { ApiFamily } from '../../../shared/contract/system';
+import { diskFullError, isDiskFull } from '../disk-full';
 import { isLodgeError, LodgeError } from '../errors';
 import { formatAppError } from './app/errors';
 import { familyOf } from './families';
@@ -88,6 +89,7 @@ export function toLodgeError(error: unknown, request: FastifyRequest): LodgeErro
   if (error instanceof SyntaxError) {
     return new LodgeError('invalid_request', `The request body is not valid JSON: ${error.message}`);
   }
+  if (isDiskFull(error)) return diskFullError(error);
   const status = fastifyError.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     return new LodgeError('invalid_request', fastifyError.message ?? 'Invalid request.');

@@ -27,6 +27,8 @@ export const DEFAULT_STATUS: Readonly<Record<ErrorCode, number>> = {
   runner_crashed: 500,
   not_implemented: 501,
   unavailable: 503,
+  shutting_down: 503,
+  insufficient_storage: 507,
 };
 
 /** Headers every family adds for a code: how to authenticate, and when a retry can help. */

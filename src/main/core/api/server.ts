@@ -6,6 +6,7 @@ import type { AppInfo } from '../../../shared/contract/system';
 import type { ConversationRepository } from '../db/conversation-repository';
 import type { RequestLogRepository } from '../db/request-log-repository';
 import type { Engine } from '../engine/engine';
+import { LodgeError } from '../errors';
 import type { DownloadManager } from '../hub/download-manager';
 import type { HubClient } from '../hub/hub-client';
 import type { ModelCatalog } from '../library/model-catalog';
@@ -57,7 +58,10 @@ export interface HttpServer {
   readonly fastify: FastifyInstance;
   /** Starts accepting connections; resolves once it does, with the bound address. */
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
-  /** Stops accepting, lets in-flight requests finish, closes idle connections. */
+  /**
+   * Stops accepting (new requests get `shutting_down` in their family's shape), lets in-flight
+   * requests finish, closes idle connections. Calling it again returns the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -70,7 +74,8 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     genReqId: () => `req_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
-    return503OnClosing: true,
+    // While closing, requests still arriving on open connections get our own 503 (the hook below).
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
     // Errors Fastify meets before routing (a malformed percent-encoding in the URL), in the family's shape.
@@ -86,6 +91,14 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     bound: () => bound ?? { host: deps.settings.values.host, port: deps.settings.values.port },
   });
   registerSecurity(fastify, policy);
+  let closing: Promise<void> | null = null;
+  fastify.addHook('onRequest', async (_request, reply) => {
+    if (closing === null) return;
+    reply.header('connection', 'close');
+    throw new LodgeError('shutting_down', 'Lodge is shutting down and accepts no new requests.', {
+      retryAfterSeconds: 5,
+    });
+  });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
@@ -104,7 +117,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
   registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog);
   registerConversationRoutes(fastify, deps.conversations);
-  registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads);
+  registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);
   registerOpenAiRoutes(fastify, deps.engine);
   registerOllamaRoutes(fastify, deps.engine, deps.catalog, deps.downloads);
   registerKserveRoutes(fastify, deps.engine);
@@ -121,8 +134,9 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
       bound = { host, port: address.port };
       return bound;
     },
-    async close() {
-      await fastify.close();
+    close() {
+      closing ??= fastify.close();
+      return closing;
     },
   };
 }

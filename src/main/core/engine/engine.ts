@@ -8,11 +8,14 @@ import type {
   ModelTask,
 } from '../../../shared/engine';
 import type { LoadedInfo } from '../../../shared/runner-protocol';
+import type { SlotEvent } from '../../../shared/slot-state';
+import { isDiskFull } from '../disk-full';
 import { LodgeError } from '../errors';
 import { chooseVariant, type ModelCatalog, type ResolvedModel } from '../library/model-catalog';
 import type { ModelRecord } from '../library/model-folder';
 import type { Logger } from '../logging/logger';
 import type { InferenceLog } from '../metrics/inference-log';
+import { callKeepAliveMs, withPreset } from '../model-policy';
 import type { Lease, RunningModel, Scheduler } from './scheduler';
 
 /** Per-request options every API family can set. */
@@ -61,11 +64,20 @@ export class Engine {
     options: CallOptions = {},
   ): AsyncGenerator<GenerateEvent> {
     const { record, lease, started } = await this.#lease(name, 'text-generation', options.signal);
-    const keepAlive = keepAliveOf(record, options).keepAliveMs;
+    const keepAlive = callKeepAliveMs(record, options.keepAliveMs);
     let outcome: 'stop' | 'length' | 'cancelled' | 'error' = 'error';
     try {
-      for await (const event of lease.runner.generate(withPreset(record, request), options.signal)) {
+      for await (const event of lease.runner.generate(
+        withPreset(record, request),
+        signalOf(options.signal, lease),
+      )) {
         if (event.type === 'done') {
+          if (event.finishReason === 'cancelled' && cutByShutdown(options.signal, lease)) {
+            throw new LodgeError(
+              'shutting_down',
+              `Lodge is shutting down; the answer from ${record.id} was cut off after ${event.stats.completionTokens} tokens.`,
+            );
+          }
           outcome = event.finishReason;
           const { stats } = event;
           this.log.record({
@@ -103,7 +115,7 @@ export class Engine {
       name,
       'embeddings',
       options,
-      (runner) => runner.call('embed', { request }, options.signal),
+      (runner, signal) => runner.call('embed', { request }, signal),
       (result) => result.promptTokens,
     );
   }
@@ -118,7 +130,7 @@ export class Engine {
       name,
       'tensors',
       options,
-      (runner) => runner.call('infer', { request }, options.signal),
+      (runner, signal) => runner.call('infer', { request }, signal),
       () => 0,
     );
   }
@@ -129,7 +141,7 @@ export class Engine {
     const info = await this.scheduler.preload(
       record,
       chooseVariant(record, variant),
-      keepAliveMs ?? keepAliveOf(record, {}).keepAliveMs,
+      callKeepAliveMs(record, keepAliveMs),
     );
     return { model: record.id, info };
   }
@@ -137,6 +149,21 @@ export class Engine {
   /** Unloads a model (after its current request). False when it was not loaded. */
   async unload(name: string): Promise<boolean> {
     return this.scheduler.unload(this.catalog.resolve(name).record.id);
+  }
+
+  /** Every model slot's state (loading ones included), for a new `/app/events` subscriber. */
+  slots(): SlotEvent[] {
+    return this.scheduler.slots();
+  }
+
+  /** Calls `listener` whenever a model's slot changes state; returns the unsubscribe. */
+  onSlot(listener: (event: SlotEvent) => void): () => void {
+    return this.scheduler.onSlot(listener);
+  }
+
+  /** Stops accepting work, ends queued requests, and gives running ones `graceMs` (shutdown's first step). */
+  drain(graceMs: number): Promise<void> {
+    return this.scheduler.drain(graceMs);
   }
 
   /** The loaded models. */
@@ -171,7 +198,16 @@ export class Engine {
       );
     }
     const lease = await this.scheduler.acquire(record, chooseVariant(record, variant), signal);
-    this.catalog.touch(record.id);
+    try {
+      this.catalog.touch(record.id);
+    } catch (error) {
+      // Noting when a model was last used needs disk space; a full disk must not stop inference.
+      if (!isDiskFull(error)) {
+        lease.release();
+        throw error;
+      }
+      this.logger.warn({ model: record.id }, 'could not note the last use of the model: the disk is full');
+    }
     return { record, lease, started };
   }
 
@@ -180,13 +216,19 @@ export class Engine {
     name: string,
     task: ModelTask,
     options: CallOptions,
-    work: (runner: Lease['runner']) => Promise<T>,
+    work: (runner: Lease['runner'], signal: AbortSignal) => Promise<T>,
     promptTokens: (result: T) => number,
   ): Promise<T & { model: string }> {
     const { record, lease, started } = await this.#lease(name, task, options.signal);
-    const keepAlive = keepAliveOf(record, options).keepAliveMs;
+    const keepAlive = callKeepAliveMs(record, options.keepAliveMs);
     try {
-      const result = await work(lease.runner);
+      const result = await work(lease.runner, signalOf(options.signal, lease)).catch((error: unknown) => {
+        if (!cutByShutdown(options.signal, lease)) throw error;
+        throw new LodgeError(
+          'shutting_down',
+          `Lodge is shutting down; the request to ${record.id} was stopped.`,
+        );
+      });
       this.log.record({
         time: new Date().toISOString(),
         model: record.id,
@@ -207,30 +249,12 @@ export class Engine {
   }
 }
 
-/** The request with the model's preset filled in where it left fields out: a system prompt, max tokens. */
-function withPreset(record: ModelRecord, request: GenerateRequest): GenerateRequest {
-  const { systemPrompt, maxTokens } = record.preset;
-  let next = request;
-  if (next.maxTokens === undefined && maxTokens !== undefined) next = { ...next, maxTokens };
-  if (
-    systemPrompt &&
-    next.prompt.kind === 'chat' &&
-    !next.prompt.messages.some((message) => message.role === 'system' || message.role === 'developer')
-  ) {
-    next = {
-      ...next,
-      prompt: {
-        ...next.prompt,
-        messages: [{ role: 'system', content: systemPrompt }, ...next.prompt.messages],
-      },
-    };
-  }
-  return next;
+/** The client's signal joined with the lease's, which shutdown aborts past its grace period. */
+function signalOf(own: AbortSignal | undefined, lease: Lease): AbortSignal {
+  return own ? AbortSignal.any([own, lease.signal]) : lease.signal;
 }
 
-/** The keep-alive of a call: its own, else the model's preset (seconds; negative keeps it loaded). */
-function keepAliveOf(record: ModelRecord, options: CallOptions): { keepAliveMs?: number } {
-  if (options.keepAliveMs !== undefined) return { keepAliveMs: options.keepAliveMs };
-  const seconds = record.preset.keepAliveSeconds;
-  return seconds === undefined ? {} : { keepAliveMs: seconds < 0 ? -1 : seconds * 1000 };
+/** Whether a cancelled request was stopped by shutdown rather than by its client. */
+function cutByShutdown(own: AbortSignal | undefined, lease: Lease): boolean {
+  return lease.signal.aborted && own?.aborted !== true;
 }

@@ -1,9 +1,12 @@
 import type { ExecutionProvider } from '../../../shared/engine';
 import type { LoadedInfo } from '../../../shared/runner-protocol';
+import type { SlotEvent, SlotState } from '../../../shared/slot-state';
 import { LodgeError } from '../errors';
 import type { ModelRecord, ModelVariant } from '../library/model-folder';
 import type { Logger } from '../logging/logger';
+import { estimateBytes, KEEP_FOREVER, providersOf, timerKeepAlive } from '../model-policy';
 import type { Clock } from './clock';
+import { sanitizeLoadMessage } from './load-error';
 import type { MemoryInfo } from './hardware';
 import type { RunnerProcess } from './runner-process';
 
@@ -42,6 +45,7 @@ export interface RunningModel {
   readonly loadMs: number;
   readonly lastUsedAt: number;
   readonly busy: boolean;
+  readonly state: SlotState;
   readonly queueLength: number;
   /** When it unloads if no request comes; null while busy or when kept loaded forever. */
   readonly expiresAt: number | null;
@@ -55,6 +59,8 @@ export interface Lease {
   readonly variant: ModelVariant;
   /** Time spent waiting for the model (loading and queueing), in ms. */
   readonly waitedMs: number;
+  /** Aborted when Lodge shuts down and this request ran past the grace period: stop and release. */
+  readonly signal: AbortSignal;
   /** Returns the model; `keepAliveMs` sets how long it stays loaded afterwards (default: settings). */
   release(keepAliveMs?: number): void;
 }
@@ -64,6 +70,13 @@ interface Waiter {
   fail(error: Error): void;
 }
 
+/** The request a slot is serving now, and how to stop it at shutdown. */
+interface Current {
+  readonly controller: AbortController;
+  readonly released: Promise<void>;
+  readonly settle: () => void;
+}
+
 interface Slot {
   readonly record: ModelRecord;
   readonly variant: ModelVariant;
@@ -71,62 +84,73 @@ interface Slot {
   readonly estimatedBytes: number;
   /** Resolves once the model is loaded; shared by every request that arrives meanwhile. */
   readonly loaded: Promise<LoadedInfo>;
+  state: SlotState;
+  /** Requests awaiting `loaded` (each holds the model from being unloaded under it). */
+  loadWaiters: number;
   info: LoadedInfo | null;
   loadedAt: number;
   lastUsedAt: number;
-  busy: boolean;
+  current: Current | null;
   readonly queue: Waiter[];
   expiresAt: number | null;
   timer: unknown;
+  /** Unload once the requests already waiting are served (the `draining` state once loaded). */
   unloadWhenIdle: boolean;
+  /** Why the slot was stopped on purpose; what requests awaiting its load are told. */
+  stopReason: LodgeError | null;
 }
 
-/** Memory a session takes beyond its weight files (runtime, arena, activations), as a factor and a floor. */
-const OVERHEAD_FACTOR = 1.25;
-const OVERHEAD_BYTES = 64 * 1024 * 1024;
+/** How long requests cut off at shutdown may take to stop before the runners are stopped anyway. */
+const STOP_AFTER_ABORT_MS = 3000;
 
 /**
- * Owns every loaded model (Ollama's sched.go is the model). Invariants:
- * 1. At most one runner per model id; concurrent first requests share one load.
+ * Owns every loaded model (Ollama's sched.go is the model). A slot moves
+ * `loading → ready ⇄ busy → draining → unloading` and each change is published ({@link onSlot}).
+ * Invariants:
+ * 1. At most one runner per model id; concurrent first requests share one load, and a model is
+ *    never unloaded or switched to another variant while requests await its load.
  * 2. A runner serves one request at a time (a language model's KV cache is per sequence); the
  *    others wait in its bounded queue, in arrival order.
  * 3. A busy or queued-for model is never evicted and never expires.
- * 4. A keep-alive timer runs only while a model is idle; 0 unloads at once, negative never.
+ * 4. A keep-alive timer runs only while a model is idle; 0 unloads at once, negative (or longer
+ *    than a timer can wait) never.
  * 5. The estimated bytes of loaded models stay within the budget, and at most `maxLoadedModels`
  *    are loaded: the least recently used idle model makes room, or the load is refused.
- * 6. A runner that dies is forgotten at once; the next request starts a fresh one.
+ * 6. A runner that dies is forgotten at once; requests still queued for it are retried once on a
+ *    fresh runner, the one it was serving fails with `runner_crashed`.
+ * 7. Once {@link drain} starts, nothing new is accepted and nothing queued starts (`shutting_down`).
  */
 export class Scheduler {
   readonly #slots = new Map<string, Slot>();
-  #disposed = false;
+  readonly #listeners = new Set<(event: SlotEvent) => void>();
+  /** Errors of queued requests whose runner died before they started: safe to retry once. */
+  readonly #retryable = new WeakSet<Error>();
+  #stopping = false;
+  #stopped!: (error: LodgeError) => void;
+  /** Rejects when shutdown begins, so requests awaiting a load stop waiting at once. */
+  readonly #stopSignal = new Promise<never>((_, reject) => (this.#stopped = reject));
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  constructor(private readonly deps: SchedulerDeps) {
+    this.#stopSignal.catch(() => undefined);
+  }
 
   /**
    * Waits until `record` is loaded (loading it if needed) and free, then leases it. Aborting
-   * `signal` while waiting gives up the place in the queue.
+   * `signal` while waiting gives up the place in the queue. If the runner dies while the request
+   * waits in its queue, it is retried once on a fresh runner.
    */
   async acquire(record: ModelRecord, variant: ModelVariant, signal?: AbortSignal): Promise<Lease> {
-    if (this.#disposed) throw new LodgeError('unavailable', 'Lodge is shutting down.');
     const started = this.deps.clock.now();
-    let slot = this.#slots.get(record.id);
-    if (slot && slot.variant.name !== variant.name) {
-      if (slot.busy || slot.queue.length > 0) {
-        throw new LodgeError(
-          'conflict',
-          `${record.id} is loaded as ${slot.variant.name} and busy; retry, or ask for that variant.`,
-          {
-            retryAfterSeconds: 1,
-          },
-        );
-      }
-      await this.#unload(slot, 'another variant was requested');
-      slot = undefined;
+    try {
+      return await this.#acquireOnce(record, variant, started, signal);
+    } catch (error) {
+      if (!(error instanceof Error) || !this.#retryable.has(error)) throw error;
+      this.deps.logger.warn(
+        { model: record.id },
+        `retrying a queued request for ${record.id} on a fresh runner`,
+      );
+      return this.#acquireOnce(record, variant, started, signal);
     }
-    slot ??= this.#load(record, variant);
-    const info = await slot.loaded;
-    await this.#enqueue(slot, signal);
-    return this.#lease(slot, info, this.deps.clock.now() - started);
   }
 
   /** Loads a model without running anything, and keeps it for `keepAliveMs` (Ollama's empty request). */
@@ -136,22 +160,27 @@ export class Scheduler {
     return lease.info;
   }
 
-  /** Unloads a model now, or as soon as its current request ends. False when it was not loaded. */
+  /**
+   * Unloads a model now, or once the requests using or awaiting it are served (it drains). False
+   * when it was not loaded.
+   */
   async unload(id: string): Promise<boolean> {
     const slot = this.#slots.get(id);
     if (!slot) return false;
-    if (slot.busy || slot.queue.length > 0) slot.unloadWhenIdle = true;
-    else await this.#unload(slot, 'unloaded on request');
+    if (this.#inUse(slot)) {
+      slot.unloadWhenIdle = true;
+      if (slot.state !== 'loading') this.#setState(slot, 'draining');
+    } else await this.#unload(slot, 'unloaded on request');
     return true;
   }
 
   /** The loaded models, with their runner's memory where it answers. */
   running(): RunningModel[] {
-    return [...this.#slots.values()]
-      .filter((slot) => slot.info !== null)
-      .map((slot) => {
-        const info = slot.info as LoadedInfo;
-        return {
+    return [...this.#slots.values()].flatMap((slot) => {
+      const info = slot.info;
+      if (info === null) return [];
+      return [
+        {
           id: slot.record.id,
           task: slot.record.task,
           variant: slot.variant.name,
@@ -162,12 +191,25 @@ export class Scheduler {
           loadedAt: slot.loadedAt,
           loadMs: info.loadMs,
           lastUsedAt: slot.lastUsedAt,
-          busy: slot.busy,
+          busy: slot.current !== null,
+          state: slot.state,
           queueLength: slot.queue.length,
-          expiresAt: slot.busy ? null : slot.expiresAt,
+          expiresAt: slot.current !== null ? null : slot.expiresAt,
           contextLength: info.contextLength,
-        };
-      });
+        },
+      ];
+    });
+  }
+
+  /** Every slot as a {@link SlotEvent}, loading ones included: what a new subscriber starts from. */
+  slots(): SlotEvent[] {
+    return [...this.#slots.values()].map((slot) => this.#eventOf(slot));
+  }
+
+  /** Calls `listener` on every slot state change; returns the unsubscribe. */
+  onSlot(listener: (event: SlotEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The runner of a loaded model, for stats. */
@@ -175,15 +217,81 @@ export class Scheduler {
     return this.#slots.get(id)?.runner ?? null;
   }
 
+  /**
+   * The first step of shutdown: accept nothing more, end every queued or loading request at once
+   * with `shutting_down`, give the running ones `graceMs` to finish, then abort them (their lease's
+   * signal) and wait briefly for them to stop.
+   */
+  async drain(graceMs: number): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    const error = shuttingDown(
+      'Lodge is shutting down; this request was not started. Retry once Lodge is back.',
+    );
+    this.#stopped(error);
+    for (const slot of this.#slots.values()) for (const waiter of slot.queue.splice(0)) waiter.fail(error);
+    const running = () => [...this.#slots.values()].flatMap((slot) => (slot.current ? [slot.current] : []));
+    const finished = await this.#within(Promise.all(running().map((current) => current.released)), graceMs);
+    if (finished) return;
+    const cut = running();
+    this.deps.logger.warn({ requests: cut.length }, 'stopping requests still running after the grace period');
+    for (const current of cut) current.controller.abort();
+    await this.#within(Promise.all(cut.map((current) => current.released)), STOP_AFTER_ABORT_MS);
+  }
+
   /** Stops every runner and fails every waiting request. */
   async dispose(): Promise<void> {
-    this.#disposed = true;
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#stopped(shuttingDown('Lodge is shutting down.'));
+    }
     await Promise.all([...this.#slots.values()].map((slot) => this.#unload(slot, 'Lodge is shutting down')));
+  }
+
+  async #acquireOnce(
+    record: ModelRecord,
+    variant: ModelVariant,
+    started: number,
+    signal?: AbortSignal,
+  ): Promise<Lease> {
+    if (this.#stopping) throw shuttingDown('Lodge is shutting down and accepts no new requests.');
+    let slot = this.#slots.get(record.id);
+    if (slot && slot.variant.name !== variant.name) {
+      if (this.#inUse(slot)) {
+        throw new LodgeError(
+          'conflict',
+          `${record.id} is ${slot.state === 'loading' ? 'loading' : 'loaded'} as ${slot.variant.name} and in use; retry, or ask for that variant.`,
+          { retryAfterSeconds: 1 },
+        );
+      }
+      await this.#unload(slot, 'another variant was requested');
+      slot = undefined;
+    }
+    slot ??= this.#load(record, variant);
+    const info = await this.#awaitLoad(slot);
+    await this.#enqueue(slot, signal);
+    return this.#lease(slot, info, this.deps.clock.now() - started);
+  }
+
+  /** Whether a request is using the slot, queued for it, or awaiting its load. */
+  #inUse(slot: Slot): boolean {
+    return slot.current !== null || slot.queue.length > 0 || slot.loadWaiters > 0;
+  }
+
+  async #awaitLoad(slot: Slot): Promise<LoadedInfo> {
+    if (slot.info !== null) return slot.info;
+    slot.loadWaiters++;
+    this.#publish(slot);
+    try {
+      return await Promise.race([slot.loaded, this.#stopSignal]);
+    } finally {
+      slot.loadWaiters--;
+    }
   }
 
   #load(record: ModelRecord, variant: ModelVariant): Slot {
     const settings = this.deps.settings();
-    const estimatedBytes = Math.max(variant.bytes * OVERHEAD_FACTOR, variant.bytes + OVERHEAD_BYTES);
+    const estimatedBytes = estimateBytes(variant.bytes);
     this.#makeRoom(record.id, estimatedBytes, settings);
 
     const runner = this.deps.spawn(record.id);
@@ -197,14 +305,17 @@ export class Scheduler {
       runner,
       estimatedBytes,
       loaded,
+      state: 'loading',
+      loadWaiters: 0,
       info: null,
       loadedAt: 0,
       lastUsedAt: this.deps.clock.now(),
-      busy: false,
+      current: null,
       queue: [],
       expiresAt: null,
       timer: null,
       unloadWhenIdle: false,
+      stopReason: null,
     };
     runner.ready
       .then(() =>
@@ -213,13 +324,17 @@ export class Scheduler {
           task: record.task,
           dir: record.dir,
           modelFile: variant.file,
-          providers: record.preset.providers ?? settings.providers,
+          providers: providersOf(record, settings.providers),
           threads: settings.threads,
           cacheDir: this.deps.cacheDir,
         }),
       )
       .then(
         (info) => {
+          if (slot.stopReason) {
+            settle.reject(slot.stopReason);
+            return;
+          }
           slot.info = info;
           slot.loadedAt = this.deps.clock.now();
           this.deps.logger.info(
@@ -232,21 +347,23 @@ export class Scheduler {
             },
             `loaded ${record.id} on ${info.provider}`,
           );
+          this.#setState(slot, slot.unloadWhenIdle ? 'draining' : 'ready');
           settle.resolve(info);
+          // Nobody is left waiting (they gave up): it idles like any released model.
+          if (slot.loadWaiters === 0) this.#idle(slot, this.deps.settings().keepAliveMs);
         },
         (error: unknown) => {
           this.#forget(slot);
           void runner.stop(1000).catch(() => undefined);
-          const failure =
-            error instanceof LodgeError && error.code === 'model_load_failed'
-              ? error
-              : new LodgeError(
-                  'model_load_failed',
-                  `${record.id} could not be loaded: ${(error as Error).message}`,
-                  {},
-                  { cause: error },
-                );
-          this.deps.logger.warn({ model: record.id, err: failure.message }, `could not load ${record.id}`);
+          if (slot.stopReason) {
+            settle.reject(slot.stopReason);
+            return;
+          }
+          const failure = loadFailure(record, error);
+          this.deps.logger.warn(
+            { model: record.id, err: error instanceof Error ? error.message : String(error) },
+            `could not load ${record.id}`,
+          );
           settle.reject(failure);
         },
       );
@@ -257,13 +374,17 @@ export class Scheduler {
           `the runner for ${record.id} stopped unexpectedly`,
         );
       this.#forget(slot);
-      const error = new LodgeError(
-        'runner_crashed',
-        `The runner for ${record.id} stopped (${signal ?? `exit code ${code}`}) before this request could start.`,
-      );
-      for (const waiter of slot.queue.splice(0)) waiter.fail(error);
+      for (const waiter of slot.queue.splice(0)) {
+        const error = new LodgeError(
+          'runner_crashed',
+          `The runner for ${record.id} stopped (${signal ?? `exit code ${code}`}) before this request could start.`,
+        );
+        this.#retryable.add(error);
+        waiter.fail(error);
+      }
     });
     this.#slots.set(record.id, slot);
+    this.#publish(slot);
     return slot;
   }
 
@@ -279,7 +400,7 @@ export class Scheduler {
     const used = () => [...this.#slots.values()].reduce((sum, slot) => sum + slot.estimatedBytes, 0);
     while (this.#slots.size >= settings.maxLoadedModels || used() + bytes > settings.memoryBudgetBytes) {
       const idle = [...this.#slots.values()]
-        .filter((slot) => slot.info !== null && !slot.busy && slot.queue.length === 0)
+        .filter((slot) => slot.info !== null && !this.#inUse(slot))
         .sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
       if (!idle) {
         throw new LodgeError(
@@ -293,7 +414,9 @@ export class Scheduler {
   }
 
   #enqueue(slot: Slot, signal?: AbortSignal): Promise<void> {
-    if (!slot.busy && slot.queue.length === 0) {
+    if (this.#stopping)
+      return Promise.reject(shuttingDown('Lodge is shutting down; this request was not started.'));
+    if (slot.current === null && slot.queue.length === 0) {
       this.#claim(slot);
       return Promise.resolve();
     }
@@ -329,37 +452,50 @@ export class Scheduler {
   }
 
   #claim(slot: Slot): void {
-    slot.busy = true;
+    let settle!: () => void;
+    const released = new Promise<void>((resolve) => (settle = resolve));
+    slot.current = { controller: new AbortController(), released, settle };
     slot.expiresAt = null;
     if (slot.timer !== null) this.deps.clock.clearTimeout(slot.timer);
     slot.timer = null;
+    if (slot.state === 'ready') this.#setState(slot, 'busy');
   }
 
   #lease(slot: Slot, info: LoadedInfo, waitedMs: number): Lease {
+    const current = slot.current;
+    if (current === null) throw new Error('A lease needs a claimed slot.');
     let released = false;
     return {
       runner: slot.runner,
       info,
       variant: slot.variant,
       waitedMs,
+      signal: current.controller.signal,
       release: (keepAliveMs) => {
         if (released) return;
         released = true;
-        slot.busy = false;
+        if (slot.current === current) slot.current = null;
         slot.lastUsedAt = this.deps.clock.now();
-        if (!this.#slots.has(slot.record.id) || this.#slots.get(slot.record.id) !== slot) return;
+        current.settle();
+        if (this.#slots.get(slot.record.id) !== slot) return;
         const next = slot.queue.shift();
         if (next) {
           next.grant();
           return;
         }
-        if (slot.unloadWhenIdle) {
-          void this.#unload(slot, 'unloaded on request');
-          return;
-        }
-        this.#expireAfter(slot, keepAliveMs ?? this.deps.settings().keepAliveMs);
+        this.#idle(slot, keepAliveMs ?? this.deps.settings().keepAliveMs);
       },
     };
+  }
+
+  /** A slot nobody uses: unload it if asked to, else start its keep-alive. */
+  #idle(slot: Slot, keepAliveMs: number): void {
+    if (slot.unloadWhenIdle || this.#stopping) {
+      void this.#unload(slot, this.#stopping ? 'Lodge is shutting down' : 'unloaded on request');
+      return;
+    }
+    this.#setState(slot, 'ready');
+    this.#expireAfter(slot, keepAliveMs);
   }
 
   #expireAfter(slot: Slot, keepAliveMs: number): void {
@@ -367,20 +503,27 @@ export class Scheduler {
       void this.#unload(slot, 'keep-alive 0');
       return;
     }
-    if (keepAliveMs < 0 || !Number.isFinite(keepAliveMs)) {
+    const ms = timerKeepAlive(keepAliveMs);
+    if (ms === KEEP_FOREVER) {
       slot.expiresAt = null;
       return;
     }
-    slot.expiresAt = this.deps.clock.now() + keepAliveMs;
+    slot.expiresAt = this.deps.clock.now() + ms;
     slot.timer = this.deps.clock.setTimeout(() => {
-      if (!slot.busy && slot.queue.length === 0) void this.#unload(slot, 'keep-alive expired');
-    }, keepAliveMs);
+      slot.timer = null;
+      if (!this.#inUse(slot)) void this.#unload(slot, 'keep-alive expired');
+    }, ms);
   }
 
   async #unload(slot: Slot, reason: string): Promise<void> {
+    if (slot.state === 'unloading') return;
     this.#forget(slot);
-    for (const waiter of slot.queue.splice(0))
-      waiter.fail(new LodgeError('unavailable', `${slot.record.id} was unloaded (${reason}).`));
+    const error = this.#stopping
+      ? shuttingDown(`Lodge is shutting down; ${slot.record.id} was unloaded.`)
+      : new LodgeError('unavailable', `${slot.record.id} was unloaded (${reason}).`);
+    slot.stopReason = error;
+    for (const waiter of slot.queue.splice(0)) waiter.fail(error);
+    this.#setState(slot, 'unloading');
     this.deps.logger.info({ model: slot.record.id, reason }, `unloading ${slot.record.id}`);
     await slot.runner.stop();
   }
@@ -390,4 +533,51 @@ export class Scheduler {
     slot.timer = null;
     if (this.#slots.get(slot.record.id) === slot) this.#slots.delete(slot.record.id);
   }
+
+  #setState(slot: Slot, state: SlotState): void {
+    if (slot.state === state) return;
+    slot.state = state;
+    this.#publish(slot);
+  }
+
+  #publish(slot: Slot): void {
+    const event = this.#eventOf(slot);
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  #eventOf(slot: Slot): SlotEvent {
+    return {
+      id: slot.record.id,
+      variant: slot.variant.name,
+      state: slot.state,
+      waiting: slot.state === 'loading' ? slot.loadWaiters : slot.queue.length,
+    };
+  }
+
+  /** Resolves true when `work` settles within `ms`, false when the time ran out first. */
+  async #within(work: Promise<unknown>, ms: number): Promise<boolean> {
+    let timer: unknown = null;
+    const timeout = new Promise<false>(
+      (resolve) => (timer = this.deps.clock.setTimeout(() => resolve(false), ms)),
+    );
+    try {
+      return await Promise.race([work.then(() => true), timeout]);
+    } finally {
+      this.deps.clock.clearTimeout(timer);
+    }
+  }
+}
+
+function shuttingDown(message: string): LodgeError {
+  return new LodgeError('shutting_down', message, { retryAfterSeconds: 5 });
+}
+
+/**
+ * A load failure as clients see it: the model, and the reason without absolute paths, source
+ * references or file excerpts (the log has the runner's whole message).
+ */
+function loadFailure(record: ModelRecord, error: unknown): LodgeError {
+  const reason = sanitizeLoadMessage(error instanceof Error ? error.message : String(error), record.dir);
+  const message = reason.startsWith(`${record.id} `) ? reason : `${record.id} could not be loaded: ${reason}`;
+  return new LodgeError('model_load_failed', message, {}, { cause: error });
 }

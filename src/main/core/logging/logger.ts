@@ -1,8 +1,8 @@
-import { once } from 'node:events';
 import { renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../../../shared/contract/settings';
+import { FileLog } from './file-log';
 import { LogRing } from './log-ring';
 
 export type { Logger } from 'pino';
@@ -11,8 +11,8 @@ export type { Logger } from 'pino';
 export interface LogSink {
   readonly logger: Logger;
   readonly ring: LogRing;
-  /** Flushes and closes the log file; resolves once it is closed. */
-  dispose(): Promise<void>;
+  /** Closes the log file; logging afterwards still reaches stderr and the ring, never throws. */
+  dispose(): void;
 }
 
 /** Past this size, the log file is rotated once at startup (`lodge.log` → `lodge.1.log`). */
@@ -20,14 +20,13 @@ const ROTATE_BYTES = 20 * 1024 * 1024;
 
 /**
  * Structured logs (pino) to `logs/lodge.log` (the folder must exist), to an in-memory ring the UI reads, and warnings and
- * worse to stderr so a terminal shows what went wrong.
+ * worse to stderr so a terminal shows what went wrong. A log file that cannot be written (a full
+ * disk) never stops the core: see {@link FileLog}.
  */
 export function createLogSink(logsDir: string, level: LogLevel): LogSink {
   const file = join(logsDir, 'lodge.log');
   rotateIfLarge(file);
-  const fileStream = pino.destination({ dest: file, sync: false });
-  // NOTE: the file opens asynchronously; closing before it is open would leak the descriptor.
-  const opened = once(fileStream, 'ready');
+  const fileStream = new FileLog(file);
   const ring = new LogRing();
   const logger = pino(
     { level, base: { pid: process.pid } },
@@ -43,12 +42,8 @@ export function createLogSink(logsDir: string, level: LogLevel): LogSink {
   return {
     logger,
     ring,
-    async dispose() {
-      await opened;
-      const closed = once(fileStream, 'close');
-      fileStream.flushSync();
-      fileStream.end();
-      await closed;
+    dispose() {
+      fileStream.close();
     },
   };
 }

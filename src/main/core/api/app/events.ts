@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { SlotEvent } from '../../../../shared/slot-state';
+import type { Engine } from '../../engine/engine';
 import type { DownloadManager, DownloadView } from '../../hub/download-manager';
 import type { ModelCatalog } from '../../library/model-catalog';
 import type { InferenceLog } from '../../metrics/inference-log';
@@ -9,14 +11,22 @@ const HEARTBEAT_MS = 15_000;
 
 /**
  * `GET /app/events`: state changes as Server-Sent Events, for the UI and scripts:
- * `models` (ids that changed), `import-progress`, `download` (progress and state) and `inference`.
+ * `models` (ids that changed), `import-progress`, `download` (progress and state), `inference`,
+ * and `slot` (a model's load state, {@link SlotEvent}: every current slot on connect, then each
+ * change). The streams end when the server closes, so they never hold a shutdown up.
  */
 export function registerEventStream(
   app: FastifyInstance,
   catalog: ModelCatalog,
   inferences: InferenceLog,
   downloads: DownloadManager,
+  engine: Engine,
 ): void {
+  // Each open stream's cleanup: unsubscribes and ends it.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const close of [...open]) close();
+  });
   app.get('/app/events', { schema: { tags: ['app'] } }, (request, reply) => {
     const stream = openStream(request, reply, 'text/event-stream; charset=utf-8', clientGone(request, reply));
     const send = (event: string, data: unknown) =>
@@ -29,16 +39,23 @@ export function registerEventStream(
     const onDownload = (download: DownloadView) => send('download', download);
     downloads.on('update', onDownload);
     const unsubscribe = inferences.subscribe((record) => send('inference', record));
+    const onSlot = (slot: SlotEvent) => send('slot', slot);
+    const unsubscribeSlots = engine.onSlot(onSlot);
     const heartbeat = setInterval(() => stream.write(': keep-alive\n\n'), HEARTBEAT_MS);
     stream.write(': connected\n\n');
-    stream.signal.addEventListener('abort', () => {
+    for (const slot of engine.slots()) onSlot(slot);
+    const close = () => {
       clearInterval(heartbeat);
       catalog.off('changed', onModels);
       catalog.off('import-progress', onProgress);
       downloads.off('update', onDownload);
       unsubscribe();
+      unsubscribeSlots();
+      open.delete(close);
       stream.end();
-    });
+    };
+    open.add(close);
+    stream.signal.addEventListener('abort', close, { once: true });
     return reply;
   });
 }

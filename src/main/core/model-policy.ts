@@ -1,0 +1,117 @@
+// Model policy in one place: how much memory a model takes, whether it fits the budget, how long it
+// stays loaded, and what a request runs with once the model's preset and the settings are applied.
+// The scheduler, the engine, the composition root and the hub's fit check all ask here.
+import type { ExecutionProvider, GenerateRequest } from '../../shared/engine';
+import type { Settings } from '../../shared/contract/settings';
+import type { ModelRecord, ModelVariant } from './library/model-folder';
+
+/** Memory a session takes beyond its weight files (runtime, arena, activations): a factor and a floor. */
+const OVERHEAD_FACTOR = 1.25;
+const OVERHEAD_BYTES = 64 * 1024 * 1024;
+
+/** The share of the machine's memory models may take when the user set no budget. */
+const DEFAULT_BUDGET_SHARE = 0.8;
+
+/** The longest delay a Node timer keeps (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Keep-alive meaning "keep it loaded until asked to unload". */
+export const KEEP_FOREVER = -1;
+
+/** The memory a model with `weightBytes` of weights needs once loaded, as the scheduler budgets it. */
+export function estimateBytes(weightBytes: number): number {
+  return Math.max(weightBytes * OVERHEAD_FACTOR, weightBytes + OVERHEAD_BYTES);
+}
+
+/** Whether a model with `weightBytes` of weights fits in `budgetBytes` on its own. */
+export function fits(weightBytes: number, budgetBytes: number): boolean {
+  return estimateBytes(weightBytes) <= budgetBytes;
+}
+
+/** The bytes models may take: the user's budget (MiB) where set, else a share of `totalBytes`. */
+export function memoryBudgetBytes(budgetMb: number | null, totalBytes: number): number {
+  return budgetMb !== null ? budgetMb * 1024 * 1024 : totalBytes * DEFAULT_BUDGET_SHARE;
+}
+
+/**
+ * Keep-alive seconds (settings, presets, `/app/runners`) as the milliseconds the scheduler takes:
+ * negative keeps the model loaded; 0 unloads after the request.
+ */
+export function keepAliveMsOf(seconds: number): number {
+  return seconds < 0 ? KEEP_FOREVER : seconds * 1000;
+}
+
+/**
+ * The keep-alive a timer can honour: negative, non-finite, or beyond {@link MAX_TIMER_MS} means
+ * forever (Node would fire such a timer at once); otherwise the value itself.
+ */
+export function timerKeepAlive(keepAliveMs: number): number {
+  if (keepAliveMs < 0 || !Number.isFinite(keepAliveMs) || keepAliveMs > MAX_TIMER_MS) return KEEP_FOREVER;
+  return keepAliveMs;
+}
+
+/** The execution providers to try for a model: its preset's, else the settings'. */
+export function providersOf(
+  record: ModelRecord,
+  settingsProviders: readonly ExecutionProvider[],
+): readonly ExecutionProvider[] {
+  return record.preset.providers ?? settingsProviders;
+}
+
+/** The threads a runner uses: the setting, or every physical core when it is 0. */
+export function threadsOf(settingThreads: number, physicalCores: number): number {
+  return settingThreads > 0 ? settingThreads : physicalCores;
+}
+
+/** The engine settings the scheduler decides with, from the user's settings and the machine. */
+export function schedulerPolicy(
+  settings: Settings,
+  machine: { readonly physicalCores: number; readonly totalMemoryBytes: number },
+) {
+  return {
+    providers: settings.providers,
+    threads: threadsOf(settings.threads, machine.physicalCores),
+    keepAliveMs: keepAliveMsOf(settings.keepAliveSeconds),
+    maxLoadedModels: settings.maxLoadedModels,
+    memoryBudgetBytes: memoryBudgetBytes(settings.memoryBudgetMb, machine.totalMemoryBytes),
+    queueLimit: settings.maxQueue,
+  };
+}
+
+/** A call's keep-alive in ms: its own, else the model's preset; undefined leaves it to the settings. */
+export function callKeepAliveMs(record: ModelRecord, ownMs: number | undefined): number | undefined {
+  if (ownMs !== undefined) return ownMs;
+  const seconds = record.preset.keepAliveSeconds;
+  return seconds === undefined ? undefined : keepAliveMsOf(seconds);
+}
+
+/** What a resolved call runs with: the variant to load and the keep-alive afterwards. */
+export interface ResolvedCall {
+  readonly variant: ModelVariant;
+  /** Undefined: the settings' keep-alive. */
+  readonly keepAliveMs: number | undefined;
+}
+
+/**
+ * A generation request with the model's preset filled in where the request left fields out:
+ * its system prompt (when the chat has none) and its max tokens.
+ */
+export function withPreset(record: ModelRecord, request: GenerateRequest): GenerateRequest {
+  const { systemPrompt, maxTokens } = record.preset;
+  let next = request;
+  if (next.maxTokens === undefined && maxTokens !== undefined) next = { ...next, maxTokens };
+  if (
+    systemPrompt &&
+    next.prompt.kind === 'chat' &&
+    !next.prompt.messages.some((message) => message.role === 'system' || message.role === 'developer')
+  ) {
+    next = {
+      ...next,
+      prompt: {
+        ...next.prompt,
+        messages: [{ role: 'system', content: systemPrompt }, ...next.prompt.messages],
+      },
+    };
+  }
+  return next;
+}
