@@ -25,7 +25,12 @@ export function rawRequest(
         port: url.port,
         method: options.method ?? 'GET',
         path: options.path,
-        headers: options.headers ?? {},
+        headers: {
+          ...(options.body !== undefined
+            ? { 'content-length': String(Buffer.byteLength(options.body)) }
+            : {}),
+          ...options.headers,
+        },
         setHost: options.headers?.host === undefined,
       },
       (response) => {

@@ -16,10 +16,10 @@ const user = { role: 'user', content: 'hi' };
 
 describe('hostile JSON: deep and large free-form fields are a 400 naming the field', () => {
   let core: TestCore;
-  const post = async (path: string, body: string) => {
+  const post = async (path: string, body: string, contentType = 'application/json') => {
     const response = await fetch(`${core.url}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': contentType },
       body,
     });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -124,6 +124,19 @@ describe('hostile JSON: deep and large free-form fields are a 400 naming the fie
       status: 400,
       body: { error: expect.stringMatching(/body\.messages\.1\.tool_calls\.0\.function\.arguments/) },
     });
+  });
+
+  it('Ollama: 5,000-deep tool parameters sent as curl -d (form encoding) are a 400 too', async () => {
+    // Ollama's routes parse these content types themselves, so only the field bound stands here.
+    const body = `{"model":"test/tiny-lm","stream":false,"messages":[${JSON.stringify(user)}],"tools":[{"type":"function","function":{"name":"f","parameters":${deepObject(5000)}}}]}`;
+    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain']) {
+      expect(await post('/api/chat', body, contentType)).toEqual({
+        status: 400,
+        body: {
+          error: expect.stringMatching(/body\.tools\.0\.function\.parameters: .*nested deeper than 64/),
+        },
+      });
+    }
   });
 
   it('KServe: request parameters 2,000 deep, input parameters 20 deep', async () => {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiFamily } from '../../../src/shared/contract/system';
 import { startTestCore, type TestCore } from '../../helpers/core';
@@ -10,6 +11,20 @@ const FAMILY_PATHS: readonly (readonly [ApiFamily, string])[] = [
   ['kserve', '/v2'],
   ['app', '/app/info'],
 ];
+
+/** Writes `raw` bytes on a fresh socket and resolves with everything the server sent back. */
+function rawExchange(base: string, raw: string): Promise<string> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    // The server may close while the client still writes; what it answered before counts.
+    socket.on('error', (error) => (chunks.length > 0 ? undefined : reject(error)));
+    socket.end(raw);
+  });
+}
 
 describe('HTTP hardening: Host header and URL encoding', () => {
   let core: TestCore;
@@ -64,6 +79,25 @@ describe('HTTP hardening: Host header and URL encoding', () => {
       expect(answer.status).toBe(400);
       expectFamilyError(family, answer.body);
       expect(errorMessage(answer.body)).toMatch(/malformed percent-encoding/);
+    },
+  );
+
+  it.each([
+    ['openai', '/v1/models', 'X-Bad Header: 1', 400],
+    ['ollama', '/api/tags', 'X-Bad Header: 1', 400],
+    ['kserve', '/v2', `X-Big: ${'x'.repeat(20_000)}`, 431],
+    ['app', '/app/info', `X-Big: ${'x'.repeat(20_000)}`, 431],
+  ] as const)(
+    'answers HTTP Node cannot parse under %s (%s) in its shape',
+    async (family, path, header, status) => {
+      const port = new URL(core.url).port;
+      const answer = await rawExchange(
+        core.url,
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${header}\r\n\r\n`,
+      );
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expectFamilyError(family, JSON.parse(body));
     },
   );
 });

@@ -63,7 +63,9 @@ export class SecurityPolicy {
    */
   rejectHost(hostHeader: string | undefined): LodgeError | null {
     const header = (hostHeader ?? '').trim();
-    if (header === '') return new LodgeError('forbidden', 'The request has no Host header.');
+    // An empty name with a port (":11435") names no host either.
+    if (header === '' || /^:\d*$/.test(header))
+      return new LodgeError('forbidden', 'The request has no Host header.');
     const name = hostNameOf(header);
     if (name === '') {
       return new LodgeError(

@@ -21,7 +21,7 @@ import { registerEventStream } from './app/events';
 import { registerHubRoutes } from './app/hub-routes';
 import { registerLibraryRoutes } from './app/library-routes';
 import { registerAppRoutes } from './app/routes';
-import { registerErrorHandling, sendError, toLodgeError } from './error-handler';
+import { answerClientError, registerErrorHandling, sendError, toLodgeError } from './error-handler';
 import { registerJsonBodyParser } from './json-body';
 import { registerKserveRoutes } from './kserve/routes';
 import { registerOllamaRoutes } from './ollama/routes';
@@ -82,6 +82,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     frameworkErrors: (error, request, reply) => {
       sendError(request, reply, toLodgeError(error, request));
     },
+    clientErrorHandler: answerClientError,
   });
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setSerializerCompiler(serializerCompiler);

@@ -44,10 +44,11 @@ describe('SecurityPolicy.rejectHost (DNS rebinding)', () => {
     expect(policy().rejectHost('evil.example')?.message).toMatch(/not allowed/);
     expect(policy().rejectHost('localhost.evil')?.code).toBe('forbidden');
     expect(policy().rejectHost('')?.message).toMatch(/no Host/);
+    expect(policy().rejectHost(':11435')?.message).toMatch(/no Host/);
     expect(policy().rejectHost(undefined)?.message).toMatch(/no Host/);
   });
   it('refuses a malformed Host as an invalid request', () => {
-    for (const host of [':11435', 'localhost:1@evil', '[::1].evil', '127.0.0.1:80:80'])
+    for (const host of [':1@evil', 'localhost:1@evil', '[::1].evil', '127.0.0.1:80:80'])
       expect(policy().rejectHost(host)).toMatchObject({ code: 'invalid_request', message: /malformed/ });
   });
   it('accepts configured host names', () => {

@@ -78,6 +78,8 @@ export function registerKserveRoutes(app: FastifyInstance, engine: Engine): void
     // Bodies are read raw here: a JSON header possibly followed by binary tensor data.
     scope.removeAllContentTypeParsers();
     scope.addHook('preParsing', async (request, _reply, payload) => {
+      // Only a POST body is read; decoding anything else would start reading a body nobody wants.
+      if (request.method !== 'POST') return payload;
       const encoding = request.headers['content-encoding'];
       return (
         decodeBody(payload, Array.isArray(encoding) ? encoding.join(',') : encoding, KSERVE_BODY_LIMIT) ??

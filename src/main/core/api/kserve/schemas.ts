@@ -7,7 +7,7 @@ export const HEADER_MAX_DEPTH = 64;
 /** One input of an infer request: JSON `data`, or `binary_data_size` bytes after the header. */
 export const V2InputSchema = z.object({
   name: z.string().min(1).max(1024),
-  shape: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).max(64),
+  shape: z.array(z.number().int().min(0)).max(64),
   datatype: z.string().max(64),
   data: z.unknown().optional(),
   parameters: boundedJson(
