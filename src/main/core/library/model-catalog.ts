@@ -213,7 +213,7 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
       if (missing) {
         throw new LodgeError(
           'model_not_found',
-          `The files of '${base}' are missing from ${missing.dir}. Restore them, or delete the model.`,
+          `The files of '${base}' are missing from its folder. Restore them, or delete the model.`,
           { param: 'model' },
         );
       }
@@ -253,8 +253,15 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
       throw new LodgeError('invalid_request', 'The path to import must be absolute.', { param: 'path' });
     const source = resolve(options.path);
     if (!existsSync(source))
-      throw new LodgeError('invalid_request', `Nothing exists at ${source}.`, { param: 'path' });
-    const single = statSync(source).isFile();
+      throw new LodgeError('invalid_request', 'Nothing exists at that path.', { param: 'path' });
+    const kind = statSync(source);
+    if (!kind.isFile() && !kind.isDirectory())
+      throw new LodgeError(
+        'invalid_request',
+        'Only a model folder or an .onnx file can be imported; that path is neither a regular file nor a folder.',
+        { param: 'path' },
+      );
+    const single = kind.isFile();
     if (single && !source.endsWith('.onnx'))
       throw new LodgeError('invalid_request', 'A single file to import must be an .onnx model.', {
         param: 'path',
@@ -270,7 +277,7 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
       if (single && readdirSync(folder).filter((name) => name.endsWith('.onnx')).length !== 1) {
         throw new LodgeError(
           'invalid_request',
-          `${folder} holds other .onnx files; import this file as a copy instead.`,
+          'The folder of that file holds other .onnx files; import this file as a copy instead.',
           { param: 'mode' },
         );
       }
@@ -436,10 +443,14 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     if (!existsSync(this.modelsDir)) return folders;
     for (const owner of readdirSync(this.modelsDir).sort()) {
       const ownerDir = join(this.modelsDir, owner);
-      if (owner.startsWith('.') || !statSync(ownerDir).isDirectory()) continue;
+      // A symlink here could lead anywhere: the models folder holds real folders only.
+      if (owner.startsWith('.') || !lstatSync(ownerDir).isDirectory()) continue;
       for (const name of readdirSync(ownerDir).sort()) {
         const dir = join(ownerDir, name);
-        if (!name.startsWith('.') && statSync(dir).isDirectory()) folders.set(`${owner}/${name}`, dir);
+        if (name.startsWith('.')) continue;
+        if (lstatSync(dir).isDirectory()) folders.set(`${owner}/${name}`, dir);
+        else if (lstatSync(dir).isSymbolicLink())
+          this.logger.warn({ model: `${owner}/${name}` }, `skipped models/${owner}/${name}: it is a symlink`);
       }
     }
     return folders;

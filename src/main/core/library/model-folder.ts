@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelTask, TensorInfo } from '../../../shared/engine';
 import type { KeptModelState } from '../db/model-repository';
+import { isInside } from './contained-path';
 import { readOnnxSignature } from './onnx-signature';
 
 /** The ONNX variants a Hugging Face export may ship, by file-name suffix. */
@@ -64,6 +65,8 @@ const FILE_PATTERN = /^(model|decoder_model_merged|decoder_model)(?:_([a-z0-9]+)
  * read still yields a record (its load will fail with a clear error), so nothing vanishes silently.
  */
 export function inspectModelFolder(dir: string, id: string): { record: FolderInfo } | { reason: string } {
+  const unsafe = unsafeEntry(dir);
+  if (unsafe !== null) return { reason: unsafe };
   const configFile = join(dir, 'config.json');
   if (existsSync(configFile) && existsSync(join(dir, 'onnx'))) return inspectHuggingFace(dir, id, configFile);
   const onnxFiles = existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.onnx')) : [];
@@ -102,8 +105,9 @@ function inspectHuggingFace(
   let config: Record<string, unknown>;
   try {
     config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    return { reason: `has a config.json that is not valid JSON (${(error as Error).message})` };
+  } catch {
+    // The parser's message quotes the file; the reason never does (it may not be what it seems).
+    return { reason: `has a config.json that is not valid JSON` };
   }
   const variants: ModelVariant[] = [];
   for (const name of readdirSync(join(dir, 'onnx')).sort()) {
@@ -187,6 +191,47 @@ function signatureOf(file: string): FolderInfo['signature'] {
     return readOnnxSignature(file);
   } catch {
     return null;
+  }
+}
+
+/**
+ * Why a model folder cannot be read safely, or null: it must be a folder, and hold only folders,
+ * regular files and symlinks that stay inside it. A symlink out (`tokenizer.json` to
+ * `/etc/passwd`) is refused, never followed, and so is a FIFO or device that would block or
+ * stream forever when read. The reason names the entry by its place inside the folder only.
+ */
+export function unsafeEntry(dir: string): string | null {
+  let root: string;
+  try {
+    root = realpathSync(dir);
+    if (!statSync(root).isDirectory()) return 'is not a folder';
+  } catch {
+    return 'cannot be read';
+  }
+  const walk = (relative: string): string | null => {
+    for (const entry of readdirSync(join(root, relative), { withFileTypes: true })) {
+      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) {
+        const inner = walk(path);
+        if (inner !== null) return inner;
+      } else if (entry.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = realpathSync(join(root, path));
+        } catch {
+          return `has ${path}, a link to nothing`;
+        }
+        if (!isInside(root, target)) return `has ${path}, a link that leads outside the model folder`;
+        if (!lstatSync(target).isFile() && !lstatSync(target).isDirectory())
+          return `has ${path}, which is not a regular file`;
+      } else if (!entry.isFile()) return `has ${path}, which is not a regular file`;
+    }
+    return null;
+  };
+  try {
+    return walk('');
+  } catch {
+    return 'cannot be read';
   }
 }
 
