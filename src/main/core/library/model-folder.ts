@@ -1,61 +1,19 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelTask, TensorInfo } from '../../../shared/engine';
-import type { KeptModelState } from '../db/model-repository';
+import type { ModelTask } from '../../../shared/engine';
 import { isInside } from './contained-path';
+import {
+  VARIANTS,
+  type FolderInfo,
+  type GenerationDefaults,
+  type ModelVariant,
+  type VariantName,
+} from './model-record';
 import { readOnnxSignature } from './onnx-signature';
 
-/** The ONNX variants a Hugging Face export may ship, by file-name suffix. */
-export const VARIANTS = ['fp32', 'fp16', 'q4', 'q4f16', 'quantized', 'int8', 'uint8', 'bnb4', 'q8'] as const;
-
-/** One of {@link VARIANTS}. */
-export type VariantName = (typeof VARIANTS)[number];
-
-/** One ONNX file of a model, with the bytes it and its external data take. */
-export interface ModelVariant {
-  readonly name: VariantName;
-  readonly file: string;
-  readonly bytes: number;
-}
-
-/** What a model folder holds, as read from disk. */
-export interface FolderInfo {
-  readonly id: string;
-  readonly dir: string;
-  readonly format: 'hf-onnx' | 'onnx';
-  readonly task: ModelTask;
-  readonly architecture: string | null;
-  readonly variants: readonly ModelVariant[];
-  readonly contextLength: number | null;
-  readonly hasChatTemplate: boolean;
-  /** Sampling defaults from generation_config.json, used where a request leaves a field out. */
-  readonly generationDefaults: GenerationDefaults;
-  /** The chat template's source, for Ollama's show. */
-  readonly chatTemplate: string | null;
-  /** When the folder last changed (ms since the epoch). */
-  readonly modifiedAt: number;
-  /** The graph's declared inputs and outputs (of the first variant), when the file could be read. */
-  readonly signature: {
-    readonly inputs: readonly TensorInfo[];
-    readonly outputs: readonly TensorInfo[];
-    readonly parameterCount?: number;
-  } | null;
-}
-
-/** A model in the library: what its folder holds, and what the library keeps about it. */
-export interface ModelRecord extends FolderInfo, KeptModelState {
-  /** The sampling defaults requests fall back on: generation_config.json, overridden by the preset. */
-  readonly samplingDefaults: GenerationDefaults;
-}
-
-/** The sampling fields a model's generation_config.json may set. */
-export interface GenerationDefaults {
-  readonly temperature?: number;
-  readonly topP?: number;
-  readonly topK?: number;
-  readonly minP?: number;
-  readonly repetitionPenalty?: number;
-}
+// The domain types moved to model-record.ts; these names stay importable from here meanwhile.
+export { VARIANTS } from './model-record';
+export type { FolderInfo, GenerationDefaults, ModelRecord, ModelVariant, VariantName } from './model-record';
 
 const FILE_PATTERN = /^(model|decoder_model_merged|decoder_model)(?:_([a-z0-9]+))?\.onnx$/;
 

@@ -10,7 +10,8 @@ import type { ModelParamsSchema } from '../../../../shared/contract/library';
 import type { DownloadManager } from '../../hub/download-manager';
 import type { HubClient, HubModel } from '../../hub/hub-client';
 import { compatibility, offeredVariants } from '../../hub/repo-files';
-import { chooseVariant, type ModelCatalog } from '../../library/model-catalog';
+import type { ModelCatalog } from '../../library/model-catalog';
+import { chooseVariant } from '../../library/variant-choice';
 import { contractRoute } from '../contract-route';
 
 /** A model fits when its weights, with runtime overhead, stay within the default memory budget. */
