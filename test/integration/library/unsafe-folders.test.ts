@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, TINY_LM } from '../../fixtures/models';
@@ -123,6 +123,23 @@ describe('model folders that lead outside themselves', () => {
     });
     expect(chat.status).toBe(404);
     expect(JSON.stringify(chat.body)).not.toContain(core.lodge.paths.models);
+  });
+
+  it('refuses to import or copy into models/<owner> when that owner folder links outside', async () => {
+    const elsewhere = join(outside.path, 'owner-target');
+    mkdirSync(elsewhere);
+    symlinkSync(elsewhere, join(core.lodge.paths.models, 'linked-owner'));
+    const imported = await call('POST', '/app/models/import', {
+      path: fixturePath(TINY_LM),
+      mode: 'copy',
+      id: 'linked-owner/lm',
+    });
+    expect(imported.status).toBe(403);
+    expect(imported.body).toMatchObject({
+      error: { code: 'forbidden', message: expect.stringMatching(/leads outside it; Lodge wrote nothing/) },
+    });
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect((await call('GET', '/app/models/linked-owner/lm')).status).toBe(404);
   });
 
   it('skips a folder dropped into models/ with a link out, and a model folder that is itself a link', async () => {

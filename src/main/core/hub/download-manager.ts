@@ -15,7 +15,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DownloadRepository, DownloadRow, DownloadStatus } from '../db/download-repository';
 import { isLodgeError, LodgeError } from '../errors';
-import { containedPath } from '../library/contained-path';
+import { containedPath, makeFolderInside } from '../library/contained-path';
 import type { ModelCatalog } from '../library/model-catalog';
 import { validModelId } from '../library/model-id';
 import { chooseVariant } from '../library/variant-choice';
@@ -426,7 +426,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
         'conflict',
         `models/${row.modelId} appeared while downloading; nothing was installed.`,
       );
-    mkdirSync(dirname(target), { recursive: true });
+    makeFolderInside(this.deps.modelsDir, dirname(target));
     renameSync(this.#dir(row.id), target);
     this.deps.catalog.register(
       target,

@@ -15,7 +15,7 @@ import { copyFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ModelFile, ModelSource } from '../../../shared/contract/library';
 import { LodgeError } from '../errors';
-import { isInside } from './contained-path';
+import { isInside, makeFolderInside } from './contained-path';
 import { folderFiles, inspectModelFolder } from './model-folder';
 import { validModelId } from './model-id';
 import type { FolderInfo } from './model-record';
@@ -111,7 +111,7 @@ export class ModelImporter {
     try {
       const list = single ? [{ path: basename(source), bytes: statSync(source).size }] : folderFiles(source);
       const files = await this.hashFiles(id, single ? folder : source, list, staging);
-      mkdirSync(dirname(target), { recursive: true });
+      makeFolderInside(this.modelsDir, dirname(target));
       renameSync(staging, target);
       return {
         info: this.inspectOrExplain(target, id),
@@ -136,6 +136,7 @@ export class ModelImporter {
     if (existsSync(target))
       throw new LodgeError('conflict', `models/${id} already exists on disk.`, { param: 'destination' });
     this.inside(from);
+    makeFolderInside(this.modelsDir, dirname(target));
     for (const file of folderFiles(from)) {
       const to = join(target, file.path);
       mkdirSync(dirname(to), { recursive: true });
