@@ -11,7 +11,7 @@ import {
   statSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DownloadRepository, DownloadRow, DownloadStatus } from '../db/download-repository';
 import { isLodgeError, LodgeError } from '../errors';
@@ -363,7 +363,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
         });
         if (!response.body) throw Object.assign(new Error('the hub sent no body'), { retryable: true });
         await pipeline(
-          Readable.fromWeb(response.body as never),
+          chunksOf(response.body),
           counter,
           createWriteStream(part, { flags: append ? 'a' : 'w' }),
           { signal: active.controller.signal },
@@ -476,6 +476,20 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     active.lastBytes = active.downloaded;
     active.lastEmit = now;
     this.emit('update', this.view(id));
+  }
+}
+
+/** The chunks of a response body; a consumer that stops early cancels the body (and its socket). */
+async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
   }
 }
 

@@ -7,7 +7,7 @@ import type {
   StartDownloadSchema,
 } from '../../../../shared/contract/hub';
 import type { ModelParamsSchema } from '../../../../shared/contract/library';
-import type { DownloadManager } from '../../hub/download-manager';
+import type { DownloadManager, DownloadView } from '../../hub/download-manager';
 import type { HubClient, HubModel } from '../../hub/hub-client';
 import { compatibility, offeredVariants } from '../../hub/repo-files';
 import type { ModelCatalog } from '../../library/model-catalog';
@@ -144,6 +144,7 @@ export function registerHubRoutes(
   contractRoute(app, 'cancelDownload', ({ params }) => plain(downloads.cancel(idOf(params))));
 }
 
-function plain<T extends { files: readonly unknown[] }>(view: T) {
-  return { ...view, files: [...view.files] } as T & { files: never[] };
+/** A download view with plain arrays, as the route's schema types them. */
+function plain(view: DownloadView) {
+  return { ...view, files: view.files.map((file) => ({ ...file })) };
 }
