@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { MODEL_COLUMNS, type FolderInfo, type KeptModelState } from '../library/model-record';
 import type { Db } from './connection';
+import { JsonColumnError, readJsonColumn, writeJsonColumn } from './json-column';
 
 export type { KeptModelState } from '../library/model-record';
 
@@ -17,9 +17,6 @@ export interface InvalidModelRow {
   readonly reason: string;
 }
 
-/** The version of the JSON each column holds; a value is stored as `{ version, value }`. */
-export const MODEL_COLUMN_VERSION = 1;
-
 interface RawRow {
   id: string;
   location: string;
@@ -35,47 +32,18 @@ interface RawRow {
   last_used_at: string | null;
 }
 
-/** Thrown while reading a row; carries which column failed. */
-class ColumnError extends Error {}
-
-/**
- * A JSON column's value, checked against its schema. Values written before columns had a version
- * (version 0: the bare value) read as they are; a version this code does not know is refused.
- */
-function column<T>(name: keyof typeof MODEL_COLUMNS, schema: z.ZodType<T>, text: string): T {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ColumnError(`its ${name} column is not JSON`);
-  }
-  const envelope = z.object({ version: z.number().int(), value: z.unknown() }).strict().safeParse(parsed);
-  if (envelope.success && envelope.data.version !== MODEL_COLUMN_VERSION)
-    throw new ColumnError(`its ${name} column has version ${envelope.data.version}, unknown to this Lodge`);
-  const checked = schema.safeParse(envelope.success ? envelope.data.value : parsed);
-  if (!checked.success)
-    throw new ColumnError(
-      `its ${name} column does not hold what it should (${checked.error.issues[0]?.message ?? 'invalid'})`,
-    );
-  return checked.data;
-}
-
-function stored(value: unknown): string {
-  return JSON.stringify({ version: MODEL_COLUMN_VERSION, value });
-}
-
 function parse(row: RawRow): ModelRow {
   return {
     id: row.id,
     location: row.location,
-    source: column('source', MODEL_COLUMNS.source, row.source),
+    source: readJsonColumn('source', MODEL_COLUMNS.source, row.source),
     status: row.status === 'missing' ? 'missing' : 'ready',
-    info: column('info', MODEL_COLUMNS.info, row.info),
+    info: readJsonColumn('info', MODEL_COLUMNS.info, row.info),
     parameterCount: row.parameter_count,
-    files: column('files', MODEL_COLUMNS.files, row.files),
+    files: readJsonColumn('files', MODEL_COLUMNS.files, row.files),
     alias: row.alias,
-    tags: column('tags', MODEL_COLUMNS.tags, row.tags),
-    preset: column('preset', MODEL_COLUMNS.preset, row.preset),
+    tags: readJsonColumn('tags', MODEL_COLUMNS.tags, row.tags),
+    preset: readJsonColumn('preset', MODEL_COLUMNS.preset, row.preset),
     addedAt: row.added_at,
     lastUsedAt: row.last_used_at,
   };
@@ -124,7 +92,7 @@ export class ModelRepository {
       try {
         rows.push(parse(raw));
       } catch (error) {
-        if (!(error instanceof ColumnError)) throw error;
+        if (!(error instanceof JsonColumnError)) throw error;
         invalid.push({ id: raw.id, reason: error.message });
       }
     }
@@ -141,14 +109,14 @@ export class ModelRepository {
     this.#upsert.run(
       row.id,
       row.location,
-      stored(row.source),
+      writeJsonColumn(row.source),
       row.status,
-      stored(row.info),
+      writeJsonColumn(row.info),
       row.parameterCount,
-      stored(row.files),
+      writeJsonColumn(row.files),
       row.alias,
-      stored(row.tags),
-      stored(row.preset),
+      writeJsonColumn(row.tags),
+      writeJsonColumn(row.preset),
       row.addedAt,
       row.lastUsedAt,
     );

@@ -83,7 +83,10 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
   constructor(private readonly deps: DownloadManagerDeps) {
     super();
     this.#maxConcurrent = deps.maxConcurrent ?? 2;
-    for (const row of deps.repository.all()) this.#rows.set(row.id, row);
+    const { rows, invalid } = deps.repository.load();
+    for (const row of rows) this.#rows.set(row.id, row);
+    for (const { id, reason } of invalid)
+      deps.logger.warn({ download: id, reason }, `ignored the stored download ${id}: ${reason}`);
   }
 
   /** Re-queues what was downloading when the app stopped. */
