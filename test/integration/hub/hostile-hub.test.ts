@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeHub } from '../../fixtures/fake-hub';
@@ -34,13 +34,13 @@ describe('a hostile hub cannot write outside the download folder', () => {
   let core: TestCore;
 
   beforeAll(async () => {
-    hub = await FakeHub.start(
-      hostileNames.map((path, index) => ({
+    hub = await FakeHub.start([
+      ...hostileNames.map((path, index) => ({
         id: `evil/model-${index}`,
         dir: fixturePath(TINY_LM),
         extraFiles: [{ path, content: `written by a hostile hub as ${index}` }],
       })),
-    );
+    ]);
     core = await startTestCore({ env: { HF_ENDPOINT: hub.url } });
   });
   afterAll(async () => {
@@ -73,4 +73,47 @@ describe('a hostile hub cannot write outside the download folder', () => {
       expect(existsSync(join(core.lodge.paths.models, 'evil'))).toBe(false);
     },
   );
+});
+
+describe('a download cannot be installed through a link out of models/', () => {
+  const outside = tempDir('lodge-outside-');
+  let hub: FakeHub;
+  let core: TestCore;
+
+  beforeAll(async () => {
+    hub = await FakeHub.start([{ id: 'acme/good', dir: fixturePath(TINY_LM) }]);
+    core = await startTestCore({ env: { HF_ENDPOINT: hub.url } });
+  });
+  afterAll(async () => {
+    await core.dispose();
+    await hub.close();
+    outside.remove();
+  });
+
+  it('installs nothing through a models/<owner> folder that links outside', async () => {
+    mkdirSync(core.lodge.paths.models, { recursive: true });
+    symlinkSync(outside.path, join(core.lodge.paths.models, 'linked'));
+    const started = await fetch(`${core.url}/app/downloads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ repo: 'acme/good', id: 'linked/good' }),
+    });
+    expect(started.status).toBe(200);
+    const { id } = (await started.json()) as { id: string };
+    let last: { status: string; error: string | null } | undefined;
+    await expect
+      .poll(
+        async () => {
+          const list = (await (await fetch(`${core.url}/app/downloads`)).json()) as {
+            downloads: { id: string; status: string; error: string | null }[];
+          };
+          last = list.downloads.find((download) => download.id === id);
+          return last?.status;
+        },
+        { timeout: 20_000 },
+      )
+      .toBe('failed');
+    expect(last?.error).toMatch(/leads outside it; Lodge wrote nothing there/);
+    expect(filesBelow(outside.path)).toEqual([]);
+  });
 });

@@ -1,8 +1,20 @@
+import { z } from 'zod';
 import type { Db } from './connection';
+import { JsonColumnError, readJsonColumn, writeJsonColumn } from './json-column';
+
+/** The states a download goes through. */
+export const DOWNLOAD_STATUSES = [
+  'queued',
+  'downloading',
+  'paused',
+  'verifying',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 
 /** The state a download is in. */
-export type DownloadStatus =
-  'queued' | 'downloading' | 'paused' | 'verifying' | 'completed' | 'failed' | 'cancelled';
+export type DownloadStatus = (typeof DOWNLOAD_STATUSES)[number];
 
 /** One file of a download, with the checksum it must match. */
 export interface DownloadFile {
@@ -27,12 +39,29 @@ export interface DownloadRow {
   readonly updatedAt: string;
 }
 
+/** The `files` column, as it is checked on read. */
+const FilesSchema = z.array(
+  z.object({
+    path: z.string(),
+    size: z.number(),
+    sha256: z.string().nullable(),
+    gitOid: z.string().nullable(),
+  }),
+);
+
+/** A row that could not be read back, and why. */
+export interface InvalidDownloadRow {
+  readonly id: string;
+  readonly reason: string;
+}
+
 interface RawRow {
   id: string;
   repo: string;
   revision: string;
   variant: string;
   model_id: string;
+  /** The table's CHECK constraint keeps it one of {@link DOWNLOAD_STATUSES}. */
   status: DownloadStatus;
   files: string;
   total_bytes: number;
@@ -57,22 +86,39 @@ export class DownloadRepository {
     );
   }
 
-  all(): DownloadRow[] {
-    return this.#all.all().map((row) => ({
-      id: row.id,
-      repo: row.repo,
-      revision: row.revision,
-      variant: row.variant,
-      modelId: row.model_id,
-      status: row.status,
-      files: JSON.parse(row.files) as DownloadFile[],
-      totalBytes: row.total_bytes,
-      error: row.error,
-      createdAt: row.created_at,
-      updatedAt: row.updated_at,
-    }));
+  /** Every row that reads back valid, and those that do not (with why). */
+  load(): { rows: DownloadRow[]; invalid: InvalidDownloadRow[] } {
+    const rows: DownloadRow[] = [];
+    const invalid: InvalidDownloadRow[] = [];
+    for (const row of this.#all.all()) {
+      try {
+        rows.push({
+          id: row.id,
+          repo: row.repo,
+          revision: row.revision,
+          variant: row.variant,
+          modelId: row.model_id,
+          status: row.status,
+          files: readJsonColumn('files', FilesSchema, row.files),
+          totalBytes: row.total_bytes,
+          error: row.error,
+          createdAt: row.created_at,
+          updatedAt: row.updated_at,
+        });
+      } catch (error) {
+        if (!(error instanceof JsonColumnError)) throw error;
+        invalid.push({ id: row.id, reason: error.message });
+      }
+    }
+    return { rows, invalid };
   }
 
+  /** Every row that reads back valid. */
+  all(): DownloadRow[] {
+    return this.load().rows;
+  }
+
+  /** Inserts a download, or updates its state. */
   save(row: DownloadRow): void {
     this.#save.run(
       row.id,
@@ -81,7 +127,7 @@ export class DownloadRepository {
       row.variant,
       row.modelId,
       row.status,
-      JSON.stringify(row.files),
+      writeJsonColumn(row.files),
       row.totalBytes,
       row.error,
       row.createdAt,

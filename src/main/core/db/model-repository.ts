@@ -1,24 +1,20 @@
-import type { ModelFile, ModelPreset, ModelSource } from '../../../shared/contract/library';
+import { MODEL_COLUMNS, type FolderInfo, type KeptModelState } from '../library/model-record';
 import type { Db } from './connection';
+import { JsonColumnError, readJsonColumn, writeJsonColumn } from './json-column';
 
-/** What the library keeps about a model beyond its folder: origin, state, and the user's settings. */
-export interface KeptModelState {
-  readonly source: ModelSource;
-  readonly status: 'ready' | 'missing';
-  readonly parameterCount: number | null;
-  readonly files: readonly ModelFile[];
-  readonly alias: string | null;
-  readonly tags: readonly string[];
-  readonly preset: ModelPreset;
-  readonly addedAt: string;
-  readonly lastUsedAt: string | null;
-}
+export type { KeptModelState } from '../library/model-record';
 
-/** One row of the `models` table, JSON columns parsed. */
+/** One row of the `models` table, JSON columns parsed and checked. */
 export interface ModelRow extends KeptModelState {
   readonly id: string;
   readonly location: string;
-  readonly info: unknown;
+  readonly info: FolderInfo;
+}
+
+/** A row that could not be read back, and why (its JSON was edited by hand, or is from a newer Lodge). */
+export interface InvalidModelRow {
+  readonly id: string;
+  readonly reason: string;
 }
 
 interface RawRow {
@@ -40,20 +36,20 @@ function parse(row: RawRow): ModelRow {
   return {
     id: row.id,
     location: row.location,
-    source: JSON.parse(row.source) as ModelSource,
-    status: row.status,
-    info: JSON.parse(row.info) as unknown,
+    source: readJsonColumn('source', MODEL_COLUMNS.source, row.source),
+    status: row.status === 'missing' ? 'missing' : 'ready',
+    info: readJsonColumn('info', MODEL_COLUMNS.info, row.info),
     parameterCount: row.parameter_count,
-    files: JSON.parse(row.files) as ModelFile[],
+    files: readJsonColumn('files', MODEL_COLUMNS.files, row.files),
     alias: row.alias,
-    tags: JSON.parse(row.tags) as string[],
-    preset: JSON.parse(row.preset) as ModelPreset,
+    tags: readJsonColumn('tags', MODEL_COLUMNS.tags, row.tags),
+    preset: readJsonColumn('preset', MODEL_COLUMNS.preset, row.preset),
     addedAt: row.added_at,
     lastUsedAt: row.last_used_at,
   };
 }
 
-/** The `models` table. Values are validated by the library before they get here. */
+/** The `models` table. Values are validated by the library before they get here, and again on read. */
 export class ModelRepository {
   readonly #all;
   readonly #upsert;
@@ -88,31 +84,50 @@ export class ModelRepository {
     this.#touch = db.prepare<[string, string]>('UPDATE models SET last_used_at = ? WHERE id = ?');
   }
 
-  all(): ModelRow[] {
-    return this.#all.all().map(parse);
+  /** Every row that reads back valid, and the ids of those that do not (with why). */
+  load(): { rows: ModelRow[]; invalid: InvalidModelRow[] } {
+    const rows: ModelRow[] = [];
+    const invalid: InvalidModelRow[] = [];
+    for (const raw of this.#all.all()) {
+      try {
+        rows.push(parse(raw));
+      } catch (error) {
+        if (!(error instanceof JsonColumnError)) throw error;
+        invalid.push({ id: raw.id, reason: error.message });
+      }
+    }
+    return { rows, invalid };
   }
 
+  /** Every row that reads back valid. */
+  all(): ModelRow[] {
+    return this.load().rows;
+  }
+
+  /** Inserts or replaces a model's row, each JSON column with its version. */
   save(row: ModelRow): void {
     this.#upsert.run(
       row.id,
       row.location,
-      JSON.stringify(row.source),
+      writeJsonColumn(row.source),
       row.status,
-      JSON.stringify(row.info),
+      writeJsonColumn(row.info),
       row.parameterCount,
-      JSON.stringify(row.files),
+      writeJsonColumn(row.files),
       row.alias,
-      JSON.stringify(row.tags),
-      JSON.stringify(row.preset),
+      writeJsonColumn(row.tags),
+      writeJsonColumn(row.preset),
       row.addedAt,
       row.lastUsedAt,
     );
   }
 
+  /** Deletes a model's row. */
   delete(id: string): void {
     this.#delete.run(id);
   }
 
+  /** Records when a model was last used. */
   touch(id: string, at: string): void {
     this.#touch.run(at, id);
   }

@@ -11,12 +11,14 @@ import {
   statSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DownloadRepository, DownloadRow, DownloadStatus } from '../db/download-repository';
 import { isLodgeError, LodgeError } from '../errors';
-import { containedPath } from '../library/contained-path';
-import { chooseVariant, validModelId, type ModelCatalog } from '../library/model-catalog';
+import { containedPath, makeFolderInside } from '../library/contained-path';
+import type { ModelCatalog } from '../library/model-catalog';
+import { validModelId } from '../library/model-id';
+import { chooseVariant } from '../library/variant-choice';
 import type { Logger } from '../logging/logger';
 import { hubError, type HubClient } from './hub-client';
 import { checkRepoFiles, compatibility, filesFor } from './repo-files';
@@ -81,7 +83,10 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
   constructor(private readonly deps: DownloadManagerDeps) {
     super();
     this.#maxConcurrent = deps.maxConcurrent ?? 2;
-    for (const row of deps.repository.all()) this.#rows.set(row.id, row);
+    const { rows, invalid } = deps.repository.load();
+    for (const row of rows) this.#rows.set(row.id, row);
+    for (const { id, reason } of invalid)
+      deps.logger.warn({ download: id, reason }, `ignored the stored download ${id}: ${reason}`);
   }
 
   /** Re-queues what was downloading when the app stopped. */
@@ -361,7 +366,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
         });
         if (!response.body) throw Object.assign(new Error('the hub sent no body'), { retryable: true });
         await pipeline(
-          Readable.fromWeb(response.body as never),
+          chunksOf(response.body),
           counter,
           createWriteStream(part, { flags: append ? 'a' : 'w' }),
           { signal: active.controller.signal },
@@ -424,7 +429,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
         'conflict',
         `models/${row.modelId} appeared while downloading; nothing was installed.`,
       );
-    mkdirSync(dirname(target), { recursive: true });
+    makeFolderInside(this.deps.modelsDir, dirname(target));
     renameSync(this.#dir(row.id), target);
     this.deps.catalog.register(
       target,
@@ -474,6 +479,20 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     active.lastBytes = active.downloaded;
     active.lastEmit = now;
     this.emit('update', this.view(id));
+  }
+}
+
+/** The chunks of a response body; a consumer that stops early cancels the body (and its socket). */
+async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
   }
 }
 

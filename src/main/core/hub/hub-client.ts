@@ -48,6 +48,28 @@ const TreeEntrySchema = z.object({
 
 /** How many redirects a download may follow (the hub redirects LFS files to its CDN). */
 const MAX_REDIRECTS = 5;
+/** The most of a text file (a model card) Lodge reads from the hub. */
+const MAX_TEXT_BYTES = 1024 * 1024;
+/** The most of an API answer (a search, a big repo's tree) Lodge reads from the hub. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+/** Up to `limit` bytes of a response's body as text; the rest is not read. */
+async function readBounded(response: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
+  if (!response.body) return { text: '', truncated: false };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
+    chunks.push(value.subarray(0, Math.max(0, limit - size)));
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
+    }
+  }
+}
 
 /**
  * The Hugging Face hub's HTTP API: search, repo info, file trees, model cards and file downloads.
@@ -140,8 +162,13 @@ export class HubClient {
   /** A text file of a repo (the model card, a config). */
   async text(repo: string, revision: string, path: string): Promise<string | null> {
     const response = await this.download(repo, revision, path, 0);
-    if (response.status === 404) return null;
-    return response.text();
+    if (!response.ok) {
+      await response.body?.cancel();
+      if (response.status === 404) return null;
+      throw hubError(response.status, `${repo}/${path}`);
+    }
+    // A card is shown, not stored: what lies beyond the limit is left on the hub.
+    return (await readBounded(response, MAX_TEXT_BYTES)).text;
   }
 
   /**
@@ -213,8 +240,11 @@ export class HubClient {
       await response.body?.cancel();
       throw hubError(response.status, path);
     }
+    const body = await readBounded(response, MAX_JSON_BYTES);
+    if (body.truncated)
+      throw new LodgeError('unavailable', `The hub's answer to ${path} is larger than Lodge reads.`);
     try {
-      return await response.json();
+      return JSON.parse(body.text);
     } catch {
       throw new LodgeError('unavailable', `The hub answered ${path} with something that is not JSON.`, {
         retryAfterSeconds: 5,

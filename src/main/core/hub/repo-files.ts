@@ -1,6 +1,6 @@
 import { LodgeError } from '../errors';
 import { unsafeNameReason } from '../library/contained-path';
-import { VARIANTS, type VariantName } from '../library/model-folder';
+import { VARIANTS, type VariantName } from '../library/model-record';
 import type { HubFile } from './hub-client';
 
 /** Files a model needs besides its weights: configs, tokenizer, chat template, pooling. */

@@ -1,3 +1,4 @@
+import { mkdirSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { LodgeError } from '../errors';
 
@@ -59,4 +60,20 @@ export function containedPath(root: string, name: string, what: string): string 
     );
   }
   return path;
+}
+
+/**
+ * Makes the folder `dir` below `root` (as `mkdir -p` does) and checks that, symlinks resolved, it
+ * is still below `root`: a symlinked `models/<owner>` cannot carry a model elsewhere.
+ */
+export function makeFolderInside(root: string, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const real = realpathSync(dir);
+  if (!isInside(realpathSync(root), real)) {
+    throw new LodgeError(
+      'forbidden',
+      'A folder on the way into the models folder is a link that leads outside it; Lodge wrote nothing there.',
+    );
+  }
+  return real;
 }

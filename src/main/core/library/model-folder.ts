@@ -1,60 +1,19 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelTask, TensorInfo } from '../../../shared/engine';
-import type { KeptModelState } from '../db/model-repository';
+import type { ModelTask } from '../../../shared/engine';
+import { isInside } from './contained-path';
+import {
+  VARIANTS,
+  type FolderInfo,
+  type GenerationDefaults,
+  type ModelVariant,
+  type VariantName,
+} from './model-record';
 import { readOnnxSignature } from './onnx-signature';
 
-/** The ONNX variants a Hugging Face export may ship, by file-name suffix. */
-export const VARIANTS = ['fp32', 'fp16', 'q4', 'q4f16', 'quantized', 'int8', 'uint8', 'bnb4', 'q8'] as const;
-
-/** One of {@link VARIANTS}. */
-export type VariantName = (typeof VARIANTS)[number];
-
-/** One ONNX file of a model, with the bytes it and its external data take. */
-export interface ModelVariant {
-  readonly name: VariantName;
-  readonly file: string;
-  readonly bytes: number;
-}
-
-/** What a model folder holds, as read from disk. */
-export interface FolderInfo {
-  readonly id: string;
-  readonly dir: string;
-  readonly format: 'hf-onnx' | 'onnx';
-  readonly task: ModelTask;
-  readonly architecture: string | null;
-  readonly variants: readonly ModelVariant[];
-  readonly contextLength: number | null;
-  readonly hasChatTemplate: boolean;
-  /** Sampling defaults from generation_config.json, used where a request leaves a field out. */
-  readonly generationDefaults: GenerationDefaults;
-  /** The chat template's source, for Ollama's show. */
-  readonly chatTemplate: string | null;
-  /** When the folder last changed (ms since the epoch). */
-  readonly modifiedAt: number;
-  /** The graph's declared inputs and outputs (of the first variant), when the file could be read. */
-  readonly signature: {
-    readonly inputs: readonly TensorInfo[];
-    readonly outputs: readonly TensorInfo[];
-    readonly parameterCount?: number;
-  } | null;
-}
-
-/** A model in the library: what its folder holds, and what the library keeps about it. */
-export interface ModelRecord extends FolderInfo, KeptModelState {
-  /** The sampling defaults requests fall back on: generation_config.json, overridden by the preset. */
-  readonly samplingDefaults: GenerationDefaults;
-}
-
-/** The sampling fields a model's generation_config.json may set. */
-export interface GenerationDefaults {
-  readonly temperature?: number;
-  readonly topP?: number;
-  readonly topK?: number;
-  readonly minP?: number;
-  readonly repetitionPenalty?: number;
-}
+// The domain types moved to model-record.ts; these names stay importable from here meanwhile.
+export { VARIANTS } from './model-record';
+export type { FolderInfo, GenerationDefaults, ModelRecord, ModelVariant, VariantName } from './model-record';
 
 const FILE_PATTERN = /^(model|decoder_model_merged|decoder_model)(?:_([a-z0-9]+))?\.onnx$/;
 
@@ -64,6 +23,8 @@ const FILE_PATTERN = /^(model|decoder_model_merged|decoder_model)(?:_([a-z0-9]+)
  * read still yields a record (its load will fail with a clear error), so nothing vanishes silently.
  */
 export function inspectModelFolder(dir: string, id: string): { record: FolderInfo } | { reason: string } {
+  const unsafe = unsafeEntry(dir);
+  if (unsafe !== null) return { reason: unsafe };
   const configFile = join(dir, 'config.json');
   if (existsSync(configFile) && existsSync(join(dir, 'onnx'))) return inspectHuggingFace(dir, id, configFile);
   const onnxFiles = existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.onnx')) : [];
@@ -102,8 +63,9 @@ function inspectHuggingFace(
   let config: Record<string, unknown>;
   try {
     config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    return { reason: `has a config.json that is not valid JSON (${(error as Error).message})` };
+  } catch {
+    // The parser's message quotes the file; the reason never does (it may not be what it seems).
+    return { reason: `has a config.json that is not valid JSON` };
   }
   const variants: ModelVariant[] = [];
   for (const name of readdirSync(join(dir, 'onnx')).sort()) {
@@ -187,6 +149,47 @@ function signatureOf(file: string): FolderInfo['signature'] {
     return readOnnxSignature(file);
   } catch {
     return null;
+  }
+}
+
+/**
+ * Why a model folder cannot be read safely, or null: it must be a folder, and hold only folders,
+ * regular files and symlinks that stay inside it. A symlink out (`tokenizer.json` to
+ * `/etc/passwd`) is refused, never followed, and so is a FIFO or device that would block or
+ * stream forever when read. The reason names the entry by its place inside the folder only.
+ */
+export function unsafeEntry(dir: string): string | null {
+  let root: string;
+  try {
+    root = realpathSync(dir);
+    if (!statSync(root).isDirectory()) return 'is not a folder';
+  } catch {
+    return 'cannot be read';
+  }
+  const walk = (relative: string): string | null => {
+    for (const entry of readdirSync(join(root, relative), { withFileTypes: true })) {
+      const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) {
+        const inner = walk(path);
+        if (inner !== null) return inner;
+      } else if (entry.isSymbolicLink()) {
+        let target: string;
+        try {
+          target = realpathSync(join(root, path));
+        } catch {
+          return `has ${path}, a link to nothing`;
+        }
+        if (!isInside(root, target)) return `has ${path}, a link that leads outside the model folder`;
+        if (!lstatSync(target).isFile() && !lstatSync(target).isDirectory())
+          return `has ${path}, which is not a regular file`;
+      } else if (!entry.isFile()) return `has ${path}, which is not a regular file`;
+    }
+    return null;
+  };
+  try {
+    return walk('');
+  } catch {
+    return 'cannot be read';
   }
 }
 

@@ -7,10 +7,11 @@ import type {
   StartDownloadSchema,
 } from '../../../../shared/contract/hub';
 import type { ModelParamsSchema } from '../../../../shared/contract/library';
-import type { DownloadManager } from '../../hub/download-manager';
+import type { DownloadManager, DownloadView } from '../../hub/download-manager';
 import type { HubClient, HubModel } from '../../hub/hub-client';
 import { compatibility, offeredVariants } from '../../hub/repo-files';
-import { chooseVariant, type ModelCatalog } from '../../library/model-catalog';
+import type { ModelCatalog } from '../../library/model-catalog';
+import { chooseVariant } from '../../library/variant-choice';
 import { contractRoute } from '../contract-route';
 
 /** A model fits when its weights, with runtime overhead, stay within the default memory budget. */
@@ -143,6 +144,7 @@ export function registerHubRoutes(
   contractRoute(app, 'cancelDownload', ({ params }) => plain(downloads.cancel(idOf(params))));
 }
 
-function plain<T extends { files: readonly unknown[] }>(view: T) {
-  return { ...view, files: [...view.files] } as T & { files: never[] };
+/** A download view with plain arrays, as the route's schema types them. */
+function plain(view: DownloadView) {
+  return { ...view, files: view.files.map((file) => ({ ...file })) };
 }
