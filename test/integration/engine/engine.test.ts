@@ -154,10 +154,18 @@ describe('the engine with real runner processes', () => {
   });
 
   it('answers model_load_failed for a corrupt graph and stays up', async () => {
-    await expect(collect(core.lodge.engine.generate('test/broken', request()))).rejects.toMatchObject({
+    const failure = await collect(core.lodge.engine.generate('test/broken', request())).catch(
+      (error: LodgeError) => error,
+    );
+    expect(failure).toMatchObject({
       code: 'model_load_failed',
       message: expect.stringMatching(/test\/broken could not be loaded/),
     });
+    // It names the file inside the model folder: no data-dir path, no onnxruntime source reference.
+    const { message } = failure as LodgeError;
+    expect(message).toMatch(/onnx\/model\.onnx/);
+    expect(message).not.toContain(core.dataDir);
+    expect(message).not.toMatch(/\.(cc|h|cpp):\d+|onnxruntime::|\n/);
     expect(core.lodge.engine.running().some((model) => model.id === 'test/broken')).toBe(false);
     expect((await fetch(`${core.url}/health`)).status).toBe(200);
   });
