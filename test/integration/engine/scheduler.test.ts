@@ -172,15 +172,16 @@ describe('scheduler lifecycles, with real runners and a manual clock', () => {
   it('requests queued for a runner that dies start on a fresh runner instead of failing', async () => {
     const { scheduler: s } = scheduler();
     const running = await s.acquire(tiny.record, tiny.fp32);
-    const queued = [s.acquire(tiny.record, tiny.fp32), s.acquire(tiny.record, tiny.fp32)];
+    const first = s.acquire(tiny.record, tiny.fp32);
+    const second = s.acquire(tiny.record, tiny.fp32);
     await expect.poll(() => s.running()[0]?.queueLength).toBe(2);
     const pid = running.runner.pid as number;
     process.kill(pid, 'SIGKILL');
-    const next = await queued[0];
+    const next = await first;
     expect(next.runner.pid).not.toBe(pid);
     running.release();
     next.release();
-    (await queued[1]).release();
+    (await second).release();
   });
 
   it('drain: queued requests end at once with shutting_down, the running one gets its grace, then its signal', async () => {
