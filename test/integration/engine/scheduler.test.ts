@@ -156,6 +156,56 @@ describe('scheduler lifecycles, with real runners and a manual clock', () => {
     await core.lodge.engine.unload('test/two');
   });
 
+  it('over HTTP, a request queued behind one whose runner is killed is answered by a fresh runner', async () => {
+    const post = (body: object) =>
+      fetch(`${core.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'test/two', messages: [{ role: 'user', content: 'Hi' }], ...body }),
+      });
+    const first = await post({ max_tokens: 1800, stream: true });
+    const reader = (first.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const queued = post({ max_tokens: 3 });
+    await expect.poll(() => core.lodge.engine.running()[0]?.queueLength).toBe(1);
+    const pid = core.lodge.engine.running()[0]?.pid as number;
+    process.kill(pid, 'SIGKILL');
+    const answer = await queued;
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(
+      3,
+    );
+    expect(core.lodge.engine.running()[0]?.pid).not.toBe(pid);
+    // The stream that was running gets the crash as an in-stream error, not a 500 page.
+    let text = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      text += new TextDecoder().decode(chunk.value);
+    expect(text).toContain('"code":"runner_crashed"');
+    await core.lodge.engine.unload('test/two');
+  });
+
+  it('publishes slot states on /app/events: loading, then ready or busy, then unloading', async () => {
+    const controller = new AbortController();
+    const events = await fetch(`${core.url}/app/events`, { signal: controller.signal });
+    const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    const slotStates = () =>
+      [...text.matchAll(/event: slot\ndata: (.*)\n/g)].map(
+        (match) => (JSON.parse(match[1] as string) as SlotEvent).state,
+      );
+    const reading = (async () => {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+        text += new TextDecoder().decode(chunk.value);
+    })().catch(() => undefined);
+    await expect.poll(() => text.includes(': connected')).toBe(true);
+    await core.lodge.engine.load('test/two', -1);
+    await core.lodge.engine.unload('test/two');
+    await expect.poll(slotStates).toEqual(['loading', 'loading', 'ready', 'busy', 'ready', 'unloading']);
+    expect(text).toMatch(/"id":"test\/two","variant":"q4","state":"loading","waiting":1/);
+    controller.abort();
+    await reading;
+  });
+
   it('a busy model is never evicted; an idle one makes room, least recently used first', async () => {
     const { scheduler: s, clock } = scheduler({ maxLoadedModels: 1 });
     const other = core.lodge.engine.resolve('test/two');
