@@ -330,11 +330,19 @@ export class Scheduler {
         }),
       )
       .then(
-        (info) => {
+        (loadedInfo) => {
           if (slot.stopReason) {
             settle.reject(slot.stopReason);
             return;
           }
+          // Why a provider was skipped is shown to clients (/app/runners): no paths from onnxruntime's build.
+          const info: LoadedInfo = {
+            ...loadedInfo,
+            skipped: loadedInfo.skipped.map((skip) => ({
+              ...skip,
+              reason: sanitizeLoadMessage(skip.reason, record.dir),
+            })),
+          };
           slot.info = info;
           slot.loadedAt = this.deps.clock.now();
           this.deps.logger.info(
