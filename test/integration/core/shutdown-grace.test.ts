@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TINY_LM } from '../../fixtures/models';
+import { WIDE_LM } from '../../fixtures/models';
 import { startTestCore, type TestCore } from '../../helpers/core';
 
 const story = { role: 'user', content: 'Tell me a long story.' };
@@ -20,7 +20,8 @@ async function started(response: Response): Promise<() => Promise<string>> {
 describe('shutdown past the grace period', () => {
   let core: TestCore;
   beforeAll(async () => {
-    core = await startTestCore({ models: { 'test/a': TINY_LM, 'test/b': TINY_LM } });
+    // The wide vocabulary makes each token cost what a real model's does: both answers are still running at shutdown.
+    core = await startTestCore({ models: { 'test/a': WIDE_LM, 'test/b': WIDE_LM } });
   });
   afterAll(async () => {
     await core.dispose();
@@ -31,14 +32,14 @@ describe('shutdown past the grace period', () => {
       await fetch(`${core.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'test/a', messages: [story], max_tokens: 1800, stream: true }),
+        body: JSON.stringify({ model: 'test/a', messages: [story], max_tokens: 3500, stream: true }),
       }),
     );
     const ollama = await started(
       await fetch(`${core.url}/api/chat`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'test/b', messages: [story], options: { num_predict: 1800 } }),
+        body: JSON.stringify({ model: 'test/b', messages: [story], options: { num_predict: 3500 } }),
       }),
     );
 
