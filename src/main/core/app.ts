@@ -12,7 +12,7 @@ import { HubClient } from './hub/hub-client';
 import { RequestLogRepository } from './db/request-log-repository';
 import { SettingsRepository } from './db/settings-repository';
 import { createHttpServer, type HttpServer } from './api/server';
-import { systemClock } from './engine/clock';
+import { settlesWithin, systemClock } from './engine/clock';
 import { Engine } from './engine/engine';
 import { physicalCores, systemMemory } from './engine/hardware';
 import { RunnerProcess } from './engine/runner-process';
@@ -172,7 +172,8 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
         const closed = server.close();
         await engine.drain(graceMs);
         // What still holds a connection now (a pull's progress stream, say) is cut rather than waited for.
-        if (!(await settlesWithin(closed, CLOSE_WAIT_MS))) server.fastify.server.closeAllConnections();
+        if (!(await settlesWithin(systemClock, closed, CLOSE_WAIT_MS)))
+          server.fastify.server.closeAllConnections();
         await stack.dispose((error) => logger.error({ err: error }, 'error while shutting down'));
       },
     };
@@ -200,22 +201,5 @@ async function listenOrExplain(server: HttpServer, host: string, port: number) {
     if (code === 'EACCES')
       throw new ConfigError(`Not allowed to listen on port ${port}. Choose a port above 1024.`);
     throw error;
-  }
-}
-
-/** Resolves true once `work` settled (either way) within `ms`, false when the time ran out. */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([
-      work.then(
-        () => true,
-        () => true,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }

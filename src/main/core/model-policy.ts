@@ -3,7 +3,7 @@
 // The scheduler, the engine, the composition root and the hub's fit check all ask here.
 import type { ExecutionProvider, GenerateRequest } from '../../shared/engine';
 import type { Settings } from '../../shared/contract/settings';
-import type { ModelRecord, ModelVariant } from './library/model-folder';
+import type { ModelRecord, ModelVariant, VariantName } from './library/model-folder';
 
 /** Memory a session takes beyond its weight files (runtime, arena, activations): a factor and a floor. */
 const OVERHEAD_FACTOR = 1.25;
@@ -85,11 +85,61 @@ export function callKeepAliveMs(record: ModelRecord, ownMs: number | undefined):
   return seconds === undefined ? undefined : keepAliveMsOf(seconds);
 }
 
-/** What a resolved call runs with: the variant to load and the keep-alive afterwards. */
+/** Variant preference on CPU: int8/int4 first (fast, small), fp16 last (x86 CPUs lack fp16 kernels). */
+const CPU_VARIANT_ORDER: readonly VariantName[] = [
+  'q4',
+  'quantized',
+  'int8',
+  'uint8',
+  'q8',
+  'fp32',
+  'bnb4',
+  'fp16',
+  'q4f16',
+];
+
+/**
+ * The variant to load among `variants` (a local model's, or a hub repo's before download): the one
+ * asked for, else the preset's, else the best for the CPU, else the first. Undefined only when
+ * there are none.
+ */
+export function pickVariant<V extends { readonly name: VariantName }>(
+  variants: readonly V[],
+  wanted: VariantName | null,
+  presetVariant?: string,
+): V | undefined {
+  const find = (name: string | null | undefined) =>
+    name ? variants.find((variant) => variant.name === name) : undefined;
+  return (
+    find(wanted) ??
+    find(presetVariant) ??
+    CPU_VARIANT_ORDER.map(find).find((variant) => variant !== undefined) ??
+    variants[0]
+  );
+}
+
+/** What a call runs with once the request, the model's preset and the settings are applied. */
 export interface ResolvedCall {
+  /** The variant to load. */
   readonly variant: ModelVariant;
-  /** Undefined: the settings' keep-alive. */
+  /** How long the model stays loaded afterwards; undefined: the settings' keep-alive. */
   readonly keepAliveMs: number | undefined;
+}
+
+/**
+ * Resolves a call on a model: the variant (`wanted`, else the preset's, else the CPU's best) and
+ * the keep-alive (the call's own, else the preset's, else the settings'). Providers, threads and
+ * the memory budget are the scheduler's ({@link providersOf}, {@link schedulerPolicy}); the
+ * preset's system prompt and max tokens apply to the request itself ({@link withPreset}).
+ */
+export function resolveCall(
+  record: ModelRecord,
+  wanted: VariantName | null,
+  ownKeepAliveMs?: number,
+): ResolvedCall {
+  const variant = pickVariant(record.variants, wanted, record.preset.variant);
+  if (variant === undefined) throw new Error(`${record.id} has no ONNX variant to load.`);
+  return { variant, keepAliveMs: callKeepAliveMs(record, ownKeepAliveMs) };
 }
 
 /**

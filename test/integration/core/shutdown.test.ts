@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TINY_LM, installFixture } from '../../fixtures/models';
+import { WIDE_LM, installFixture } from '../../fixtures/models';
 import { startServeProcess, type ServeProcess } from '../../helpers/serve-process';
 import { tempDir } from '../../helpers/temp-dir';
 
@@ -21,7 +21,7 @@ async function openAiStream(url: string): Promise<Outcome> {
     body: JSON.stringify({
       model: 'test/tiny-lm',
       messages: [{ role: 'user', content: 'Tell me a long story.' }],
-      max_tokens: 1500,
+      max_tokens: 3500,
       stream: true,
     }),
   });
@@ -51,7 +51,7 @@ async function ollamaStream(url: string): Promise<Outcome> {
     body: JSON.stringify({
       model: 'test/tiny-lm',
       messages: [{ role: 'user', content: 'Tell me a long story.' }],
-      options: { num_predict: 1500 },
+      options: { num_predict: 3500 },
     }),
   });
   const text = await response.text().catch((error: Error) => `<cut: ${error.message}>`);
@@ -85,7 +85,8 @@ describe('shutdown under load', () => {
     const home = tempDir();
     dirs.push(home);
     mkdirSync(join(home.path, 'models'), { recursive: true });
-    installFixture(TINY_LM, join(home.path, 'models'), 'test/tiny-lm');
+    // The wide vocabulary makes each token cost what a real model's does, so the running answer outlasts the test's polling.
+    installFixture(WIDE_LM, join(home.path, 'models'), 'test/tiny-lm');
     const server = await startServeProcess(['--port', '0', '--data-dir', home.path]);
     servers.push(server);
 

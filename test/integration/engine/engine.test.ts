@@ -33,8 +33,14 @@ describe('the engine with real runner processes', () => {
         'test/embedder': TINY_EMBEDDER,
         'test/tensors': TENSOR_MODEL,
         'test/broken': TINY_LM,
+        'test/bad-tokenizer': TINY_LM,
       },
     });
+    // A tokenizer.json that holds another file's contents: the error must not quote them.
+    writeFileSync(
+      join(core.dataDir, 'models/test/bad-tokenizer/tokenizer.json'),
+      'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n',
+    );
     // A corrupt graph: the catalog still lists the model; loading it must fail cleanly.
     writeFileSync(join(core.dataDir, 'models/test/broken/onnx/model.onnx'), 'this is not an ONNX file');
     core.lodge.engine.models();
@@ -78,6 +84,9 @@ describe('the engine with real runner processes', () => {
         { provider: 'webgpu', reason: expect.stringMatching(/WebGPU|adapter/i) },
       ]),
     );
+    // Said in words: no paths from onnxruntime's or Dawn's build trees.
+    for (const skip of running?.skippedProviders as { reason: string }[])
+      expect(skip.reason).not.toMatch(/\/build\/|\.(cc|cpp|h):\d+|onnxruntime::/);
     const { inferences } = (await (await fetch(`${core.url}/app/inferences?limit=1`)).json()) as {
       inferences: Record<string, unknown>[];
     };
@@ -154,11 +163,33 @@ describe('the engine with real runner processes', () => {
   });
 
   it('answers model_load_failed for a corrupt graph and stays up', async () => {
-    await expect(collect(core.lodge.engine.generate('test/broken', request()))).rejects.toMatchObject({
+    const failure = await collect(core.lodge.engine.generate('test/broken', request())).catch(
+      (error: LodgeError) => error,
+    );
+    expect(failure).toMatchObject({
       code: 'model_load_failed',
       message: expect.stringMatching(/test\/broken could not be loaded/),
     });
+    // It names the file inside the model folder: no data-dir path, no onnxruntime source reference.
+    const { message } = failure as LodgeError;
+    expect(message).toMatch(/onnx\/model\.onnx/);
+    expect(message).not.toContain(core.dataDir);
+    expect(message).not.toMatch(/\.(cc|h|cpp):\d+|onnxruntime::|\n/);
     expect(core.lodge.engine.running().some((model) => model.id === 'test/broken')).toBe(false);
+    expect((await fetch(`${core.url}/health`)).status).toBe(200);
+  });
+
+  it('names an unparsable tokenizer.json without quoting what it holds, over HTTP too', async () => {
+    const response = await fetch(`${core.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test/bad-tokenizer', messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('model_load_failed');
+    expect(error.message).toMatch(/test\/bad-tokenizer .*tokenizer\.json is not valid JSON/);
+    expect(error.message).not.toMatch(/root|daemon|bin\/bash|position/);
+    expect(error.message).not.toContain(core.dataDir);
     expect((await fetch(`${core.url}/health`)).status).toBe(200);
   });
 

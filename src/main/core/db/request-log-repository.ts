@@ -1,4 +1,5 @@
 import type { ApiFamily, RequestRecord } from '../../../shared/contract/system';
+import { isDiskFull } from '../disk-full';
 import type { Db } from './connection';
 
 interface RequestRow {
@@ -33,8 +34,19 @@ export class RequestLogRepository {
     );
   }
 
-  /** Appends one request; every few hundred appends, trims the table to its capacity. */
+  /**
+   * Appends one request; every few hundred appends, trims the table to its capacity. On a full
+   * disk the request goes unrecorded (the log already says the disk is full) rather than failing.
+   */
   append(record: Omit<RequestRecord, 'id'>): void {
+    try {
+      this.#append(record);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+    }
+  }
+
+  #append(record: Omit<RequestRecord, 'id'>): void {
     this.#insert.run(
       record.time,
       record.method,

@@ -11,11 +11,11 @@ import type { LoadedInfo } from '../../../shared/runner-protocol';
 import type { SlotEvent } from '../../../shared/slot-state';
 import { isDiskFull } from '../disk-full';
 import { LodgeError } from '../errors';
-import { chooseVariant, type ModelCatalog, type ResolvedModel } from '../library/model-catalog';
+import type { ModelCatalog, ResolvedModel } from '../library/model-catalog';
 import type { ModelRecord } from '../library/model-folder';
 import type { Logger } from '../logging/logger';
 import type { InferenceLog } from '../metrics/inference-log';
-import { callKeepAliveMs, withPreset } from '../model-policy';
+import { resolveCall, withPreset } from '../model-policy';
 import type { Lease, RunningModel, Scheduler } from './scheduler';
 
 /** Per-request options every API family can set. */
@@ -63,8 +63,7 @@ export class Engine {
     request: GenerateRequest,
     options: CallOptions = {},
   ): AsyncGenerator<GenerateEvent> {
-    const { record, lease, started } = await this.#lease(name, 'text-generation', options.signal);
-    const keepAlive = callKeepAliveMs(record, options.keepAliveMs);
+    const { record, lease, started, keepAlive } = await this.#lease(name, 'text-generation', options);
     let outcome: 'stop' | 'length' | 'cancelled' | 'error' = 'error';
     try {
       for await (const event of lease.runner.generate(
@@ -138,11 +137,8 @@ export class Engine {
   /** Loads a model and keeps it for `keepAliveMs` (absent: the setting). */
   async load(name: string, keepAliveMs?: number): Promise<{ model: string; info: LoadedInfo }> {
     const { record, variant } = this.catalog.resolve(name);
-    const info = await this.scheduler.preload(
-      record,
-      chooseVariant(record, variant),
-      callKeepAliveMs(record, keepAliveMs),
-    );
+    const call = resolveCall(record, variant, keepAliveMs);
+    const info = await this.scheduler.preload(record, call.variant, call.keepAliveMs);
     return { model: record.id, info };
   }
 
@@ -187,7 +183,7 @@ export class Engine {
     );
   }
 
-  async #lease(name: string, task: ModelTask, signal?: AbortSignal) {
+  async #lease(name: string, task: ModelTask, options: CallOptions) {
     const started = performance.now();
     const { record, variant } = this.catalog.resolve(name);
     if (record.task !== task) {
@@ -197,7 +193,8 @@ export class Engine {
         { param: 'model' },
       );
     }
-    const lease = await this.scheduler.acquire(record, chooseVariant(record, variant), signal);
+    const call = resolveCall(record, variant, options.keepAliveMs);
+    const lease = await this.scheduler.acquire(record, call.variant, options.signal);
     try {
       this.catalog.touch(record.id);
     } catch (error) {
@@ -208,7 +205,7 @@ export class Engine {
       }
       this.logger.warn({ model: record.id }, 'could not note the last use of the model: the disk is full');
     }
-    return { record, lease, started };
+    return { record, lease, started, keepAlive: call.keepAliveMs };
   }
 
   /** A request with one reply (embeddings, tensors): lease the model, run, record, release. */
@@ -219,8 +216,7 @@ export class Engine {
     work: (runner: Lease['runner'], signal: AbortSignal) => Promise<T>,
     promptTokens: (result: T) => number,
   ): Promise<T & { model: string }> {
-    const { record, lease, started } = await this.#lease(name, task, options.signal);
-    const keepAlive = callKeepAliveMs(record, options.keepAliveMs);
+    const { record, lease, started, keepAlive } = await this.#lease(name, task, options);
     try {
       const result = await work(lease.runner, signalOf(options.signal, lease)).catch((error: unknown) => {
         if (!cutByShutdown(options.signal, lease)) throw error;

@@ -1,4 +1,6 @@
 import { basename, isAbsolute, relative } from 'node:path';
+import { LodgeError } from '../errors';
+import type { ModelRecord } from '../library/model-folder';
 
 /** The longest reason a client is told; the log keeps the whole message. */
 const MAX_REASON_CHARS = 300;
@@ -43,4 +45,14 @@ function nameInside(path: string, modelDir: string): string {
   const inside = relative(modelDir, bare);
   const name = inside !== '' && !inside.startsWith('..') && !isAbsolute(inside) ? inside : basename(bare);
   return `${name.replaceAll('\\', '/')}${trailing}`;
+}
+
+/**
+ * A load failure as clients see it: the model, and the reason without absolute paths, source
+ * references or file excerpts (the log has the runner's whole message).
+ */
+export function loadFailure(record: ModelRecord, error: unknown): LodgeError {
+  const reason = sanitizeLoadMessage(error instanceof Error ? error.message : String(error), record.dir);
+  const message = reason.startsWith(`${record.id} `) ? reason : `${record.id} could not be loaded: ${reason}`;
+  return new LodgeError('model_load_failed', message, {}, { cause: error });
 }

@@ -5,10 +5,11 @@ import { LodgeError } from '../errors';
 import type { ModelRecord, ModelVariant } from '../library/model-folder';
 import type { Logger } from '../logging/logger';
 import { estimateBytes, KEEP_FOREVER, providersOf, timerKeepAlive } from '../model-policy';
-import type { Clock } from './clock';
-import { sanitizeLoadMessage } from './load-error';
+import { settlesWithin, type Clock } from './clock';
+import { loadFailure, sanitizeLoadMessage } from './load-error';
 import type { MemoryInfo } from './hardware';
 import type { RunnerProcess } from './runner-process';
+import { inUse, newCurrent, slotEvent, type Slot, type Waiter } from './slot';
 
 /** The engine settings the scheduler reads on every decision. */
 export interface SchedulerSettings {
@@ -63,41 +64,6 @@ export interface Lease {
   readonly signal: AbortSignal;
   /** Returns the model; `keepAliveMs` sets how long it stays loaded afterwards (default: settings). */
   release(keepAliveMs?: number): void;
-}
-
-interface Waiter {
-  grant(): void;
-  fail(error: Error): void;
-}
-
-/** The request a slot is serving now, and how to stop it at shutdown. */
-interface Current {
-  readonly controller: AbortController;
-  readonly released: Promise<void>;
-  readonly settle: () => void;
-}
-
-interface Slot {
-  readonly record: ModelRecord;
-  readonly variant: ModelVariant;
-  readonly runner: RunnerProcess;
-  readonly estimatedBytes: number;
-  /** Resolves once the model is loaded; shared by every request that arrives meanwhile. */
-  readonly loaded: Promise<LoadedInfo>;
-  state: SlotState;
-  /** Requests awaiting `loaded` (each holds the model from being unloaded under it). */
-  loadWaiters: number;
-  info: LoadedInfo | null;
-  loadedAt: number;
-  lastUsedAt: number;
-  current: Current | null;
-  readonly queue: Waiter[];
-  expiresAt: number | null;
-  timer: unknown;
-  /** Unload once the requests already waiting are served (the `draining` state once loaded). */
-  unloadWhenIdle: boolean;
-  /** Why the slot was stopped on purpose; what requests awaiting its load are told. */
-  stopReason: LodgeError | null;
 }
 
 /** How long requests cut off at shutdown may take to stop before the runners are stopped anyway. */
@@ -167,7 +133,7 @@ export class Scheduler {
   async unload(id: string): Promise<boolean> {
     const slot = this.#slots.get(id);
     if (!slot) return false;
-    if (this.#inUse(slot)) {
+    if (inUse(slot)) {
       slot.unloadWhenIdle = true;
       if (slot.state !== 'loading') this.#setState(slot, 'draining');
     } else await this.#unload(slot, 'unloaded on request');
@@ -203,7 +169,7 @@ export class Scheduler {
 
   /** Every slot as a {@link SlotEvent}, loading ones included: what a new subscriber starts from. */
   slots(): SlotEvent[] {
-    return [...this.#slots.values()].map((slot) => this.#eventOf(slot));
+    return [...this.#slots.values()].map((slot) => slotEvent(slot));
   }
 
   /** Calls `listener` on every slot state change; returns the unsubscribe. */
@@ -231,12 +197,20 @@ export class Scheduler {
     this.#stopped(error);
     for (const slot of this.#slots.values()) for (const waiter of slot.queue.splice(0)) waiter.fail(error);
     const running = () => [...this.#slots.values()].flatMap((slot) => (slot.current ? [slot.current] : []));
-    const finished = await this.#within(Promise.all(running().map((current) => current.released)), graceMs);
+    const finished = await settlesWithin(
+      this.deps.clock,
+      Promise.all(running().map((current) => current.released)),
+      graceMs,
+    );
     if (finished) return;
     const cut = running();
     this.deps.logger.warn({ requests: cut.length }, 'stopping requests still running after the grace period');
     for (const current of cut) current.controller.abort();
-    await this.#within(Promise.all(cut.map((current) => current.released)), STOP_AFTER_ABORT_MS);
+    await settlesWithin(
+      this.deps.clock,
+      Promise.all(cut.map((current) => current.released)),
+      STOP_AFTER_ABORT_MS,
+    );
   }
 
   /** Stops every runner and fails every waiting request. */
@@ -257,7 +231,7 @@ export class Scheduler {
     if (this.#stopping) throw shuttingDown('Lodge is shutting down and accepts no new requests.');
     let slot = this.#slots.get(record.id);
     if (slot && slot.variant.name !== variant.name) {
-      if (this.#inUse(slot)) {
+      if (inUse(slot)) {
         throw new LodgeError(
           'conflict',
           `${record.id} is ${slot.state === 'loading' ? 'loading' : 'loaded'} as ${slot.variant.name} and in use; retry, or ask for that variant.`,
@@ -271,11 +245,6 @@ export class Scheduler {
     const info = await this.#awaitLoad(slot);
     await this.#enqueue(slot, signal);
     return this.#lease(slot, info, this.deps.clock.now() - started);
-  }
-
-  /** Whether a request is using the slot, queued for it, or awaiting its load. */
-  #inUse(slot: Slot): boolean {
-    return slot.current !== null || slot.queue.length > 0 || slot.loadWaiters > 0;
   }
 
   async #awaitLoad(slot: Slot): Promise<LoadedInfo> {
@@ -330,11 +299,19 @@ export class Scheduler {
         }),
       )
       .then(
-        (info) => {
+        (loadedInfo) => {
           if (slot.stopReason) {
             settle.reject(slot.stopReason);
             return;
           }
+          // Why a provider was skipped is shown to clients (/app/runners): no paths from onnxruntime's build.
+          const info: LoadedInfo = {
+            ...loadedInfo,
+            skipped: loadedInfo.skipped.map((skip) => ({
+              ...skip,
+              reason: sanitizeLoadMessage(skip.reason, record.dir),
+            })),
+          };
           slot.info = info;
           slot.loadedAt = this.deps.clock.now();
           this.deps.logger.info(
@@ -400,7 +377,7 @@ export class Scheduler {
     const used = () => [...this.#slots.values()].reduce((sum, slot) => sum + slot.estimatedBytes, 0);
     while (this.#slots.size >= settings.maxLoadedModels || used() + bytes > settings.memoryBudgetBytes) {
       const idle = [...this.#slots.values()]
-        .filter((slot) => slot.info !== null && !this.#inUse(slot))
+        .filter((slot) => slot.info !== null && !inUse(slot))
         .sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
       if (!idle) {
         throw new LodgeError(
@@ -452,9 +429,7 @@ export class Scheduler {
   }
 
   #claim(slot: Slot): void {
-    let settle!: () => void;
-    const released = new Promise<void>((resolve) => (settle = resolve));
-    slot.current = { controller: new AbortController(), released, settle };
+    slot.current = newCurrent();
     slot.expiresAt = null;
     if (slot.timer !== null) this.deps.clock.clearTimeout(slot.timer);
     slot.timer = null;
@@ -511,7 +486,7 @@ export class Scheduler {
     slot.expiresAt = this.deps.clock.now() + ms;
     slot.timer = this.deps.clock.setTimeout(() => {
       slot.timer = null;
-      if (!this.#inUse(slot)) void this.#unload(slot, 'keep-alive expired');
+      if (!inUse(slot)) void this.#unload(slot, 'keep-alive expired');
     }, ms);
   }
 
@@ -541,43 +516,11 @@ export class Scheduler {
   }
 
   #publish(slot: Slot): void {
-    const event = this.#eventOf(slot);
+    const event = slotEvent(slot);
     for (const listener of this.#listeners) listener(event);
-  }
-
-  #eventOf(slot: Slot): SlotEvent {
-    return {
-      id: slot.record.id,
-      variant: slot.variant.name,
-      state: slot.state,
-      waiting: slot.state === 'loading' ? slot.loadWaiters : slot.queue.length,
-    };
-  }
-
-  /** Resolves true when `work` settles within `ms`, false when the time ran out first. */
-  async #within(work: Promise<unknown>, ms: number): Promise<boolean> {
-    let timer: unknown = null;
-    const timeout = new Promise<false>(
-      (resolve) => (timer = this.deps.clock.setTimeout(() => resolve(false), ms)),
-    );
-    try {
-      return await Promise.race([work.then(() => true), timeout]);
-    } finally {
-      this.deps.clock.clearTimeout(timer);
-    }
   }
 }
 
 function shuttingDown(message: string): LodgeError {
   return new LodgeError('shutting_down', message, { retryAfterSeconds: 5 });
-}
-
-/**
- * A load failure as clients see it: the model, and the reason without absolute paths, source
- * references or file excerpts (the log has the runner's whole message).
- */
-function loadFailure(record: ModelRecord, error: unknown): LodgeError {
-  const reason = sanitizeLoadMessage(error instanceof Error ? error.message : String(error), record.dir);
-  const message = reason.startsWith(`${record.id} `) ? reason : `${record.id} could not be loaded: ${reason}`;
-  return new LodgeError('model_load_failed', message, {}, { cause: error });
 }

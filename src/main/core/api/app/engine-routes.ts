@@ -12,6 +12,8 @@ import type { TensorInfo } from '../../../../shared/engine';
 import type { Engine, RunningModelWithMemory } from '../../engine/engine';
 import type { ModelRecord } from '../../library/model-folder';
 import type { InferenceLog } from '../../metrics/inference-log';
+import { LodgeError } from '../../errors';
+import { keepAliveMsOf } from '../../model-policy';
 import { contractRoute } from '../contract-route';
 
 /** The library as the app API shows it. */
@@ -70,10 +72,16 @@ export function registerEngineRoutes(app: FastifyInstance, engine: Engine, infer
     const { model, keepAliveSeconds } = body as z.output<typeof LoadModelSchema>;
     const { model: id } = await engine.load(
       model,
-      keepAliveSeconds === undefined ? undefined : keepAliveSeconds * 1000,
+      keepAliveSeconds === undefined ? undefined : keepAliveMsOf(keepAliveSeconds),
     );
     const running = (await engine.runningWithMemory()).find((entry) => entry.id === id);
-    if (!running) throw new Error(`${id} unloaded right after loading`);
+    if (!running) {
+      throw new LodgeError(
+        'conflict',
+        `${id} loaded, and was unloaded at once (keep-alive 0, or an unload came meanwhile); give a keep-alive above 0 to keep it.`,
+        { param: 'keepAliveSeconds' },
+      );
+    }
     return runningView(running);
   });
   contractRoute(app, 'unloadModel', async ({ body }) => {

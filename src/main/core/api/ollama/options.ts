@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { GenerateRequest } from '../../../../shared/engine';
 import { LodgeError } from '../../errors';
 import type { GenerationDefaults } from '../../library/model-folder';
+import { keepAliveMsOf } from '../../model-policy';
 import { resolveSampling } from '../sampling';
 import type { OptionsSchema } from './schemas';
 
@@ -77,7 +78,7 @@ const UNIT_MS: Readonly<Record<string, number>> = {
  */
 export function keepAliveMs(value: number | string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value === 'number') return value < 0 ? -1 : value * 1000;
+  if (typeof value === 'number') return keepAliveMsOf(value);
   const text = value.trim();
   if (/^-?\d+(\.\d+)?$/.test(text)) return keepAliveMs(Number(text));
   const negative = text.startsWith('-');

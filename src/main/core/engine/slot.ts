@@ -1,0 +1,64 @@
+import type { LoadedInfo } from '../../../shared/runner-protocol';
+import type { SlotEvent, SlotState } from '../../../shared/slot-state';
+import type { LodgeError } from '../errors';
+import type { ModelRecord, ModelVariant } from '../library/model-folder';
+import type { RunnerProcess } from './runner-process';
+
+/** A request waiting in a slot's queue. */
+export interface Waiter {
+  grant(): void;
+  fail(error: Error): void;
+}
+
+/** The request a slot is serving now, and how to stop it at shutdown. */
+export interface Current {
+  readonly controller: AbortController;
+  readonly released: Promise<void>;
+  readonly settle: () => void;
+}
+
+/** One model's place in the scheduler: its runner, its load, its queue and its state. */
+export interface Slot {
+  readonly record: ModelRecord;
+  readonly variant: ModelVariant;
+  readonly runner: RunnerProcess;
+  readonly estimatedBytes: number;
+  /** Resolves once the model is loaded; shared by every request that arrives meanwhile. */
+  readonly loaded: Promise<LoadedInfo>;
+  state: SlotState;
+  /** Requests awaiting `loaded` (each holds the model from being unloaded under it). */
+  loadWaiters: number;
+  info: LoadedInfo | null;
+  loadedAt: number;
+  lastUsedAt: number;
+  current: Current | null;
+  readonly queue: Waiter[];
+  expiresAt: number | null;
+  timer: unknown;
+  /** Unload once the requests already waiting are served (the `draining` state once loaded). */
+  unloadWhenIdle: boolean;
+  /** Why the slot was stopped on purpose; what requests awaiting its load are told. */
+  stopReason: LodgeError | null;
+}
+
+/** Whether a request is using the slot, queued for it, or awaiting its load. */
+export function inUse(slot: Slot): boolean {
+  return slot.current !== null || slot.queue.length > 0 || slot.loadWaiters > 0;
+}
+
+/** A slot as `/app/events` publishes it. */
+export function slotEvent(slot: Slot): SlotEvent {
+  return {
+    id: slot.record.id,
+    variant: slot.variant.name,
+    state: slot.state,
+    waiting: slot.state === 'loading' ? slot.loadWaiters : slot.queue.length,
+  };
+}
+
+/** A fresh {@link Current}: its abort controller, and a promise that settles on release. */
+export function newCurrent(): Current {
+  let settle!: () => void;
+  const released = new Promise<void>((resolve) => (settle = resolve));
+  return { controller: new AbortController(), released, settle };
+}

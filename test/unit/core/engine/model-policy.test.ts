@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import {
+  estimateBytes,
+  fits,
+  KEEP_FOREVER,
+  keepAliveMsOf,
+  MAX_TIMER_MS,
+  memoryBudgetBytes,
+  pickVariant,
+  schedulerPolicy,
+  timerKeepAlive,
+} from '../../../../src/main/core/model-policy';
+import { DEFAULT_SETTINGS } from '../../../../src/main/core/config';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+describe('model policy', () => {
+  it('budgets weights with a factor and a floor of runtime overhead', () => {
+    expect(estimateBytes(10 * MiB)).toBe(74 * MiB);
+    expect(estimateBytes(4 * GiB)).toBe(5 * GiB);
+  });
+
+  it('fits a model against the budget it is given: the user’s when set, else 80 % of memory', () => {
+    expect(memoryBudgetBytes(2048, 64 * GiB)).toBe(2 * GiB);
+    expect(memoryBudgetBytes(null, 10 * GiB)).toBe(8 * GiB);
+    // 1.8 GiB of weights need 2.25 GiB: too much for a 2 GiB budget on a 64 GiB machine.
+    expect(fits(1.8 * GiB, memoryBudgetBytes(2048, 64 * GiB))).toBe(false);
+    expect(fits(1.8 * GiB, memoryBudgetBytes(null, 64 * GiB))).toBe(true);
+    expect(fits(1.6 * GiB, 2 * GiB)).toBe(true);
+  });
+
+  it('converts keep-alive seconds once: negative keeps the model loaded', () => {
+    expect(keepAliveMsOf(300)).toBe(300_000);
+    expect(keepAliveMsOf(0)).toBe(0);
+    expect(keepAliveMsOf(-1)).toBe(KEEP_FOREVER);
+  });
+
+  it('treats a keep-alive longer than a timer can wait as forever', () => {
+    expect(timerKeepAlive(60_000)).toBe(60_000);
+    expect(timerKeepAlive(MAX_TIMER_MS)).toBe(MAX_TIMER_MS);
+    expect(timerKeepAlive(MAX_TIMER_MS + 1)).toBe(KEEP_FOREVER);
+    expect(timerKeepAlive(99_999_999 * 3600 * 1000)).toBe(KEEP_FOREVER);
+    expect(timerKeepAlive(Number.POSITIVE_INFINITY)).toBe(KEEP_FOREVER);
+    expect(timerKeepAlive(-5)).toBe(KEEP_FOREVER);
+  });
+
+  it('picks a variant without a record: asked for, else the preset’s, else the CPU’s best, else the first', () => {
+    const variants = [{ name: 'fp16' as const }, { name: 'fp32' as const }, { name: 'q4' as const }];
+    expect(pickVariant(variants, 'fp16')?.name).toBe('fp16');
+    expect(pickVariant(variants, null, 'fp32')?.name).toBe('fp32');
+    expect(pickVariant(variants, null, 'int8')?.name).toBe('q4');
+    expect(pickVariant(variants, null)?.name).toBe('q4');
+    expect(pickVariant([{ name: 'fp16' as const }], 'int8')?.name).toBe('fp16');
+    expect(pickVariant([], null)).toBeUndefined();
+  });
+
+  it('derives the scheduler’s settings from the user’s and the machine', () => {
+    expect(
+      schedulerPolicy(
+        { ...DEFAULT_SETTINGS, threads: 0, keepAliveSeconds: -1, memoryBudgetMb: null },
+        { physicalCores: 6, totalMemoryBytes: 10 * GiB },
+      ),
+    ).toMatchObject({ threads: 6, keepAliveMs: KEEP_FOREVER, memoryBudgetBytes: 8 * GiB });
+    expect(
+      schedulerPolicy(
+        { ...DEFAULT_SETTINGS, threads: 2, keepAliveSeconds: 30, memoryBudgetMb: 512 },
+        { physicalCores: 6, totalMemoryBytes: 10 * GiB },
+      ),
+    ).toMatchObject({ threads: 2, keepAliveMs: 30_000, memoryBudgetBytes: 512 * MiB });
+  });
+});
