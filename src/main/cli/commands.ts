@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { DownloadView } from '../../shared/contract/hub';
+import { OllamaChatStreamLineSchema } from '../../shared/ollama-stream';
 import { serverSentEvents } from '../../shared/sse';
 import { CliError, type CoreClient } from './client';
 import { relative, size, table } from './format';
@@ -132,13 +133,13 @@ export async function run(
     const decoder = new TextDecoder();
     let buffer = '';
     try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of response.body ?? []) {
         buffer += decoder.decode(chunk, { stream: true });
         for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
-          const line = JSON.parse(buffer.slice(0, end)) as { message?: { content: string }; error?: string };
+          const line = OllamaChatStreamLineSchema.parse(JSON.parse(buffer.slice(0, end)));
           buffer = buffer.slice(end + 1);
-          if (line.error) throw new CliError(line.error);
-          const piece = line.message?.content ?? '';
+          if ('error' in line) throw new CliError(line.error);
+          const piece = line.message.content;
           answer += piece;
           output.out(piece);
         }

@@ -72,14 +72,14 @@ function register<S extends RouteSpec, Output>(
     request: FastifyRequest;
   }) => Output | Promise<Output>,
 ): void {
-  const schema: ContractSchema<S> & { operationId: string; tags: string[]; response: object } = {
+  const schema: ContractSchema<S> & { operationId: string; tags: string[]; response: object } = present({
     operationId: name,
     tags: ['app'],
     params: spec.params,
     querystring: spec.query,
     body: spec.body,
     response: { 200: spec.response },
-  };
+  });
   app
     .withTypeProvider<ZodTypeProvider>()
     .route<RouteGenericInterface, ContextConfigDefault, ContractSchema<S>>({
@@ -89,4 +89,14 @@ function register<S extends RouteSpec, Output>(
       handler: (request: ContractRequest<S>) =>
         handler({ params: request.params, query: request.query, body: request.body, request }),
     });
+}
+
+/**
+ * The object without its undefined entries. NOTE: Fastify warns about a schema key that is present
+ * but undefined (a route without a query would log "querystring schema … is missing").
+ */
+function present<T extends object>(value: T): T {
+  for (const [key, entry] of Object.entries(value))
+    if (entry === undefined) Reflect.deleteProperty(value, key);
+  return value;
 }

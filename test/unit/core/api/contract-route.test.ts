@@ -59,6 +59,22 @@ describe('contractRoute', () => {
     expect(received).toEqual({ id: ID, title: 'Renamed' });
   });
 
+  it('registers a route without params, query or body without a schema warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? warning.message);
+    process.on('warning', onWarning);
+    try {
+      const server = app();
+      contractRoute(server, 'runners', () => ({ models: [] }));
+      await server.ready();
+      // process.emitWarning delivers on the next tick; setImmediate runs after that queue drains.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((code) => code === 'FSTWRN001')).toEqual([]);
+  });
+
   it('types each part from the route schema (checked by tsc)', () => {
     expectTypeOf<ContractInput<'requests'>['query']>().toEqualTypeOf<{ limit: number }>();
     expectTypeOf<ContractInput<'loadModel'>['body']>().toHaveProperty('model').toEqualTypeOf<string>();

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { z } from 'zod';
 import type { Engine } from '../../engine/engine';
 import type { DownloadManager } from '../../hub/download-manager';
 import type { RunningModel } from '../../engine/scheduler';
@@ -132,13 +131,13 @@ export function registerOllamaRoutes(
       };
     });
     typed.post('/api/chat', { schema: { tags, body: ChatSchema } }, (request, reply) =>
-      chat(engine, request, reply),
+      chat(engine, request.body, { request, reply }),
     );
     typed.post('/api/generate', { schema: { tags, body: GenerateSchema } }, (request, reply) =>
-      generate(engine, request, reply),
+      generate(engine, request.body, { request, reply }),
     );
     typed.post('/api/embed', { schema: { tags, body: EmbedSchema } }, async (request, reply) => {
-      const body = request.body as z.infer<typeof EmbedSchema>;
+      const { body } = request;
       const started = performance.now();
       const inputs = typeof body.input === 'string' ? [body.input] : body.input;
       const keepAlive = keepAliveMs(body.keep_alive);
@@ -162,7 +161,7 @@ export function registerOllamaRoutes(
       '/api/embeddings',
       { schema: { tags, body: LegacyEmbeddingsSchema } },
       async (request, reply) => {
-        const body = request.body as z.infer<typeof LegacyEmbeddingsSchema>;
+        const { body } = request;
         const result = await engine.embed(
           modelName(body),
           { inputs: [body.prompt], truncate: true, normalize: false },
@@ -172,7 +171,7 @@ export function registerOllamaRoutes(
       },
     );
     typed.post('/api/pull', { schema: { tags, body: ModelNameSchema } }, (request, reply) =>
-      pull(downloads, request, reply),
+      pull(downloads, request.body, request, reply),
     );
     typed.delete('/api/delete', { schema: { tags, body: ModelNameSchema } }, async (request, reply) => {
       const { record } = engine.resolve(modelName(request.body));
