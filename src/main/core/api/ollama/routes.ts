@@ -7,6 +7,7 @@ import type { RunningModel } from '../../engine/scheduler';
 import { chooseVariant, type ModelCatalog } from '../../library/model-catalog';
 import type { ModelRecord } from '../../library/model-folder';
 import { shorten } from '../openai/embeddings';
+import { noteUsage } from '../request-log';
 import { clientGone } from '../streaming';
 import { chat, generate } from './chat';
 import { pull } from './pull';
@@ -149,6 +150,7 @@ export function registerOllamaRoutes(
           ...(keepAlive !== undefined ? { keepAliveMs: keepAlive } : {}),
         },
       );
+      noteUsage(request, { model: modelName(body), promptTokens: result.promptTokens });
       return {
         model: modelName(body),
         embeddings: result.embeddings.map((vector) => [...shorten(vector, body.dimensions)]),
@@ -167,6 +169,7 @@ export function registerOllamaRoutes(
           { inputs: [body.prompt], truncate: true, normalize: false },
           { signal: clientGone(request, reply) },
         );
+        noteUsage(request, { model: modelName(body), promptTokens: result.promptTokens });
         return { embedding: [...(result.embeddings[0] ?? [])] };
       },
     );

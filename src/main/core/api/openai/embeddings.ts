@@ -1,5 +1,6 @@
 import type { Engine } from '../../engine/engine';
 import { LodgeError } from '../../errors';
+import { noteUsage } from '../request-log';
 import type { Exchange } from '../responder/generation';
 import { clientGone } from '../streaming';
 import type { EmbeddingRequest } from './schemas';
@@ -32,6 +33,7 @@ export async function embeddings(
     { inputs, truncate: false },
     { signal: clientGone(request, reply) },
   );
+  noteUsage(request, { model: body.model, promptTokens: result.promptTokens });
   const width = result.embeddings[0]?.length ?? 0;
   if (body.dimensions != null && body.dimensions > width) {
     throw new LodgeError('invalid_request', `dimensions must be at most ${width} for ${result.model}.`, {

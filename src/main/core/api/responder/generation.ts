@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateEvent, GenerateRequest, TokenLogprob } from '../../../../shared/engine';
 import type { Engine } from '../../engine/engine';
 import { isLodgeError, LodgeError } from '../../errors';
+import { noteUsage } from '../request-log';
 import { clientGone, openStream } from '../streaming';
 import { parseToolCalls, ToolCallHoldback } from '../tool-calls';
 import type { CollectedGeneration, GenerationEnd, StreamFormatter } from './formatter';
@@ -42,19 +43,23 @@ export async function startGeneration(
     ...(call.keepAliveMs !== undefined ? { keepAliveMs: call.keepAliveMs } : {}),
   });
   const first = await events.next();
-  return new Generation(exchange, events, first, signal, call.tools ?? new Set(), started);
+  return new Generation(exchange, events, first, signal, call, started);
 }
 
 /** A started generation: collect it into one reply, or pipe it to the client through a formatter. */
 export class Generation {
+  private readonly tools: ReadonlySet<string>;
+
   constructor(
     private readonly exchange: Exchange,
     private readonly events: AsyncIterator<GenerateEvent>,
     private readonly first: IteratorResult<GenerateEvent>,
     private readonly signal: AbortSignal,
-    private readonly tools: ReadonlySet<string>,
+    private readonly call: GenerationCall,
     private readonly started: number,
-  ) {}
+  ) {
+    this.tools = call.tools ?? new Set();
+  }
 
   /** Reads the generation to its end: the text (tool calls parsed out), logprobs and figures. */
   async collect(): Promise<CollectedGeneration> {
@@ -131,6 +136,11 @@ export class Generation {
       await this.events.return?.(undefined);
     }
     if (done === null) throw new LodgeError('internal', 'The generation ended without a result.');
+    noteUsage(this.exchange.request, {
+      model: this.call.model,
+      promptTokens: done.stats.promptTokens,
+      completionTokens: done.stats.completionTokens,
+    });
     return done;
   }
 }
