@@ -1,15 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Engine } from '../../engine/engine';
 import type { DownloadManager } from '../../hub/download-manager';
-import type { RunningModel } from '../../engine/scheduler';
-import { chooseVariant, type ModelCatalog } from '../../library/model-catalog';
-import type { ModelRecord } from '../../library/model-folder';
+import type { ModelCatalog } from '../../library/model-catalog';
 import { shorten } from '../openai/embeddings';
 import { noteUsage } from '../request-log';
 import { clientGone } from '../streaming';
 import { chat, generate } from './chat';
+import { capabilities, details, psOf, tagOf } from './model-views';
 import { pull } from './pull';
 import { keepAliveMs, modelName } from './options';
 import {
@@ -26,58 +24,6 @@ import {
  * they need, so it names the Ollama release whose API Lodge follows, not Lodge's own version.
  */
 export const OLLAMA_API_VERSION = '0.12.0';
-
-/** A time far in the future: what Ollama reports for a model kept loaded forever. */
-const FOREVER = '2318-08-22T00:00:00Z';
-
-function details(record: ModelRecord) {
-  const variant = chooseVariant(record, null);
-  const family = record.architecture?.replace(/(ForCausalLM|LMHeadModel|Model)$/, '').toLowerCase() ?? 'onnx';
-  return {
-    parent_model: '',
-    format: 'onnx',
-    family,
-    families: [family],
-    parameter_size: '',
-    quantization_level: variant.name.toUpperCase(),
-  };
-}
-
-/** A stable identifier of a model's files (a content hash arrives with the library's verification). */
-function digest(record: ModelRecord): string {
-  const variant = chooseVariant(record, null);
-  return createHash('sha256')
-    .update(`${record.id}\0${variant.name}\0${variant.bytes}\0${record.modifiedAt}`)
-    .digest('hex');
-}
-
-function capabilities(record: ModelRecord): string[] {
-  if (record.task === 'embeddings') return ['embedding'];
-  if (record.task !== 'text-generation') return [];
-  return ['completion', ...(record.chatTemplate?.includes('tools') ? ['tools'] : [])];
-}
-
-function tagOf(record: ModelRecord) {
-  const name = `${record.id}:latest`;
-  return {
-    name,
-    model: name,
-    modified_at: new Date(record.modifiedAt).toISOString(),
-    size: chooseVariant(record, null).bytes,
-    digest: digest(record),
-    details: details(record),
-  };
-}
-
-function psOf(record: ModelRecord, running: RunningModel) {
-  return {
-    ...tagOf(record),
-    size: running.estimatedBytes,
-    size_vram: running.provider === 'cpu' ? 0 : running.estimatedBytes,
-    expires_at: running.expiresAt === null ? FOREVER : new Date(running.expiresAt).toISOString(),
-    context_length: running.contextLength ?? 0,
-  };
-}
 
 /** Parses bodies of any content type as JSON: curl -d sends form encoding, and Ollama accepts it. */
 function acceptAnyJson(app: FastifyInstance): void {
