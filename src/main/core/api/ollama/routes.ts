@@ -31,11 +31,13 @@ function acceptAnyJson(app: FastifyInstance): void {
     ['application/x-www-form-urlencoded', 'text/plain'],
     { parseAs: 'string' },
     (_request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
       try {
-        done(null, body === '' ? {} : JSON.parse(body as string));
+        done(null, text === '' ? {} : JSON.parse(text));
       } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
         done(
-          Object.assign(error as Error, { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }),
+          Object.assign(new Error(message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }),
           undefined,
         );
       }
