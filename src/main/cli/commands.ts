@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { DownloadView } from '../../shared/contract/hub';
+import { liveEventSchemas } from '../../shared/live-events';
 import { OllamaChatStreamLineSchema } from '../../shared/ollama-stream';
 import { serverSentEvents } from '../../shared/sse';
 import { CliError, type CoreClient } from './client';
@@ -96,7 +97,7 @@ export async function pull(client: CoreClient, output: Output, name: string, isT
   if (events.body && !finished())
     for await (const { event, data } of serverSentEvents(events.body)) {
       if (event !== 'download') continue;
-      const download = JSON.parse(data) as DownloadView;
+      const download = liveEventSchemas.download.parse(JSON.parse(data));
       if (download.id !== started.id) continue;
       last = download;
       show(download);

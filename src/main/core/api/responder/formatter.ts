@@ -37,13 +37,23 @@ export interface CollectedGeneration extends GenerationEnd {
  *   `message_delta` (stop_reason, usage) and `message_stop`; `error` an `event: error`.
  * - OpenAI Responses (to come): `open` writes `response.created`, `text`
  *   `response.output_text.delta`, `finish` the output items and `response.completed`.
+ *
+ * A family's handler then reads, e.g. for Anthropic Messages:
+ * ```ts
+ * const generation = await startGeneration(engine, exchange, { model, request, tools });
+ * if (body.stream) return generation.pipe(messagesStream(envelope));
+ * return exchange.reply.send(messageBody(envelope, await generation.collect()));
+ * ```
  */
 export interface StreamFormatter {
   /** The response's content type: `text/event-stream; charset=utf-8` or `application/x-ndjson`. */
   readonly contentType: string;
   /** What goes out before the first token. */
   open(): string;
-  /** A piece of visible text (never tool-call markup), with its logprobs when they were asked for. */
+  /**
+   * A piece of visible text (never tool-call markup), with its logprobs when they were asked for;
+   * the text is empty when a piece carried only logprobs (the rest was held back).
+   */
   text(text: string, logprobs: readonly TokenLogprob[] | undefined): string;
   /** The end of a generation that finished. */
   finish(end: GenerationEnd): string;

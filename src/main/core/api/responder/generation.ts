@@ -29,7 +29,8 @@ export interface Exchange {
 /**
  * Starts a generation for an HTTP request and waits for its first event, so that what fails before
  * any output (an unknown model, a load failure, a full queue) is an ordinary HTTP error in the
- * family's shape. The generation stops when the client leaves.
+ * family's shape. The generation stops when the client leaves. Collect or pipe what this returns
+ * at once: a generation nobody reads holds its model until then.
  */
 export async function startGeneration(
   engine: Pick<Engine, 'generate'>,
