@@ -51,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
       {
         listening: (url) => console.log(`Lodge listening on ${url}`),
         failed: (message) => console.error(message),
+        request: (line) => console.log(line),
       },
     );
   }

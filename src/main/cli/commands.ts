@@ -1,6 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { DownloadView } from '../../shared/contract/hub';
+import { liveEventSchemas } from '../../shared/live-events';
+import { OllamaChatStreamLineSchema } from '../../shared/ollama-stream';
 import { serverSentEvents } from '../../shared/sse';
 import { CliError, type CoreClient } from './client';
 import { relative, size, table } from './format';
@@ -95,7 +97,7 @@ export async function pull(client: CoreClient, output: Output, name: string, isT
   if (events.body && !finished())
     for await (const { event, data } of serverSentEvents(events.body)) {
       if (event !== 'download') continue;
-      const download = JSON.parse(data) as DownloadView;
+      const download = liveEventSchemas.download.parse(JSON.parse(data));
       if (download.id !== started.id) continue;
       last = download;
       show(download);
@@ -132,13 +134,13 @@ export async function run(
     const decoder = new TextDecoder();
     let buffer = '';
     try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of response.body ?? []) {
         buffer += decoder.decode(chunk, { stream: true });
         for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
-          const line = JSON.parse(buffer.slice(0, end)) as { message?: { content: string }; error?: string };
+          const line = OllamaChatStreamLineSchema.parse(JSON.parse(buffer.slice(0, end)));
           buffer = buffer.slice(end + 1);
-          if (line.error) throw new CliError(line.error);
-          const piece = line.message?.content ?? '';
+          if ('error' in line) throw new CliError(line.error);
+          const piece = line.message.content;
           answer += piece;
           output.out(piece);
         }

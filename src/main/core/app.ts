@@ -40,6 +40,8 @@ export interface LodgeOptions {
   readonly rendererDir: string | null;
   /** The built runner entry (`out/main/runner.js`) forked for each loaded model. */
   readonly runnerPath: string;
+  /** Where each served request's line goes (the terminal of `lodge serve`); none when not given. */
+  readonly requestLines?: (line: string) => void;
 }
 
 /** A running core. */
@@ -143,6 +145,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       logs: sink.ring,
       requests: new RequestLogRepository(db),
       rendererDir: options.rendererDir,
+      ...(options.requestLines ? { requestLines: options.requestLines } : {}),
       startedAt,
       info: (): AppInfo => ({
         name: 'Lodge',

@@ -30,6 +30,7 @@ try {
     {
       listening: (url, dataDir) => report({ type: 'listening', url, dataDir }),
       failed: (message) => report({ type: 'failed', message }),
+      request: (line) => console.log(line),
     },
   );
   process.exit(code);

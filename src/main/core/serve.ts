@@ -15,6 +15,8 @@ const SAME_SIGNAL_MS = 1000;
 export interface ServeReporter {
   listening(url: string, dataDir: string): void;
   failed(message: string): void;
+  /** One line per served request (method, path, model, status, time, tokens), as Ollama prints. */
+  request?(line: string): void;
 }
 
 /**
@@ -30,7 +32,12 @@ export async function serve(
 ): Promise<number> {
   let lodge: Lodge;
   try {
-    lodge = await startLodge({ flags, env: process.env, ...entry });
+    lodge = await startLodge({
+      flags,
+      env: process.env,
+      ...entry,
+      ...(reporter.request ? { requestLines: (line: string) => reporter.request?.(line) } : {}),
+    });
   } catch (error) {
     if (error instanceof ConfigError) {
       reporter.failed(error.message);

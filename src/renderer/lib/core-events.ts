@@ -1,32 +1,40 @@
-import type { DownloadView } from '../../shared/contract/hub';
+import type { z } from 'zod';
+import {
+  isLiveEventName,
+  liveEventSchemas,
+  type LiveEventName,
+  type LiveEvents,
+} from '../../shared/live-events';
 import { serverSentEvents } from '../../shared/sse';
 import type { ApiClient } from './api-client';
 
 /** The core's state changes, by name, as `GET /app/events` streams them. */
-export interface CoreEvents {
-  models: { ids: string[] };
-  'import-progress': { id: string; doneBytes: number; totalBytes: number };
-  download: DownloadView;
-  inference: Record<string, unknown>;
-}
+export type CoreEvents = LiveEvents;
 
-type Listener<K extends keyof CoreEvents> = (data: CoreEvents[K]) => void;
+type Listener<K extends LiveEventName> = (data: LiveEvents[K]) => void;
+type ListenerSets = { [K in LiveEventName]: Set<Listener<K>> };
 
 /**
  * One connection to `/app/events` for the whole UI, read with fetch (EventSource cannot send the
- * API key), reconnecting after a pause when the core goes away.
+ * API key), reconnecting after a pause when the core goes away. Each event's data is checked
+ * against the shared schema before a listener sees it.
  */
 export class CoreEventStream {
-  readonly #listeners = new Map<keyof CoreEvents, Set<Listener<never>>>();
+  readonly #listeners: ListenerSets = {
+    models: new Set(),
+    'import-progress': new Set(),
+    download: new Set(),
+    inference: new Set(),
+    slot: new Set(),
+  };
 
   constructor(private readonly api: ApiClient) {}
 
   /** Subscribes to one kind of event; returns the unsubscribe function. */
-  on<K extends keyof CoreEvents>(event: K, listener: Listener<K>): () => void {
-    const set = this.#listeners.get(event) ?? new Set();
-    set.add(listener as Listener<never>);
-    this.#listeners.set(event, set);
-    return () => set.delete(listener as Listener<never>);
+  on<K extends LiveEventName>(event: K, listener: Listener<K>): () => void {
+    const set: Set<Listener<K>> = this.#listeners[event];
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   /** Connects and keeps reconnecting until the returned function is called. */
@@ -41,7 +49,8 @@ export class CoreEventStream {
       try {
         const response = await this.api.stream('/app/events', signal);
         if (response.body)
-          for await (const { event, data } of serverSentEvents(response.body)) this.#dispatch(event, data);
+          for await (const { event, data } of serverSentEvents(response.body))
+            if (isLiveEventName(event)) this.#dispatch(event, data);
       } catch {
         // The core is restarting or unreachable: wait, then reconnect.
       }
@@ -49,10 +58,12 @@ export class CoreEventStream {
     }
   }
 
-  #dispatch(event: string | null, data: string): void {
-    const name = event as keyof CoreEvents | null;
-    if (!name) return;
-    const payload = JSON.parse(data) as never;
-    for (const listener of this.#listeners.get(name) ?? []) listener(payload);
+  #dispatch<K extends LiveEventName>(name: K, data: string): void {
+    const schema: z.ZodType<LiveEvents[K]> = liveEventSchemas[name];
+    const parsed = schema.safeParse(JSON.parse(data));
+    // NOTE: an event that does not match its schema comes from a core of another version; skip it.
+    if (!parsed.success) return;
+    const set: Set<Listener<K>> = this.#listeners[name];
+    for (const listener of set) listener(parsed.data);
   }
 }

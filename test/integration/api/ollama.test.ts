@@ -158,6 +158,37 @@ describe('Ollama compatibility, with the official ollama client', () => {
     expect(Math.hypot(...legacy.embedding)).not.toBeCloseTo(1, 3);
   });
 
+  it("gives parameter_size from the model's weights, and only whole numbers where Go reads integers", async () => {
+    // The library counts the ONNX initializers' elements; Ollama writes that count as "238K", "0.5B".
+    const detail = (await (await fetch(`${core.url}/app/models/test/tiny-lm`)).json()) as {
+      parameterCount: number;
+    };
+    expect(detail.parameterCount).toBeGreaterThan(1000);
+    expect(detail.parameterCount).toBeLessThan(1e6);
+    const expected = `${Math.round(detail.parameterCount / 1000)}K`;
+    const listed = (await ollama.list()).models.find((model) => model.name === 'test/tiny-lm:latest');
+    expect(listed?.details.parameter_size).toBe(expected);
+    expect((await ollama.show({ model: 'test/tiny-lm' })).details.parameter_size).toBe(expected);
+
+    await ollama.generate({ model: 'test/tiny-lm', prompt: '', keep_alive: '1m' });
+    const replies: unknown[] = [
+      await ollama.list(),
+      await ollama.ps(),
+      await ollama.show({ model: 'test/tiny-lm' }),
+      await ollama.chat({
+        model: 'test/tiny-lm',
+        messages: [{ role: 'user', content: 'Hi' }],
+        options: { num_predict: 2 },
+      }),
+      await ollama.generate({ model: 'test/tiny-lm', prompt: 'Hi', options: { num_predict: 2 } }),
+      { ...(await ollama.embed({ model: 'test/embedder', input: 'Hi' })), embeddings: [] },
+    ];
+    expect((replies[1] as { models: { name: string }[] }).models.map((model) => model.name)).toContain(
+      'test/tiny-lm:latest',
+    );
+    expect(replies.flatMap((reply) => fractions(reply, ''))).toEqual([]);
+  });
+
   it('copies and deletes models, refusing names that would leave the models folder', async () => {
     await ollama.copy({ source: 'test/tiny-lm', destination: 'mine/tiny-copy' });
     expect((await ollama.list()).models.map((model) => model.name)).toContain('mine/tiny-copy:latest');
@@ -205,3 +236,12 @@ describe('Ollama compatibility, with the official ollama client', () => {
     expect(await bad.json()).toEqual({ error: expect.stringMatching(/not valid JSON/) });
   });
 });
+
+/** The paths of every number that is not whole in a reply (Ollama has no float fields but these). */
+function fractions(value: unknown, path: string): string[] {
+  if (typeof value === 'number') return Number.isInteger(value) ? [] : [`${path} = ${value}`];
+  if (Array.isArray(value)) return value.flatMap((item, index) => fractions(item, `${path}[${index}]`));
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).flatMap(([key, item]) => fractions(item, `${path}.${key}`));
+  return [];
+}

@@ -51,6 +51,8 @@ export interface HttpServerDeps {
   readonly info: () => AppInfo;
   readonly startedAt: number;
   readonly bodyLimit?: number;
+  /** Where each served request's line goes (the server's terminal); none when not given. */
+  readonly requestLines?: (line: string) => void;
 }
 
 /** The running HTTP server: one Fastify instance serving every API family and the web UI. */
@@ -107,7 +109,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   });
   registerErrorHandling(fastify);
   registerJsonBodyParser(fastify);
-  registerRequestLog(fastify, deps.requests);
+  registerRequestLog(fastify, deps.requests, deps.requestLines);
   const metrics = new PrometheusMetrics(deps.engine, deps.inferences);
   metrics.observe(fastify);
   fastify.addHook('onClose', async () => metrics.dispose());

@@ -1,6 +1,11 @@
 import type { ChatParamsSchema } from '../../../shared/contract/conversations';
 import type { z } from 'zod';
 import type { ApiClient } from '../../lib/api-client';
+import {
+  ChatStreamEventSchema,
+  OpenAiErrorBodySchema,
+  type CompletionUsage,
+} from '../../../shared/openai-stream';
 import { serverSentEvents } from '../../../shared/sse';
 
 /** What one streamed answer came to. */
@@ -32,7 +37,10 @@ export async function streamChat(
   const { params } = request;
   const started = performance.now();
   let firstTokenAt: number | null = null;
-  let usage = { prompt_tokens: 0, completion_tokens: 0 };
+  let usage: Pick<CompletionUsage, 'prompt_tokens' | 'completion_tokens'> = {
+    prompt_tokens: 0,
+    completion_tokens: 0,
+  };
   /** Decode speed by the engine's clock; the stream's own timing measures network delivery. */
   let engineSpeed: number | null = null;
   let finish = 'stop';
@@ -56,24 +64,19 @@ export async function streamChat(
       signal,
     );
     if (!response.ok) {
-      const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
-      throw new Error(body.error?.message ?? `Lodge answered ${response.status}.`);
+      const body = OpenAiErrorBodySchema.safeParse(await response.json().catch(() => null));
+      throw new Error(body.success ? body.data.error.message : `Lodge answered ${response.status}.`);
     }
     if (!response.body) throw new Error('Lodge answered without a stream.');
     for await (const { data } of serverSentEvents(response.body)) {
       if (data === '[DONE]') continue;
-      const event = JSON.parse(data) as {
-        error?: { message: string };
-        usage?: typeof usage | null;
-        timings?: { predicted_per_second?: number | null };
-        choices?: { delta?: { content?: string }; finish_reason?: string | null }[];
-      };
-      if (event.error) throw new Error(event.error.message);
+      const event = ChatStreamEventSchema.parse(JSON.parse(data));
+      if ('error' in event) throw new Error(event.error.message);
       if (event.usage) usage = event.usage;
       if (typeof event.timings?.predicted_per_second === 'number')
         engineSpeed = event.timings.predicted_per_second;
-      const choice = event.choices?.[0];
-      if (choice?.delta?.content) {
+      const choice = event.choices[0];
+      if (choice?.delta.content) {
         firstTokenAt ??= performance.now();
         text += choice.delta.content;
         onText(text);

@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import type {
-  ConversationParamsSchema,
-  CreateConversationSchema,
-  ReplaceMessagesSchema,
-  UpdateConversationSchema,
-} from '../../../../shared/contract/conversations';
+import type { ConversationParamsSchema } from '../../../../shared/contract/conversations';
 import type { ConversationRepository } from '../../db/conversation-repository';
 import { LodgeError } from '../../errors';
 import { contractRoute } from '../contract-route';
@@ -16,8 +11,7 @@ export function registerConversationRoutes(
   app: FastifyInstance,
   conversations: ConversationRepository,
 ): void {
-  const load = (params: unknown) => {
-    const { id } = params as z.output<typeof ConversationParamsSchema>;
+  const load = ({ id }: z.output<typeof ConversationParamsSchema>) => {
     const conversation = conversations.get(id);
     if (!conversation) throw new LodgeError('not_found', `There is no conversation ${id}.`);
     return conversation;
@@ -30,7 +24,7 @@ export function registerConversationRoutes(
 
   contractRoute(app, 'conversations', () => ({ conversations: conversations.list(200) }));
   contractRoute(app, 'createConversation', ({ body }) => {
-    const input = body as z.output<typeof CreateConversationSchema>;
+    const input = body;
     const now = new Date().toISOString();
     const id = randomUUID();
     conversations.create({
@@ -47,13 +41,13 @@ export function registerConversationRoutes(
   contractRoute(app, 'conversation', ({ params }) => detail(load(params).id));
   contractRoute(app, 'updateConversation', ({ params, body }) => {
     const current = load(params);
-    const patch = body as z.output<typeof UpdateConversationSchema>;
+    const patch = body;
     conversations.update({ ...current, ...patch, updatedAt: new Date().toISOString() });
     return detail(current.id);
   });
   contractRoute(app, 'replaceMessages', ({ params, body }) => {
     const current = load(params);
-    const { messages } = body as z.output<typeof ReplaceMessagesSchema>;
+    const { messages } = body;
     const now = new Date().toISOString();
     conversations.replaceMessages(
       current.id,

@@ -1,13 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
-import type {
-  InferenceQuerySchema,
-  LoadModelSchema,
-  ModelDetail,
-  ModelSummary,
-  RunningModelView,
-  UnloadModelSchema,
-} from '../../../../shared/contract/models';
+import type { ModelDetail, ModelSummary, RunningModelView } from '../../../../shared/contract/models';
 import type { TensorInfo } from '../../../../shared/engine';
 import type { Engine, RunningModelWithMemory } from '../../engine/engine';
 import type { ModelRecord } from '../../library/model-folder';
@@ -69,7 +61,7 @@ export function registerEngineRoutes(app: FastifyInstance, engine: Engine, infer
     models: (await engine.runningWithMemory()).map(runningView),
   }));
   contractRoute(app, 'loadModel', async ({ body }) => {
-    const { model, keepAliveSeconds } = body as z.output<typeof LoadModelSchema>;
+    const { model, keepAliveSeconds } = body;
     const { model: id } = await engine.load(
       model,
       keepAliveSeconds === undefined ? undefined : keepAliveMsOf(keepAliveSeconds),
@@ -85,12 +77,12 @@ export function registerEngineRoutes(app: FastifyInstance, engine: Engine, infer
     return runningView(running);
   });
   contractRoute(app, 'unloadModel', async ({ body }) => {
-    const { model } = body as z.output<typeof UnloadModelSchema>;
+    const { model } = body;
     const id = engine.resolve(model).record.id;
     return { model: id, unloaded: await engine.unload(id) };
   });
   contractRoute(app, 'inferences', ({ query }) => {
-    const { limit } = query as z.output<typeof InferenceQuerySchema>;
+    const { limit } = query;
     return { inferences: inferences.recent(limit) };
   });
 }

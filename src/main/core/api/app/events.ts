@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { LiveEventName, LiveEvents } from '../../../../shared/live-events';
 import type { SlotEvent } from '../../../../shared/slot-state';
 import type { Engine } from '../../engine/engine';
 import type { DownloadManager, DownloadView } from '../../hub/download-manager';
@@ -29,14 +30,15 @@ export function registerEventStream(
   });
   app.get('/app/events', { schema: { tags: ['app'] } }, (request, reply) => {
     const stream = openStream(request, reply, 'text/event-stream; charset=utf-8', clientGone(request, reply));
-    const send = (event: string, data: unknown) =>
+    const send = <K extends LiveEventName>(event: K, data: LiveEvents[K]) =>
       stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const onModels = (ids: string[]) => send('models', { ids });
     const onProgress = (progress: { id: string; doneBytes: number; totalBytes: number }) =>
       send('import-progress', progress);
     catalog.on('changed', onModels);
     catalog.on('import-progress', onProgress);
-    const onDownload = (download: DownloadView) => send('download', download);
+    const onDownload = (download: DownloadView) =>
+      send('download', { ...download, files: [...download.files] });
     downloads.on('update', onDownload);
     const unsubscribe = inferences.subscribe((record) => send('inference', record));
     const onSlot = (slot: SlotEvent) => send('slot', slot);

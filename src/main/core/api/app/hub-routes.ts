@@ -1,12 +1,7 @@
 import { totalmem } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import type {
-  DownloadParamsSchema,
-  HubSearchQuerySchema,
-  StartDownloadSchema,
-} from '../../../../shared/contract/hub';
-import type { ModelParamsSchema } from '../../../../shared/contract/library';
+import type { DownloadParamsSchema } from '../../../../shared/contract/hub';
 import type { DownloadManager, DownloadView } from '../../hub/download-manager';
 import type { HubClient, HubModel } from '../../hub/hub-client';
 import { compatibility, offeredVariants } from '../../hub/repo-files';
@@ -36,7 +31,7 @@ export function registerHubRoutes(
   catalog: ModelCatalog,
 ): void {
   contractRoute(app, 'hubSearch', async ({ query }) => {
-    const { q, task, sort, limit, variant, size } = query as z.output<typeof HubSearchQuerySchema>;
+    const { q, task, sort, limit, variant, size } = query;
     const installed = new Set(
       catalog.entries().flatMap((model) => (model.source.kind === 'hub' ? [model.source.repo] : [model.id])),
     );
@@ -102,7 +97,7 @@ export function registerHubRoutes(
     return matches;
   }
   contractRoute(app, 'hubRepo', async ({ params }) => {
-    const { owner, name } = params as z.output<typeof ModelParamsSchema>;
+    const { owner, name } = params;
     const repo = `${owner}/${name}`;
     const { sha, gated } = await hub.revision(repo, 'main');
     const files = await hub.tree(repo, sha);
@@ -135,10 +130,8 @@ export function registerHubRoutes(
     };
   });
   contractRoute(app, 'downloads', () => ({ downloads: downloads.list().map(plain) }));
-  contractRoute(app, 'startDownload', async ({ body }) =>
-    plain(await downloads.start(body as z.output<typeof StartDownloadSchema>)),
-  );
-  const idOf = (params: unknown) => (params as z.output<typeof DownloadParamsSchema>).id;
+  contractRoute(app, 'startDownload', async ({ body }) => plain(await downloads.start(body)));
+  const idOf = (params: z.output<typeof DownloadParamsSchema>) => params.id;
   contractRoute(app, 'pauseDownload', ({ params }) => plain(downloads.pause(idOf(params))));
   contractRoute(app, 'resumeDownload', ({ params }) => plain(downloads.resume(idOf(params))));
   contractRoute(app, 'cancelDownload', ({ params }) => plain(downloads.cancel(idOf(params))));

@@ -1,10 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import type {
-  ImportModelSchema,
-  ModelParamsSchema,
-  UpdateModelSchema,
-} from '../../../../shared/contract/library';
+import type { ModelParamsSchema } from '../../../../shared/contract/library';
 import type { Engine } from '../../engine/engine';
 import type { ModelCatalog } from '../../library/model-catalog';
 import { contractRoute } from '../contract-route';
@@ -19,15 +15,11 @@ export function registerLibraryRoutes(
   engine: Engine,
   dirs: { dataDir: string; cacheDir: string },
 ): void {
-  const idOf = (params: unknown) => `${(params as Params).owner}/${(params as Params).name}`;
+  const idOf = (params: Params) => `${params.owner}/${params.name}`;
   contractRoute(app, 'models', () => ({ models: catalog.entries().map(modelSummary) }));
   contractRoute(app, 'model', ({ params }) => modelDetail(catalog.get(idOf(params))));
-  contractRoute(app, 'importModel', async ({ body }) =>
-    modelDetail(await catalog.import(body as z.output<typeof ImportModelSchema>)),
-  );
-  contractRoute(app, 'updateModel', ({ params, body }) =>
-    modelDetail(catalog.update(idOf(params), body as z.output<typeof UpdateModelSchema>)),
-  );
+  contractRoute(app, 'importModel', async ({ body }) => modelDetail(await catalog.import(body)));
+  contractRoute(app, 'updateModel', ({ params, body }) => modelDetail(catalog.update(idOf(params), body)));
   contractRoute(app, 'deleteModel', async ({ params }) => {
     const id = catalog.get(idOf(params)).id;
     await engine.unload(id).catch(() => false);

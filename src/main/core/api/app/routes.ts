@@ -1,7 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
-import type { SettingsPatchSchema } from '../../../../shared/contract/settings';
-import type { AppInfo, LogQuerySchema, RequestQuerySchema } from '../../../../shared/contract/system';
+import type { AppInfo } from '../../../../shared/contract/system';
 import type { RequestLogRepository } from '../../db/request-log-repository';
 import type { LogRing } from '../../logging/log-ring';
 import type { SettingsService } from '../../settings-service';
@@ -28,11 +26,11 @@ export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps): voi
   }));
   contractRoute(app, 'info', () => deps.info());
   contractRoute(app, 'logs', ({ query }) => {
-    const { level, limit, after } = query as z.output<typeof LogQuerySchema>;
+    const { level, limit, after } = query;
     return { entries: deps.logs.query(level, limit, after) };
   });
   contractRoute(app, 'requests', ({ query }) => {
-    const { limit } = query as z.output<typeof RequestQuerySchema>;
+    const { limit } = query;
     return { requests: deps.requests.recent(limit) };
   });
   contractRoute(app, 'settings', () => deps.settings.view());
@@ -46,9 +44,6 @@ export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps): voi
     return { ...sample, loadAverage: [...sample.loadAverage], gpus: [...gpus], gpuNote: note };
   });
   contractRoute(app, 'updateSettings', ({ body, request }) =>
-    deps.settings.update(body as z.output<typeof SettingsPatchSchema>, {
-      origin: request.headers.origin,
-      host: request.headers.host,
-    }),
+    deps.settings.update(body, { origin: request.headers.origin, host: request.headers.host }),
   );
 }

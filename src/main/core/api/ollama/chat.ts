@@ -1,10 +1,12 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import type { ChatMessage, GenerateEvent, GenerateRequest, ToolDefinition } from '../../../../shared/engine';
+import type { ChatMessage, GenerateRequest, ToolDefinition } from '../../../../shared/engine';
+import type { OllamaDoneFields } from '../../../../shared/ollama-stream';
 import type { Engine } from '../../engine/engine';
-import { isLodgeError, LodgeError } from '../../errors';
-import { clientGone, openStream } from '../streaming';
-import { parseToolCalls, ToolCallHoldback, type ToolCall } from '../tool-calls';
+import { LodgeError } from '../../errors';
+import type { GenerationEnd } from '../responder/formatter';
+import { startGeneration, type Exchange } from '../responder/generation';
+import type { ToolCall } from '../tool-calls';
 import { formatOllamaError } from './errors';
 import { generationOptions, keepAliveMs, modelName, ns, refuseUnsupported } from './options';
 import type { ChatSchema, GenerateSchema } from './schemas';
@@ -12,14 +14,15 @@ import type { ChatSchema, GenerateSchema } from './schemas';
 type Shape = 'chat' | 'generate';
 
 /** `POST /api/chat`: NDJSON by default; an empty message list only loads (or with keep_alive 0, unloads). */
-export async function chat(engine: Engine, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  const body = request.body as z.infer<typeof ChatSchema>;
-  const name = modelName(body);
-  refuseUnsupported(body);
+export async function chat(
+  engine: Engine,
+  body: z.output<typeof ChatSchema>,
+  exchange: Exchange,
+): Promise<unknown> {
   if (body.messages.some((message) => (message.images?.length ?? 0) > 0))
     refuseUnsupported({ images: ['x'] });
-  const { record } = engine.resolve(name);
-  if (body.messages.length === 0) return loadOnly(engine, reply, name, 'chat', keepAliveMs(body.keep_alive));
+  const { name, record, keepAlive } = accept(engine, body);
+  if (body.messages.length === 0) return loadOnly(engine, exchange.reply, name, 'chat', keepAlive);
   const tools: ToolDefinition[] | undefined = body.tools?.map((tool) => ({
     type: 'function',
     function: {
@@ -46,10 +49,10 @@ export async function chat(engine: Engine, request: FastifyRequest, reply: Fasti
     prompt: { kind: 'chat', messages, ...(tools && tools.length > 0 ? { tools } : {}) },
     ...generationOptions(body.options, record.samplingDefaults),
   };
-  return respond(engine, request, reply, {
+  return respond(engine, exchange, {
     name,
     generate,
-    keepAlive: keepAliveMs(body.keep_alive),
+    keepAlive,
     stream: body.stream !== false,
     shape: 'chat',
     offered: new Set((tools ?? []).map((tool) => tool.function.name)),
@@ -59,15 +62,12 @@ export async function chat(engine: Engine, request: FastifyRequest, reply: Fasti
 /** `POST /api/generate`: the prompt through the chat template (with `system`), or as given with `raw`. */
 export async function generate(
   engine: Engine,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  body: z.output<typeof GenerateSchema>,
+  exchange: Exchange,
 ): Promise<unknown> {
-  const body = request.body as z.infer<typeof GenerateSchema>;
-  const name = modelName(body);
-  refuseUnsupported(body);
   if (body.suffix) throw new LodgeError('invalid_request', 'suffix (fill-in-the-middle) is not supported.');
-  const { record } = engine.resolve(name);
-  if (body.prompt === '') return loadOnly(engine, reply, name, 'generate', keepAliveMs(body.keep_alive));
+  const { name, record, keepAlive } = accept(engine, body);
+  if (body.prompt === '') return loadOnly(engine, exchange.reply, name, 'generate', keepAlive);
   const useTemplate = body.raw !== true && record.hasChatTemplate;
   const prompt: GenerateRequest['prompt'] = useTemplate
     ? {
@@ -85,14 +85,21 @@ export async function generate(
     prompt,
     ...generationOptions(body.options, record.samplingDefaults),
   };
-  return respond(engine, request, reply, {
+  return respond(engine, exchange, {
     name,
     generate: generateRequest,
-    keepAlive: keepAliveMs(body.keep_alive),
+    keepAlive,
     stream: body.stream !== false,
     shape: 'generate',
     offered: new Set(),
   });
+}
+
+/** The checks every Ollama generation passes: a model named, nothing asked that Lodge cannot do. */
+function accept(engine: Engine, body: z.output<typeof ChatSchema> | z.output<typeof GenerateSchema>) {
+  const name = modelName(body);
+  refuseUnsupported(body);
+  return { name, record: engine.resolve(name).record, keepAlive: keepAliveMs(body.keep_alive) };
 }
 
 async function loadOnly(
@@ -115,6 +122,7 @@ async function loadOnly(
   });
 }
 
+/** What an Ollama generation is answered with: the chat or generate shape, streamed or not. */
 interface Respond {
   readonly name: string;
   readonly generate: GenerateRequest;
@@ -124,26 +132,20 @@ interface Respond {
   readonly offered: ReadonlySet<string>;
 }
 
-async function respond(
-  engine: Engine,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  options: Respond,
-): Promise<unknown> {
-  const started = performance.now();
-  const signal = clientGone(request, reply);
-  const events = engine.generate(options.name, options.generate, {
-    signal,
-    ...(options.keepAlive !== undefined ? { keepAliveMs: options.keepAlive } : {}),
+async function respond(engine: Engine, exchange: Exchange, options: Respond): Promise<unknown> {
+  const generation = await startGeneration(engine, exchange, {
+    model: options.name,
+    request: options.generate,
+    keepAliveMs: options.keepAlive,
+    tools: options.offered,
   });
-  const first = await events.next();
-  const piece = (text: string, calls?: readonly ToolCall[]) =>
+  const piece = (text: string, calls: readonly ToolCall[] = []) =>
     options.shape === 'chat'
       ? {
           message: {
-            role: 'assistant',
+            role: 'assistant' as const,
             content: text,
-            ...(calls && calls.length > 0
+            ...(calls.length > 0
               ? {
                   tool_calls: calls.map((call) => ({
                     function: { name: call.name, arguments: call.arguments },
@@ -153,69 +155,39 @@ async function respond(
           },
         }
       : { response: text };
-  const final = (
-    event: Extract<GenerateEvent, { type: 'done' }>,
-    text: string,
-    calls?: readonly ToolCall[],
-  ) => ({
-    model: options.name,
-    created_at: new Date().toISOString(),
+  const head = () => ({ model: options.name, created_at: new Date().toISOString() });
+  const final = (end: GenerationEnd, text: string, calls?: readonly ToolCall[]) => ({
+    ...head(),
     ...piece(text, calls),
     done: true,
-    done_reason: event.finishReason === 'length' ? 'length' : 'stop',
-    total_duration: ns(performance.now() - started),
-    load_duration: ns(event.stats.waitMs ?? 0),
-    prompt_eval_count: event.stats.promptTokens,
-    prompt_eval_duration: ns(event.stats.prefillMs),
-    eval_count: event.stats.completionTokens,
-    eval_duration: ns(event.stats.decodeMs),
+    ...doneFields(end),
   });
-
   if (!options.stream) {
-    let text = '';
-    let done: Extract<GenerateEvent, { type: 'done' }> | null = null;
-    for (let step = first; !step.done; step = await events.next()) {
-      if (step.value.type === 'text') text += step.value.text;
-      else done = step.value;
-    }
-    if (done === null) throw new LodgeError('internal', 'The generation ended without a result.');
-    const { content, calls } =
-      options.offered.size > 0 ? parseToolCalls(text, options.offered) : { content: text, calls: [] };
-    return reply.send(final(done, content, calls));
+    const result = await generation.collect();
+    return exchange.reply.send(final(result, result.content, result.calls));
   }
+  const line = (value: unknown) => `${JSON.stringify(value)}\n`;
+  return generation.pipe({
+    contentType: 'application/x-ndjson',
+    open: () => '',
+    text: (text) => (text !== '' ? line({ ...head(), ...piece(text), done: false }) : ''),
+    finish: (end) =>
+      (end.content !== '' || end.calls.length > 0
+        ? line({ ...head(), ...piece(end.content, end.calls), done: false })
+        : '') + line(final(end, '')),
+    error: (error) => line(formatOllamaError(error).body),
+  });
+}
 
-  const stream = openStream(request, reply, 'application/x-ndjson', signal);
-  const line = (value: unknown) => stream.write(`${JSON.stringify(value)}\n`);
-  const holdback = options.offered.size > 0 ? new ToolCallHoldback() : null;
-  try {
-    for (let step = first; !step.done; step = await events.next()) {
-      const event = step.value;
-      if (event.type === 'text') {
-        const visible = holdback ? holdback.push(event.text) : event.text;
-        if (visible !== '')
-          line({ model: options.name, created_at: new Date().toISOString(), ...piece(visible), done: false });
-        continue;
-      }
-      if (holdback) {
-        const { content, calls } = parseToolCalls(holdback.finish(), options.offered);
-        if (content !== '' || calls.length > 0)
-          line({
-            model: options.name,
-            created_at: new Date().toISOString(),
-            ...piece(content, calls),
-            done: false,
-          });
-      }
-      line(final(event, ''));
-    }
-  } catch (error) {
-    request.log.warn({ err: error }, 'ollama stream failed');
-    line(
-      formatOllamaError(isLodgeError(error) ? error : new LodgeError('internal', 'The generation failed.'))
-        .body,
-    );
-  } finally {
-    stream.end();
-  }
-  return reply;
+/** The figures on Ollama's last line, every duration in whole nanoseconds. */
+function doneFields(end: GenerationEnd): OllamaDoneFields {
+  return {
+    done_reason: end.finishReason === 'length' ? 'length' : 'stop',
+    total_duration: ns(end.totalMs),
+    load_duration: ns(end.stats.waitMs ?? 0),
+    prompt_eval_count: end.stats.promptTokens,
+    prompt_eval_duration: ns(end.stats.prefillMs),
+    eval_count: end.stats.completionTokens,
+    eval_duration: ns(end.stats.decodeMs),
+  };
 }

@@ -34,10 +34,10 @@ function statusLines(download: DownloadView): object[] {
  */
 export async function pull(
   downloads: DownloadManager,
+  body: z.output<typeof ModelNameSchema>,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
-  const body = request.body as z.infer<typeof ModelNameSchema>;
   const name = modelName(body).replace(/:latest$/, '');
   const colon = name.lastIndexOf(':');
   const repo = colon > 0 ? name.slice(0, colon) : name;

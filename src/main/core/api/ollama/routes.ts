@@ -1,15 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { z } from 'zod';
 import type { Engine } from '../../engine/engine';
 import type { DownloadManager } from '../../hub/download-manager';
-import type { RunningModel } from '../../engine/scheduler';
-import { chooseVariant, type ModelCatalog } from '../../library/model-catalog';
-import type { ModelRecord } from '../../library/model-folder';
+import type { ModelCatalog } from '../../library/model-catalog';
 import { shorten } from '../openai/embeddings';
+import { noteUsage } from '../request-log';
 import { clientGone } from '../streaming';
 import { chat, generate } from './chat';
+import { capabilities, details, psOf, tagOf } from './model-views';
 import { pull } from './pull';
 import { keepAliveMs, modelName } from './options';
 import {
@@ -27,69 +25,19 @@ import {
  */
 export const OLLAMA_API_VERSION = '0.12.0';
 
-/** A time far in the future: what Ollama reports for a model kept loaded forever. */
-const FOREVER = '2318-08-22T00:00:00Z';
-
-function details(record: ModelRecord) {
-  const variant = chooseVariant(record, null);
-  const family = record.architecture?.replace(/(ForCausalLM|LMHeadModel|Model)$/, '').toLowerCase() ?? 'onnx';
-  return {
-    parent_model: '',
-    format: 'onnx',
-    family,
-    families: [family],
-    parameter_size: '',
-    quantization_level: variant.name.toUpperCase(),
-  };
-}
-
-/** A stable identifier of a model's files (a content hash arrives with the library's verification). */
-function digest(record: ModelRecord): string {
-  const variant = chooseVariant(record, null);
-  return createHash('sha256')
-    .update(`${record.id}\0${variant.name}\0${variant.bytes}\0${record.modifiedAt}`)
-    .digest('hex');
-}
-
-function capabilities(record: ModelRecord): string[] {
-  if (record.task === 'embeddings') return ['embedding'];
-  if (record.task !== 'text-generation') return [];
-  return ['completion', ...(record.chatTemplate?.includes('tools') ? ['tools'] : [])];
-}
-
-function tagOf(record: ModelRecord) {
-  const name = `${record.id}:latest`;
-  return {
-    name,
-    model: name,
-    modified_at: new Date(record.modifiedAt).toISOString(),
-    size: chooseVariant(record, null).bytes,
-    digest: digest(record),
-    details: details(record),
-  };
-}
-
-function psOf(record: ModelRecord, running: RunningModel) {
-  return {
-    ...tagOf(record),
-    size: running.estimatedBytes,
-    size_vram: running.provider === 'cpu' ? 0 : running.estimatedBytes,
-    expires_at: running.expiresAt === null ? FOREVER : new Date(running.expiresAt).toISOString(),
-    context_length: running.contextLength ?? 0,
-  };
-}
-
 /** Parses bodies of any content type as JSON: curl -d sends form encoding, and Ollama accepts it. */
 function acceptAnyJson(app: FastifyInstance): void {
   app.addContentTypeParser(
     ['application/x-www-form-urlencoded', 'text/plain'],
     { parseAs: 'string' },
     (_request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
       try {
-        done(null, body === '' ? {} : JSON.parse(body as string));
+        done(null, text === '' ? {} : JSON.parse(text));
       } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
         done(
-          Object.assign(error as Error, { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }),
+          Object.assign(new Error(message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' }),
           undefined,
         );
       }
@@ -132,13 +80,13 @@ export function registerOllamaRoutes(
       };
     });
     typed.post('/api/chat', { schema: { tags, body: ChatSchema } }, (request, reply) =>
-      chat(engine, request, reply),
+      chat(engine, request.body, { request, reply }),
     );
     typed.post('/api/generate', { schema: { tags, body: GenerateSchema } }, (request, reply) =>
-      generate(engine, request, reply),
+      generate(engine, request.body, { request, reply }),
     );
     typed.post('/api/embed', { schema: { tags, body: EmbedSchema } }, async (request, reply) => {
-      const body = request.body as z.infer<typeof EmbedSchema>;
+      const { body } = request;
       const started = performance.now();
       const inputs = typeof body.input === 'string' ? [body.input] : body.input;
       const keepAlive = keepAliveMs(body.keep_alive);
@@ -150,6 +98,7 @@ export function registerOllamaRoutes(
           ...(keepAlive !== undefined ? { keepAliveMs: keepAlive } : {}),
         },
       );
+      noteUsage(request, { model: modelName(body), promptTokens: result.promptTokens });
       return {
         model: modelName(body),
         embeddings: result.embeddings.map((vector) => [...shorten(vector, body.dimensions)]),
@@ -162,17 +111,18 @@ export function registerOllamaRoutes(
       '/api/embeddings',
       { schema: { tags, body: LegacyEmbeddingsSchema } },
       async (request, reply) => {
-        const body = request.body as z.infer<typeof LegacyEmbeddingsSchema>;
+        const { body } = request;
         const result = await engine.embed(
           modelName(body),
           { inputs: [body.prompt], truncate: true, normalize: false },
           { signal: clientGone(request, reply) },
         );
+        noteUsage(request, { model: modelName(body), promptTokens: result.promptTokens });
         return { embedding: [...(result.embeddings[0] ?? [])] };
       },
     );
     typed.post('/api/pull', { schema: { tags, body: ModelNameSchema } }, (request, reply) =>
-      pull(downloads, request, reply),
+      pull(downloads, request.body, request, reply),
     );
     typed.delete('/api/delete', { schema: { tags, body: ModelNameSchema } }, async (request, reply) => {
       const { record } = engine.resolve(modelName(request.body));

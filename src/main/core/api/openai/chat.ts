@@ -1,10 +1,11 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { GenerateEvent, GenerateRequest, TokenLogprob } from '../../../../shared/engine';
+import type { GenerateRequest, TokenLogprob } from '../../../../shared/engine';
+import type { ChatCompletionChunk, ChatFinishReason } from '../../../../shared/openai-stream';
 import type { Engine } from '../../engine/engine';
-import { isLodgeError, LodgeError } from '../../errors';
+import { LodgeError } from '../../errors';
+import type { CollectedGeneration, GenerationEnd, StreamFormatter } from '../responder/formatter';
+import { startGeneration, type Exchange } from '../responder/generation';
 import { resolveSampling } from '../sampling';
-import { clientGone, openStream } from '../streaming';
-import { parseToolCalls, ToolCallHoldback, type ToolCall } from '../tool-calls';
+import type { ToolCall } from '../tool-calls';
 import { formatOpenAiError } from './errors';
 import { offeredTools, templateMessages } from './messages';
 import type { ChatCompletionRequest } from './schemas';
@@ -20,13 +21,19 @@ import {
   usage,
 } from './shared';
 
+/** What every reply of one chat completion carries. */
+interface Envelope {
+  readonly id: string;
+  readonly created: number;
+  readonly model: string;
+}
+
 /** `POST /v1/chat/completions`, streamed (SSE) or not, with tool calls and logprobs. */
 export async function chatCompletions(
   engine: Engine,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  body: ChatCompletionRequest,
+  exchange: Exchange,
 ): Promise<unknown> {
-  const body = request.body as ChatCompletionRequest;
   if (body.response_format && body.response_format.type !== 'text') {
     throw new LodgeError(
       'invalid_request',
@@ -39,72 +46,60 @@ export async function chatCompletions(
   }
   const { record } = engine.resolve(body.model);
   const tools = offeredTools(body);
-  const generate: GenerateRequest = {
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  const request: GenerateRequest = {
     prompt: { kind: 'chat', messages: templateMessages(body.messages), ...(tools ? { tools } : {}) },
-    ...(body.max_completion_tokens != null || body.max_tokens != null
-      ? { maxTokens: (body.max_completion_tokens ?? body.max_tokens) as number }
-      : {}),
+    ...(maxTokens != null ? { maxTokens } : {}),
     stop: stopList(body.stop),
     sampling: resolveSampling(samplingInput(body), record.samplingDefaults, 1),
     ...(body.logprobs === true ? { logprobs: body.top_logprobs ?? 0 } : {}),
   };
-  const signal = clientGone(request, reply);
-  const events = engine.generate(body.model, generate, { signal });
-  const first = await events.next();
-  const id = openAiId('chatcmpl');
-  const created = nowSeconds();
-  const offered = new Set((tools ?? []).map((tool) => tool.function.name));
+  const generation = await startGeneration(engine, exchange, {
+    model: body.model,
+    request,
+    tools: new Set((tools ?? []).map((tool) => tool.function.name)),
+  });
+  const envelope: Envelope = { id: openAiId('chatcmpl'), created: nowSeconds(), model: record.id };
+  if (body.stream === true)
+    return generation.pipe(chatStream(envelope, body.stream_options?.include_usage === true));
+  return exchange.reply.send(chatCompletion(envelope, await generation.collect(), body.logprobs === true));
+}
 
-  if (body.stream !== true) {
-    let text = '';
-    const logprobs: TokenLogprob[] = [];
-    let done: Extract<GenerateEvent, { type: 'done' }> | null = null;
-    for (let step = first; !step.done; step = await events.next()) {
-      const event = step.value;
-      if (event.type === 'text') {
-        text += event.text;
-        logprobs.push(...(event.logprobs ?? []));
-      } else done = event;
-    }
-    if (done === null) throw new LodgeError('internal', 'The generation ended without a result.');
-    const { content, calls } =
-      offered.size > 0 ? parseToolCalls(text, offered) : { content: text, calls: [] };
-    return reply.send({
-      id,
-      object: 'chat.completion',
-      created,
-      model: record.id,
-      system_fingerprint: 'fp_lodge',
-      choices: [
-        {
-          index: 0,
-          message: {
-            role: 'assistant',
-            content: calls.length > 0 && content === '' ? null : content,
-            refusal: null,
-            ...(calls.length > 0 ? { tool_calls: calls.map(toOpenAiCall) } : {}),
-          },
-          logprobs: body.logprobs === true ? { content: chatLogprobs(logprobs), refusal: null } : null,
-          finish_reason: calls.length > 0 ? 'tool_calls' : finishReason(done.finishReason),
-        },
-      ],
-      usage: usage(done.stats),
-      timings: timings(done.stats),
-    });
-  }
-
-  const stream = openStream(request, reply, 'text/event-stream; charset=utf-8', signal);
-  const includeUsage = body.stream_options?.include_usage === true;
-  const envelope = {
-    id,
-    object: 'chat.completion.chunk',
-    created,
-    model: record.id,
+/** The whole `chat.completion` object of a reply that is not streamed. */
+function chatCompletion(envelope: Envelope, result: CollectedGeneration, withLogprobs: boolean) {
+  const { content, calls } = result;
+  return {
+    ...envelope,
+    object: 'chat.completion',
     system_fingerprint: 'fp_lodge',
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: calls.length > 0 && content === '' ? null : content,
+          refusal: null,
+          ...(calls.length > 0 ? { tool_calls: calls.map(toOpenAiCall) } : {}),
+        },
+        logprobs: withLogprobs ? { content: chatLogprobs(result.logprobs), refusal: null } : null,
+        finish_reason: chatFinish(result),
+      },
+    ],
+    usage: usage(result.stats),
+    timings: timings(result.stats),
   };
-  const chunk = (delta: object, finish: string | null, logprobs?: readonly TokenLogprob[]) =>
-    sse({
-      ...envelope,
+}
+
+/** The chat completion stream: a role chunk, content deltas, tool-call deltas, the finish and usage. */
+function chatStream(envelope: Envelope, includeUsage: boolean): StreamFormatter {
+  const base = { ...envelope, object: 'chat.completion.chunk', system_fingerprint: 'fp_lodge' } as const;
+  const chunk = (
+    delta: ChatCompletionChunk['choices'][number]['delta'],
+    finish: ChatFinishReason | null = null,
+    logprobs?: readonly TokenLogprob[],
+  ) => {
+    const value: ChatCompletionChunk = {
+      ...base,
       choices: [
         {
           index: 0,
@@ -114,57 +109,42 @@ export async function chatCompletions(
         },
       ],
       ...(includeUsage ? { usage: null } : {}),
-    });
-  const holdback = offered.size > 0 ? new ToolCallHoldback() : null;
-  stream.write(chunk({ role: 'assistant', content: '' }, null));
-  try {
-    for (let step = first; !step.done; step = await events.next()) {
-      const event = step.value;
-      if (event.type === 'text') {
-        const visible = holdback ? holdback.push(event.text) : event.text;
-        if (visible !== '' || event.logprobs) stream.write(chunk({ content: visible }, null, event.logprobs));
-        continue;
-      }
-      let calls: ToolCall[] = [];
-      if (holdback) {
-        const parsed = parseToolCalls(holdback.finish(), offered);
-        calls = parsed.calls;
-        if (parsed.content !== '') stream.write(chunk({ content: parsed.content }, null));
-        calls.forEach((call, index) => {
-          const openAi = toOpenAiCall(call);
-          stream.write(
-            chunk(
-              {
-                tool_calls: [
-                  { index, id: openAi.id, type: 'function', function: { name: call.name, arguments: '' } },
-                ],
-              },
-              null,
-            ),
-          );
-          stream.write(
-            chunk({ tool_calls: [{ index, function: { arguments: openAi.function.arguments } }] }, null),
-          );
+    };
+    return sse(value);
+  };
+  return {
+    contentType: 'text/event-stream; charset=utf-8',
+    open: () => chunk({ role: 'assistant', content: '' }),
+    text: (text, logprobs) => chunk({ content: text }, null, logprobs),
+    finish: (end) => {
+      let out = end.content !== '' ? chunk({ content: end.content }) : '';
+      end.calls.forEach((call, index) => {
+        const openAi = toOpenAiCall(call);
+        out += chunk({
+          tool_calls: [
+            { index, id: openAi.id, type: 'function', function: { name: call.name, arguments: '' } },
+          ],
         });
-      }
-      stream.write(chunk({}, calls.length > 0 ? 'tool_calls' : finishReason(event.finishReason)));
+        out += chunk({ tool_calls: [{ index, function: { arguments: openAi.function.arguments } }] });
+      });
+      out += chunk({}, chatFinish(end));
       if (includeUsage) {
-        stream.write(
-          sse({ ...envelope, choices: [], usage: usage(event.stats), timings: timings(event.stats) }),
-        );
+        const last: ChatCompletionChunk = {
+          ...base,
+          choices: [],
+          usage: usage(end.stats),
+          timings: timings(end.stats),
+        };
+        out += sse(last);
       }
-    }
-    stream.write('data: [DONE]\n\n');
-  } catch (error) {
-    const lodgeError = isLodgeError(error)
-      ? error
-      : new LodgeError('internal', 'The generation failed; the server log has the details.');
-    request.log.warn({ err: error }, 'chat stream failed');
-    stream.write(sse(formatOpenAiError(lodgeError).body));
-  } finally {
-    stream.end();
-  }
-  return reply;
+      return `${out}data: [DONE]\n\n`;
+    },
+    error: (error) => sse(formatOpenAiError(error).body),
+  };
+}
+
+function chatFinish(end: GenerationEnd): ChatFinishReason {
+  return end.calls.length > 0 ? 'tool_calls' : finishReason(end.finishReason);
 }
 
 function toOpenAiCall(call: ToolCall) {

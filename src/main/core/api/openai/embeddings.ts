@@ -1,6 +1,7 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Engine } from '../../engine/engine';
 import { LodgeError } from '../../errors';
+import { noteUsage } from '../request-log';
+import type { Exchange } from '../responder/generation';
 import { clientGone } from '../streaming';
 import type { EmbeddingRequest } from './schemas';
 
@@ -16,10 +17,9 @@ export function shorten(vector: Float32Array, dimensions: number | null | undefi
 /** `POST /v1/embeddings`: floats, or base64 of little-endian float32 (the SDKs' default). */
 export async function embeddings(
   engine: Engine,
-  request: FastifyRequest,
-  reply: FastifyReply,
+  body: EmbeddingRequest,
+  { request, reply }: Exchange,
 ): Promise<unknown> {
-  const body = request.body as EmbeddingRequest;
   const inputs = typeof body.input === 'string' ? [body.input] : body.input;
   if (!inputs.every((input): input is string => typeof input === 'string')) {
     throw new LodgeError('invalid_request', 'Token arrays are not supported as input; send the text.', {
@@ -33,6 +33,7 @@ export async function embeddings(
     { inputs, truncate: false },
     { signal: clientGone(request, reply) },
   );
+  noteUsage(request, { model: body.model, promptTokens: result.promptTokens });
   const width = result.embeddings[0]?.length ?? 0;
   if (body.dimensions != null && body.dimensions > width) {
     throw new LodgeError('invalid_request', `dimensions must be at most ${width} for ${result.model}.`, {

@@ -29,24 +29,28 @@ export function registerOpenAiRoutes(app: FastifyInstance, engine: Engine): void
       data: engine.models().map(modelObject),
     }));
     // Model ids hold a slash; clients percent-encode it (openai-node) or not.
-    typed.get(`${prefix}/models/*`, { schema: { hide, tags: ['openai'] } }, (request) => {
-      const id = decodeURIComponent((request.params as { '*': string })['*']);
-      return modelObject(engine.resolve(id).record);
-    });
+    typed.get<{ Params: { '*': string } }>(
+      `${prefix}/models/*`,
+      { schema: { hide, tags: ['openai'] } },
+      (request) => {
+        const id = decodeURIComponent(request.params['*']);
+        return modelObject(engine.resolve(id).record);
+      },
+    );
     typed.post(
       `${prefix}/chat/completions`,
       { schema: { hide, tags: ['openai'], body: ChatCompletionRequestSchema } },
-      (request, reply) => chatCompletions(engine, request, reply),
+      (request, reply) => chatCompletions(engine, request.body, { request, reply }),
     );
     typed.post(
       `${prefix}/completions`,
       { schema: { hide, tags: ['openai'], body: CompletionRequestSchema } },
-      (request, reply) => completions(engine, request, reply),
+      (request, reply) => completions(engine, request.body, { request, reply }),
     );
     typed.post(
       `${prefix}/embeddings`,
       { schema: { hide, tags: ['openai'], body: EmbeddingRequestSchema } },
-      (request, reply) => embeddings(engine, request, reply),
+      (request, reply) => embeddings(engine, request.body, { request, reply }),
     );
   }
 }

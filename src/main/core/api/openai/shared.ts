@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FinishReason, GenerationStats, TokenLogprob } from '../../../../shared/engine';
+import type { ChatLogprob, CompletionUsage, GenerationTimings } from '../../../../shared/openai-stream';
 import { LodgeError } from '../../errors';
 import type { SamplingInput } from '../sampling';
 
@@ -19,7 +20,7 @@ export function finishReason(reason: FinishReason): 'stop' | 'length' {
 }
 
 /** The usage object, with the tokens served from the KV cache reported as cached. */
-export function usage(stats: GenerationStats) {
+export function usage(stats: GenerationStats): CompletionUsage {
   return {
     prompt_tokens: stats.promptTokens,
     completion_tokens: stats.completionTokens,
@@ -32,7 +33,7 @@ export function usage(stats: GenerationStats) {
  * The engine's own clock for one generation, beside `usage` (llama.cpp's server reports the same
  * object): a client timing the stream measures delivery, which batches tokens into network reads.
  */
-export function timings(stats: GenerationStats) {
+export function timings(stats: GenerationStats): GenerationTimings {
   return {
     prompt_n: stats.promptTokens,
     prompt_ms: stats.prefillMs,
@@ -88,7 +89,7 @@ export function utf8Bytes(token: string): number[] {
 }
 
 /** Chat logprobs entries. */
-export function chatLogprobs(entries: readonly TokenLogprob[]) {
+export function chatLogprobs(entries: readonly TokenLogprob[]): ChatLogprob[] {
   return entries.map((entry) => ({
     token: entry.token,
     logprob: entry.logprob,

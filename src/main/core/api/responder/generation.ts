@@ -1,0 +1,147 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { GenerateEvent, GenerateRequest, TokenLogprob } from '../../../../shared/engine';
+import type { Engine } from '../../engine/engine';
+import { isLodgeError, LodgeError } from '../../errors';
+import { noteUsage } from '../request-log';
+import { clientGone, openStream } from '../streaming';
+import { parseToolCalls, ToolCallHoldback } from '../tool-calls';
+import type { CollectedGeneration, GenerationEnd, StreamFormatter } from './formatter';
+
+/** What an API family asks the engine to generate, in the engine's words. */
+export interface GenerationCall {
+  /** The model name as the client gave it. */
+  readonly model: string;
+  readonly request: GenerateRequest;
+  readonly keepAliveMs?: number | undefined;
+  /**
+   * The functions the request offered. When there are any, tool calls are parsed out of the text,
+   * and held back while streaming so that call markup never reaches the client as content.
+   */
+  readonly tools?: ReadonlySet<string>;
+}
+
+/** Where the reply goes. */
+export interface Exchange {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+}
+
+/**
+ * Starts a generation for an HTTP request and waits for its first event, so that what fails before
+ * any output (an unknown model, a load failure, a full queue) is an ordinary HTTP error in the
+ * family's shape. The generation stops when the client leaves. Collect or pipe what this returns
+ * at once: a generation nobody reads holds its model until then.
+ */
+export async function startGeneration(
+  engine: Pick<Engine, 'generate'>,
+  exchange: Exchange,
+  call: GenerationCall,
+): Promise<Generation> {
+  const started = performance.now();
+  const signal = clientGone(exchange.request, exchange.reply);
+  const events = engine.generate(call.model, call.request, {
+    signal,
+    ...(call.keepAliveMs !== undefined ? { keepAliveMs: call.keepAliveMs } : {}),
+  });
+  const first = await events.next();
+  return new Generation(exchange, events, first, signal, call, started);
+}
+
+/** A started generation: collect it into one reply, or pipe it to the client through a formatter. */
+export class Generation {
+  private readonly tools: ReadonlySet<string>;
+
+  constructor(
+    private readonly exchange: Exchange,
+    private readonly events: AsyncIterator<GenerateEvent>,
+    private readonly first: IteratorResult<GenerateEvent>,
+    private readonly signal: AbortSignal,
+    private readonly call: GenerationCall,
+    private readonly started: number,
+  ) {
+    this.tools = call.tools ?? new Set();
+  }
+
+  /** Reads the generation to its end: the text (tool calls parsed out), logprobs and figures. */
+  async collect(): Promise<CollectedGeneration> {
+    let text = '';
+    const logprobs: TokenLogprob[] = [];
+    const done = await this.#drain((event) => {
+      text += event.text;
+      logprobs.push(...(event.logprobs ?? []));
+    });
+    const { content, calls } =
+      this.tools.size > 0 ? parseToolCalls(text, this.tools) : { content: text, calls: [] };
+    return { ...done, content, calls, logprobs };
+  }
+
+  /**
+   * Streams the generation to the client in one family's format: the status and headers go out
+   * now, text as it comes (what could be a tool call held back to the end), and a failure after
+   * this point becomes the formatter's in-stream error, since the status is already sent.
+   */
+  async pipe(formatter: StreamFormatter): Promise<FastifyReply> {
+    const { request, reply } = this.exchange;
+    const stream = openStream(request, reply, formatter.contentType, this.signal);
+    const write = (chunk: string) => {
+      if (chunk !== '') stream.write(chunk);
+    };
+    const holdback = this.tools.size > 0 ? new ToolCallHoldback() : null;
+    try {
+      write(formatter.open());
+      const done = await this.#drain((event) => {
+        const visible = holdback ? holdback.push(event.text) : event.text;
+        if (visible !== '' || event.logprobs) write(formatter.text(visible, event.logprobs));
+      });
+      const { content, calls } = holdback
+        ? parseToolCalls(holdback.finish(), this.tools)
+        : { content: '', calls: [] };
+      write(formatter.finish({ ...done, content, calls }));
+    } catch (error) {
+      request.log.warn({ err: error }, 'generation stream failed');
+      write(
+        formatter.error(
+          isLodgeError(error)
+            ? error
+            : new LodgeError('internal', 'The generation failed; the server log has the details.'),
+        ),
+      );
+    } finally {
+      stream.end();
+    }
+    return reply;
+  }
+
+  /**
+   * Runs the events to their end, handing each text piece to `onText`. NOTE: read to the end, past
+   * `done`, so that the engine's generator finishes and releases the model; one left suspended at
+   * its last event would hold the runner forever.
+   */
+  async #drain(
+    onText: (event: Extract<GenerateEvent, { type: 'text' }>) => void,
+  ): Promise<Pick<GenerationEnd, 'finishReason' | 'stats' | 'totalMs'>> {
+    let done: Pick<GenerationEnd, 'finishReason' | 'stats' | 'totalMs'> | null = null;
+    try {
+      for (let step = this.first; !step.done; step = await this.events.next()) {
+        const event = step.value;
+        if (event.type === 'text') onText(event);
+        else
+          done = {
+            finishReason: event.finishReason,
+            stats: event.stats,
+            totalMs: performance.now() - this.started,
+          };
+      }
+    } finally {
+      // A formatter that threw leaves the generator suspended: end it, so the model is released.
+      await this.events.return?.(undefined);
+    }
+    if (done === null) throw new LodgeError('internal', 'The generation ended without a result.');
+    noteUsage(this.exchange.request, {
+      model: this.call.model,
+      promptTokens: done.stats.promptTokens,
+      completionTokens: done.stats.completionTokens,
+    });
+    return done;
+  }
+}
