@@ -46,7 +46,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
   let contextLength: number | null = null;
   try {
     if (spec.task === 'text-generation') {
-      const result = await LanguageModel.open(spec.dir, spec.modelFile, options);
+      const result = await LanguageModel.open(spec.dir, spec.modelFile, options, spec.modelId);
       loaded = { task: spec.task, model: result.model, id: spec.modelId };
       opened = result.opened;
       contextLength = result.model.contextLength;

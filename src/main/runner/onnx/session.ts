@@ -10,7 +10,11 @@ import type {
   TensorInfo,
   TensorType,
 } from '../../../shared/engine';
-import { unavailableReason } from './providers';
+import { creationFailureReason, unavailableReason } from './providers';
+
+// Warnings onnxruntime prints on every load ("Serializing optimized model with Graph Optimization
+// level greater than ORT_ENABLE_EXTENDED…", its own source paths) are not for users: errors only.
+ort.env.logLevel = 'error';
 
 /** A tensor as onnxruntime-node holds it. */
 export type OrtTensor = ort.Tensor;
@@ -96,7 +100,7 @@ export async function openSession(modelFile: string, options: OpenOptions): Prom
       return { session: new Session(session), provider, skipped, fromCache };
     } catch (error) {
       if (provider === 'cpu') throw error;
-      skipped.push({ provider, reason: firstLine(error) });
+      skipped.push({ provider, reason: creationFailureReason(provider, errorMessage(error)) });
     }
   }
   throw new Error('No execution provider could be tried.');
@@ -106,6 +110,7 @@ async function create(modelFile: string, provider: ExecutionProvider, options: O
   const base: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
     ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -167,9 +172,8 @@ export function optimizedPath(modelFile: string, cacheDir: string): string {
   return join(cacheDir, `${key}.onnx`);
 }
 
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0]?.trim() || 'failed to create a session';
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** onnxruntime-node's version, for the runner's hello. */
