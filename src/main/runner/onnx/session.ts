@@ -99,7 +99,7 @@ export async function openSession(modelFile: string, options: OpenOptions): Prom
       const { session, fromCache } = await create(modelFile, provider, options);
       return { session: new Session(session), provider, skipped, fromCache };
     } catch (error) {
-      if (provider === 'cpu') throw error;
+      if (provider === 'cpu') throw new Error(cpuFailure(errorMessage(error)), { cause: error });
       skipped.push({ provider, reason: creationFailureReason(provider, errorMessage(error)) });
     }
   }
@@ -170,6 +170,25 @@ export function optimizedPath(modelFile: string, cacheDir: string): string {
     .digest('hex')
     .slice(0, 24);
   return join(cacheDir, `${key}.onnx`);
+}
+
+/** ONNX element types onnxruntime-node cannot exchange with JavaScript, by TensorProto number. */
+const UNEXCHANGEABLE: Readonly<Record<string, string>> = {
+  '16': 'bfloat16',
+  '17': 'float8 (e4m3fn)',
+  '18': 'float8 (e4m3fnuz)',
+  '19': 'float8 (e5m2)',
+  '20': 'float8 (e5m2fnuz)',
+};
+
+/** A CPU session failure in words: the element types onnxruntime-node names only by number. */
+function cpuFailure(message: string): string {
+  const type = /Unsupported data type: (\d+)/.exec(message)?.[1];
+  const name = type === undefined ? undefined : UNEXCHANGEABLE[type];
+  if (name !== undefined) {
+    return `its graph has ${name} inputs or outputs, which onnxruntime-node cannot exchange with JavaScript; use the model's fp32, fp16 or q4 variant`;
+  }
+  return message.split('\n')[0]?.trim() ?? message;
 }
 
 function errorMessage(error: unknown): string {

@@ -1,0 +1,64 @@
+// The load check in a real forked runner: a language model whose logits are broken, or whose
+// tensors Lodge cannot read, is refused at load with model_load_failed naming it and the fault,
+// so it can never answer garbage with 200.
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RunnerProcess } from '../../../src/main/core/engine/runner-process';
+import { BUILT_RUNNER } from '../../helpers/core';
+import { fixturePath, lmFileName, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+
+const SMALL: LanguageModelSpec = { ...TINY_LM, hidden: 32, ffn: 64, maxPositions: 256, seed: 31 };
+
+let runner: RunnerProcess | null = null;
+afterEach(async () => {
+  await runner?.stop();
+  runner = null;
+});
+
+async function load(id: string, spec: LanguageModelSpec) {
+  const dir = fixturePath(spec);
+  runner = new RunnerProcess(id, BUILT_RUNNER);
+  await runner.ready;
+  return runner.load({
+    modelId: id,
+    task: 'text-generation',
+    dir,
+    modelFile: join(dir, 'onnx', lmFileName(spec)),
+    providers: ['cpu'],
+    threads: 1,
+    cacheDir: null,
+  });
+}
+
+describe('the load check of a language model', () => {
+  it('loads a sound model', async () => {
+    await expect(load('test/sound', SMALL)).resolves.toMatchObject({ provider: 'cpu', contextLength: 256 });
+  });
+
+  it('refuses a model whose logits are NaN, naming the model and the fault', async () => {
+    await expect(load('test/nan-logits', { ...SMALL, poison: 'nan' })).rejects.toMatchObject({
+      code: 'model_load_failed',
+      message: expect.stringMatching(/^test\/nan-logits failed its load check .*logits are not finite/),
+    });
+  });
+
+  it('refuses a model whose logits are the same for every token', async () => {
+    await expect(load('test/flat-logits', { ...SMALL, poison: 'constant' })).rejects.toMatchObject({
+      code: 'model_load_failed',
+      message: expect.stringMatching(/^test\/flat-logits failed its load check .*logits are all equal/),
+    });
+  });
+
+  it('refuses a bf16 model in words, naming the variants it can run instead', async () => {
+    await expect(load('test/bf16', { ...SMALL, bf16Io: true })).rejects.toMatchObject({
+      code: 'model_load_failed',
+      message: expect.stringMatching(/^test\/bf16 could not be loaded: its graph has bfloat16 inputs .*fp16/),
+    });
+  });
+
+  it('caps the context of a sliding-window model at its window, where its attention is exact', async () => {
+    await expect(load('test/sliding', { ...SMALL, slidingWindow: 64 })).resolves.toMatchObject({
+      contextLength: 64,
+    });
+  });
+});
