@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunnerProcess } from '../../../src/main/core/engine/runner-process';
 import { BUILT_RUNNER } from '../../helpers/core';
-import { fixturePath, lmFileName, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+import { GREEDY, type GenerateEvent } from '../../../src/shared/engine';
+import {
+  fixturePath,
+  lmFileName,
+  scriptedLanguageModel,
+  TINY_LM,
+  type LanguageModelSpec,
+} from '../../fixtures/models';
 
 const SMALL: LanguageModelSpec = { ...TINY_LM, hidden: 32, ffn: 64, maxPositions: 256, seed: 31 };
 
@@ -56,9 +63,42 @@ describe('the load check of a language model', () => {
     });
   });
 
-  it('caps the context of a sliding-window model at its window, where its attention is exact', async () => {
-    await expect(load('test/sliding', { ...SMALL, slidingWindow: 64 })).resolves.toMatchObject({
-      contextLength: 64,
+  it('refuses a Gemma-style sliding-window config, naming it', async () => {
+    await expect(load('test/sliding', { ...SMALL, slidingWindow: 64 })).rejects.toMatchObject({
+      code: 'model_load_failed',
+      message:
+        "test/sliding uses sliding-window attention (sliding_window: 64 in config.json), which Lodge does not run: past 64 tokens its answers could differ from the model's.",
     });
+  });
+
+  it('runs a config whose window spans the whole context (full attention)', async () => {
+    await expect(load('test/full-window', { ...SMALL, slidingWindow: 256 })).resolves.toMatchObject({
+      contextLength: 256,
+    });
+  });
+});
+
+describe('a model with several end-of-sequence ids', () => {
+  it('ends the answer at the second EOS id of generation_config.json as at the first', async () => {
+    const prompt = 'Say hi.';
+    for (const end of ['<|im_end|>', '<|endoftext|>'] as const) {
+      await load(`test/eos-${end.length}`, scriptedLanguageModel(prompt, 'Hi there', end));
+      const events: GenerateEvent[] = [];
+      for await (const event of (runner as RunnerProcess).generate({
+        prompt: { kind: 'text', text: prompt },
+        maxTokens: 30,
+        stop: [],
+        sampling: GREEDY,
+      }))
+        events.push(event);
+      const text = events.map((event) => (event.type === 'text' ? event.text : '')).join('');
+      expect({ end, text, done: events.at(-1) }).toMatchObject({
+        end,
+        text: 'Hi there',
+        done: { type: 'done', finishReason: 'stop' },
+      });
+      await runner?.stop();
+      runner = null;
+    }
   });
 });

@@ -67,7 +67,7 @@ export class LanguageModel {
     const config = readJson(dir, 'config.json', true);
     const generation = readJson(dir, 'generation_config.json');
     const tokenizer = TextTokenizer.load(dir);
-    const window = slidingWindow(config);
+    refuseSlidingWindow(config, name);
     const opened = await openSession(modelFile, options);
     try {
       const feeds = checkGraph(opened.session, name);
@@ -77,13 +77,9 @@ export class LanguageModel {
       const eosId = eosText === null ? undefined : tokenizer.idOf(eosText);
       if (eosId !== undefined) eos.add(eosId);
       const maxLength = positiveInt(tokenizer.config.model_max_length);
-      // NOTE: within its window, sliding-window attention is full attention; so the context is
-      // capped at the window, and every answer is exact.
-      const contextLength = Math.min(
-        window ?? Infinity,
+      const contextLength =
         positiveInt(config.max_position_embeddings) ??
-          (maxLength !== undefined && maxLength < 10_000_000 ? maxLength : 2048),
-      );
+        (maxLength !== undefined && maxLength < 10_000_000 ? maxLength : 2048);
       const vocab = positiveInt(config.vocab_size) ?? 0;
       const model = new LanguageModel(
         opened.session,
@@ -277,12 +273,20 @@ function argmax(values: Float32Array): number {
 }
 
 /**
- * The sliding-window size a config declares in use (Gemma 2/3, Mistral), or null. Qwen2-style
- * configs carry `sliding_window` with `use_sliding_window: false`: full attention.
+ * Refuses a config that declares sliding-window attention in use (Gemma 2/3, Mistral v0.1): the
+ * exports differ in how their sliding layers keep keys and values, and past the window Lodge could
+ * answer differently from the model. Qwen2-style configs carry `sliding_window` with
+ * `use_sliding_window: false`, and a window as long as the context is full attention: both run.
  */
-function slidingWindow(config: JsonObject): number | null {
-  if (config.use_sliding_window === false) return null;
-  return positiveInt(config.sliding_window) ?? null;
+function refuseSlidingWindow(config: JsonObject, name: string): void {
+  if (config.use_sliding_window === false) return;
+  const window = positiveInt(config.sliding_window);
+  const positions = positiveInt(config.max_position_embeddings);
+  if (window === undefined || (positions !== undefined && window >= positions)) return;
+  throw new RunnerError(
+    'model_load_failed',
+    `${name} uses sliding-window attention (sliding_window: ${window} in config.json), which Lodge does not run: past ${window} tokens its answers could differ from the model's.`,
+  );
 }
 
 /** The KV cache layout from config.json, checked against the graph's past inputs. */
