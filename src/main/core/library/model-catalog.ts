@@ -54,6 +54,7 @@ const CPU_ORDER: readonly VariantName[] = [
   'bnb4',
   'fp16',
   'q4f16',
+  'bf16',
 ];
 
 /** A model id a client may create: `owner/name`, letters, digits, `.`, `_`, `-`; no `..`. */
