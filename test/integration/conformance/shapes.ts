@@ -64,5 +64,10 @@ export const SHAPES: readonly Shape[] = [
   { name: 'untied LM head', spec: { ...BASE, untied: true }, transformersJs: true },
   { name: 'head_dim ≠ hidden / heads', spec: { ...BASE, headDim: 16 }, transformersJs: true },
   { name: 'BOS written by the chat template', spec: { ...BASE, bos: 'template' }, transformersJs: true },
+  {
+    name: 'a sliding window on every layer (the context capped at it)',
+    spec: { ...BASE, slidingWindow: 128 },
+    transformersJs: true,
+  },
   { name: 'BOS added by the tokenizer', spec: { ...BASE, bos: 'tokenizer' }, transformersJs: true },
 ];

@@ -63,11 +63,19 @@ describe('the load check of a language model', () => {
     });
   });
 
-  it('refuses a Gemma-style sliding-window config, naming it', async () => {
-    await expect(load('test/sliding', { ...SMALL, slidingWindow: 64 })).rejects.toMatchObject({
+  it('refuses a Gemma-style sliding-window config (sliding layers among global ones), naming it', async () => {
+    await expect(
+      load('test/gemma-style', { ...SMALL, slidingWindow: 64, interleaved: true }),
+    ).rejects.toMatchObject({
       code: 'model_load_failed',
       message:
-        "test/sliding uses sliding-window attention (sliding_window: 64 in config.json), which Lodge does not run: past 64 tokens its answers could differ from the model's.",
+        "test/gemma-style uses Gemma-style sliding-window attention (sliding_window: 64 in config.json, interleaved with global layers), which Lodge does not run: past 64 tokens its answers could differ from the model's.",
+    });
+  });
+
+  it('caps the context at a window every layer shares (Mistral, Phi-3), where attention is exact', async () => {
+    await expect(load('test/sliding', { ...SMALL, slidingWindow: 64 })).resolves.toMatchObject({
+      contextLength: 64,
     });
   });
 

@@ -67,7 +67,7 @@ export class LanguageModel {
     const config = readJson(dir, 'config.json', true);
     const generation = readJson(dir, 'generation_config.json');
     const tokenizer = TextTokenizer.load(dir);
-    refuseSlidingWindow(config, name);
+    const window = slidingWindow(config, name);
     const opened = await openSession(modelFile, options);
     try {
       const feeds = checkGraph(opened.session, name);
@@ -77,9 +77,11 @@ export class LanguageModel {
       const eosId = eosText === null ? undefined : tokenizer.idOf(eosText);
       if (eosId !== undefined) eos.add(eosId);
       const maxLength = positiveInt(tokenizer.config.model_max_length);
-      const contextLength =
+      const contextLength = Math.min(
+        window ?? Infinity,
         positiveInt(config.max_position_embeddings) ??
-        (maxLength !== undefined && maxLength < 10_000_000 ? maxLength : 2048);
+          (maxLength !== undefined && maxLength < 10_000_000 ? maxLength : 2048),
+      );
       const vocab = positiveInt(config.vocab_size) ?? 0;
       const model = new LanguageModel(
         opened.session,
@@ -273,20 +275,29 @@ function argmax(values: Float32Array): number {
 }
 
 /**
- * Refuses a config that declares sliding-window attention in use (Gemma 2/3, Mistral v0.1): the
- * exports differ in how their sliding layers keep keys and values, and past the window Lodge could
- * answer differently from the model. Qwen2-style configs carry `sliding_window` with
- * `use_sliding_window: false`, and a window as long as the context is full attention: both run.
+ * The sliding window a config declares, checked. Gemma-style configs interleave sliding and global
+ * layers (`layer_types`, `sliding_window_pattern`, Gemma 2/3), and exports differ in how their
+ * sliding layers keep keys and values: refused, naming it. A window on every layer (Mistral v0.1,
+ * Phi-3) is returned: within it, sliding-window attention is full attention, so the context is
+ * capped there and every answer is exact. Qwen2-style `use_sliding_window: false` is full attention.
  */
-function refuseSlidingWindow(config: JsonObject, name: string): void {
-  if (config.use_sliding_window === false) return;
+function slidingWindow(config: JsonObject, name: string): number | null {
+  if (config.use_sliding_window === false) return null;
   const window = positiveInt(config.sliding_window);
   const positions = positiveInt(config.max_position_embeddings);
-  if (window === undefined || (positions !== undefined && window >= positions)) return;
-  throw new RunnerError(
-    'model_load_failed',
-    `${name} uses sliding-window attention (sliding_window: ${window} in config.json), which Lodge does not run: past ${window} tokens its answers could differ from the model's.`,
-  );
+  if (window === undefined || (positions !== undefined && window >= positions)) return null;
+  const layerTypes = Array.isArray(config.layer_types) ? config.layer_types : [];
+  const interleaved =
+    layerTypes.some((type) => type !== layerTypes[0]) ||
+    config.sliding_window_pattern !== undefined ||
+    (typeof config.model_type === 'string' && /^gemma[23]/.test(config.model_type));
+  if (interleaved) {
+    throw new RunnerError(
+      'model_load_failed',
+      `${name} uses Gemma-style sliding-window attention (sliding_window: ${window} in config.json, interleaved with global layers), which Lodge does not run: past ${window} tokens its answers could differ from the model's.`,
+    );
+  }
+  return window;
 }
 
 /** The KV cache layout from config.json, checked against the graph's past inputs. */
