@@ -1,15 +1,8 @@
 // Half-precision data as onnxruntime-node hands it over: raw IEEE 754 binary16 bits in a
 // Uint16Array (runners run without Float16Array), read here into float32.
 
-let table: Float32Array | null = null;
-
-/** The float32 value of every 16-bit pattern: 256 KiB, built once, one indexed load per element. */
-function halfTable(): Float32Array {
-  if (table !== null) return table;
-  table = new Float32Array(65536);
-  for (let bits = 0; bits < 65536; bits++) table[bits] = halfBitsToNumber(bits);
-  return table;
-}
+/** The float32 value of every 16-bit pattern: 256 KiB, built at load, one indexed read per element. */
+const HALF_TABLE = Float32Array.from({ length: 65536 }, (_, bits) => halfBitsToNumber(bits));
 
 /** The value of one binary16 bit pattern (subnormals, infinities and NaN included). */
 export function halfBitsToNumber(bits: number): number {
@@ -32,7 +25,7 @@ export function halfBits(data: ArrayBufferView): Uint16Array {
 
 /** Reads half-precision `bits` into `target` (a fresh Float32Array of the same length when absent). */
 export function halfToFloat32(bits: Uint16Array, target = new Float32Array(bits.length)): Float32Array {
-  const values = halfTable();
-  for (let index = 0; index < bits.length; index++) target[index] = values[bits[index] as number] as number;
+  for (let index = 0; index < bits.length; index++)
+    target[index] = HALF_TABLE[bits[index] as number] as number;
   return target;
 }
