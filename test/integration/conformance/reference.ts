@@ -70,16 +70,13 @@ export async function bareGreedy(
       for (const input of session.inputMetadata) {
         if (!input.isTensor) throw new Error(`${input.name} is not a tensor`);
         const { name } = input;
-        if (name === 'input_ids')
-          feeds[name] = new ort.Tensor('int64', BigInt64Array.from(sequence, BigInt), [1, length]);
-        else if (name === 'attention_mask')
-          feeds[name] = new ort.Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]);
-        else if (name === 'position_ids')
-          feeds[name] = new ort.Tensor(
-            'int64',
-            BigInt64Array.from(sequence, (_, index) => BigInt(index)),
-            [1, length],
-          );
+        const ints = (values: number[]) =>
+          input.type === 'int32'
+            ? new ort.Tensor('int32', Int32Array.from(values), [1, length])
+            : new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [1, length]);
+        if (name === 'input_ids') feeds[name] = ints(sequence);
+        else if (name === 'attention_mask') feeds[name] = ints(sequence.map(() => 1));
+        else if (name === 'position_ids') feeds[name] = ints(sequence.map((_, index) => index));
         else if (name === 'num_logits_to_keep' || name === 'logits_to_keep')
           feeds[name] = new ort.Tensor('int64', BigInt64Array.of(1n), []);
         else if (name === 'use_cache_branch') feeds[name] = new ort.Tensor('bool', Uint8Array.of(0), [1]);

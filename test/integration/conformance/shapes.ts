@@ -61,6 +61,12 @@ export const SHAPES: readonly Shape[] = [
     // transformers.js 4.3.1 feeds num_logits_to_keep only: the bare loop is the reference here.
     transformersJs: false,
   },
+  {
+    name: 'int32 input_ids, attention_mask and position_ids',
+    spec: { ...BASE, int32Ids: true },
+    // transformers.js 4.3.1 feeds int64 ids whatever the graph declares: the bare loop is the reference.
+    transformersJs: false,
+  },
   { name: 'untied LM head', spec: { ...BASE, untied: true }, transformersJs: true },
   { name: 'head_dim ≠ hidden / heads', spec: { ...BASE, headDim: 16 }, transformersJs: true },
   { name: 'BOS written by the chat template', spec: { ...BASE, bos: 'template' }, transformersJs: true },

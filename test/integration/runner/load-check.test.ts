@@ -63,6 +63,14 @@ describe('the load check of a language model', () => {
     });
   });
 
+  it('refuses a graph with an input it does not know how to feed, naming it', async () => {
+    await expect(load('test/extra-input', { ...SMALL, extraInput: 'cache_position' })).rejects.toMatchObject({
+      code: 'model_load_failed',
+      message:
+        'test/extra-input cannot be loaded as a language model: its graph has an input Lodge does not know how to feed (cache_position, int64).',
+    });
+  });
+
   it('refuses a Gemma-style sliding-window config (sliding layers among global ones), naming it', async () => {
     await expect(
       load('test/gemma-style', { ...SMALL, slidingWindow: 64, interleaved: true }),
