@@ -9,6 +9,7 @@ import {
   type Session,
 } from '../onnx/session';
 import { halfBits, halfToFloat32 } from '../onnx/float16';
+import { ortErrorText } from '../onnx/ort-errors';
 import { RunnerError } from '../runner-error';
 import { ChatTemplate } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
@@ -225,7 +226,7 @@ export class LanguageModel {
       outputs = await this.session.run(feeds, this.#fetches);
     } catch (error) {
       cache.clear();
-      throw new RunnerError('internal', `Inference failed: ${(error as Error).message.split('\n')[0]}`);
+      throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
     }
     cache.advance(outputs, tokens);
     const logits = outputs.logits as OrtTensor;

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../../shared/engine';
+import { ortErrorText } from './ort-errors';
 
 const resolvePackage = createRequire(import.meta.url).resolve;
 
@@ -75,9 +76,8 @@ export function creationFailureReason(provider: ExecutionProvider, message: stri
     return 'no GPU adapter found (WebGPU found no usable GPU)';
   if (provider === 'cuda' && /libcu|cudnn|CUDA driver|no CUDA-capable/i.test(message))
     return 'the CUDA libraries or an NVIDIA driver could not be loaded (run npm run setup:cuda; check nvidia-smi)';
-  const line = message.split('\n')[0]?.trim() ?? '';
   // "/path/file.cc:136 fn(...) condition was false. What went wrong" keeps only what went wrong.
-  const words = line.replace(/^\S*[\\/]\S+:\d+\s+/, '').replace(/^.*? was false\.\s*/, '');
+  const words = ortErrorText(message).replace(/^.*? was false\.\s*/, '');
   return words === '' ? 'the provider failed to start' : words;
 }
 

@@ -10,6 +10,7 @@ import type {
   TensorInfo,
   TensorType,
 } from '../../../shared/engine';
+import { ortErrorText } from './ort-errors';
 import { creationFailureReason, unavailableReason } from './providers';
 
 // Warnings onnxruntime prints on every load ("Serializing optimized model with Graph Optimization
@@ -188,7 +189,7 @@ function cpuFailure(message: string): string {
   if (name !== undefined) {
     return `its graph has ${name} inputs or outputs, which onnxruntime-node cannot exchange with JavaScript; use the model's fp32, fp16 or q4 variant`;
   }
-  return message.split('\n')[0]?.trim() ?? message;
+  return ortErrorText(message);
 }
 
 function errorMessage(error: unknown): string {
