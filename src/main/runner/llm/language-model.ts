@@ -137,9 +137,10 @@ export class LanguageModel {
   async logitsOfAll(tokens: readonly number[]): Promise<Float32Array[]> {
     const scratch = new KvCache(this.layout);
     const flat = await this.#run(scratch, tokens, true, true);
+    // The graph's logits width, which config.json may not state (or may state padded).
+    const width = flat.length / tokens.length;
     const rows: Float32Array[] = [];
-    for (let row = 0; row < tokens.length; row++)
-      rows.push(flat.subarray(row * this.vocabSize, (row + 1) * this.vocabSize));
+    for (let row = 0; row < tokens.length; row++) rows.push(flat.subarray(row * width, (row + 1) * width));
     return rows;
   }
 
