@@ -10,6 +10,7 @@ import type {
 import { Embedder } from './embed/embedder';
 import { generate } from './llm/generate';
 import { LanguageModel } from './llm/language-model';
+import { ortErrorText } from './onnx/ort-errors';
 import { listedBackends } from './onnx/providers';
 import { ortVersion, type OpenedSession } from './onnx/session';
 import { RunnerError } from './runner-error';
@@ -46,7 +47,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
   let contextLength: number | null = null;
   try {
     if (spec.task === 'text-generation') {
-      const result = await LanguageModel.open(spec.dir, spec.modelFile, options);
+      const result = await LanguageModel.open(spec.dir, spec.modelFile, options, spec.modelId);
       loaded = { task: spec.task, model: result.model, id: spec.modelId };
       opened = result.opened;
       contextLength = result.model.contextLength;
@@ -62,10 +63,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
     }
   } catch (error) {
     if (error instanceof RunnerError) throw error;
-    throw new RunnerError(
-      'model_load_failed',
-      `${spec.modelId} could not be loaded: ${(error as Error).message.split('\n')[0]}`,
-    );
+    throw new RunnerError('model_load_failed', `${spec.modelId} could not be loaded: ${ortErrorText(error)}`);
   }
   return {
     provider: opened.provider,

@@ -11,6 +11,7 @@ const CPU_ORDER: readonly VariantName[] = [
   'bnb4',
   'fp16',
   'q4f16',
+  'bf16',
 ];
 
 /** What choosing a variant needs: the variants on offer and the variant a preset pins, if any. */

@@ -1,6 +1,6 @@
-import { join } from 'node:path';
 import type { EmbedRequest, EmbedResult } from '../../../shared/engine';
 import { positiveInt, readJson } from '../model/model-files';
+import { halfBits, halfToFloat32 } from '../onnx/float16';
 import {
   openSession,
   tensor,
@@ -11,24 +11,39 @@ import {
 } from '../onnx/session';
 import { RunnerError } from '../runner-error';
 import { TextTokenizer } from '../text/tokenizer';
+import { sentenceTransformersRecipe, type Pooling } from './pooling-config';
 
 /** Inputs per session run: bounds memory for large batches. */
 const BATCH = 32;
 
+/** Outputs of token states, by the names exports give them. */
+const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
+
 /**
- * A sentence-embedding model: tokenizes with the model's special tokens, pools the encoder's
- * `last_hidden_state` (mean over the attention mask, or CLS where the model's pooling config says
- * so), and L2-normalizes, the sentence-transformers recipe.
+ * A sentence-embedding model: tokenizes with the model's special tokens, pools the encoder's token
+ * states as its `1_Pooling/config.json` asks (mean over the attention mask, CLS, last token, max)
+ * and L2-normalizes where its `modules.json` has a Normalize module: the sentence-transformers
+ * recipe. A graph that already pools (`sentence_embedding`) is used as it is.
  */
 export class Embedder {
+  readonly #ids: 'int64' | 'int32';
+  readonly #output: string;
+
   private constructor(
     private readonly session: Session,
     private readonly tokenizer: TextTokenizer,
-    private readonly pooling: 'mean' | 'cls',
+    private readonly pooling: Pooling,
+    private readonly normalizes: boolean,
     readonly maxLength: number,
     readonly dimensions: number,
     private readonly padId: number,
-  ) {}
+  ) {
+    const ids = session.inputs.find((input) => input.name === 'input_ids');
+    this.#ids = ids?.type === 'int32' ? 'int32' : 'int64';
+    this.#output =
+      TOKEN_OUTPUTS.find((name) => session.outputs.some((output) => output.name === name)) ??
+      'sentence_embedding';
+  }
 
   /** Opens the embedding model in `dir` from `modelFile`. */
   static async open(
@@ -37,18 +52,20 @@ export class Embedder {
     options: OpenOptions,
   ): Promise<{ embedder: Embedder; opened: OpenedSession }> {
     const config = readJson(dir, 'config.json');
-    const pooling = readJson(join(dir, '1_Pooling'), 'config.json');
+    const recipe = sentenceTransformersRecipe(dir);
     const tokenizer = TextTokenizer.load(dir);
     const opened = await openSession(modelFile, options);
     const { session } = opened;
-    if (
-      !session.hasInput('input_ids') ||
-      !session.outputs.some((output) => output.name === 'last_hidden_state')
-    ) {
+    const names = [...TOKEN_OUTPUTS, 'sentence_embedding'];
+    const output = session.outputs.find((candidate) => names.includes(candidate.name));
+    const readable = output !== undefined && (output.type === 'float32' || output.type === 'float16');
+    if (!session.hasInput('input_ids') || !readable) {
       await session.release();
       throw new RunnerError(
         'model_load_failed',
-        'This ONNX graph is not an embedding model: it needs input_ids and a last_hidden_state output.',
+        output === undefined
+          ? 'This ONNX graph is not an embedding model: it needs input_ids and a last_hidden_state (or token_embeddings, or sentence_embedding) output.'
+          : `This embedding model's ${output.name} output is ${output.type}; Lodge reads float32 or float16.`,
       );
     }
     const limit = Math.min(
@@ -62,7 +79,8 @@ export class Embedder {
     const embedder = new Embedder(
       session,
       tokenizer,
-      pooling.pooling_mode_cls_token === true ? 'cls' : 'mean',
+      recipe.pooling,
+      recipe.normalize,
       limit,
       positiveInt(config.hidden_size) ?? 0,
       padId,
@@ -91,7 +109,7 @@ export class Embedder {
     for (let start = 0; start < encoded.length; start += BATCH) {
       if (signal.aborted) throw new RunnerError('cancelled', 'The request was cancelled.');
       embeddings.push(
-        ...(await this.#batch(encoded.slice(start, start + BATCH), request.normalize !== false)),
+        ...(await this.#batch(encoded.slice(start, start + BATCH), request.normalize ?? this.normalizes)),
       );
     }
     return { embeddings, promptTokens: encoded.reduce((sum, item) => sum + item.ids.length, 0) };
@@ -106,37 +124,67 @@ export class Embedder {
     unitLength: boolean,
   ): Promise<Float32Array[]> {
     const width = Math.max(...items.map((item) => item.ids.length));
-    const ids = new BigInt64Array(items.length * width).fill(BigInt(this.padId));
-    const mask = new BigInt64Array(items.length * width);
-    const types = new BigInt64Array(items.length * width);
+    const cells = items.length * width;
+    const int32 = this.#ids === 'int32';
+    const ids = int32
+      ? new Int32Array(cells).fill(this.padId)
+      : new BigInt64Array(cells).fill(BigInt(this.padId));
+    const mask = int32 ? new Int32Array(cells) : new BigInt64Array(cells);
+    const types = int32 ? new Int32Array(cells) : new BigInt64Array(cells);
+    const set = (array: Int32Array | BigInt64Array, index: number, value: number) => {
+      if (array instanceof Int32Array) array[index] = value;
+      else array[index] = BigInt(value);
+    };
     items.forEach((item, row) => {
       item.ids.forEach((id, column) => {
-        ids[row * width + column] = BigInt(id);
-        mask[row * width + column] = 1n;
-        types[row * width + column] = BigInt(item.typeIds[column] ?? 0);
+        set(ids, row * width + column, id);
+        set(mask, row * width + column, 1);
+        set(types, row * width + column, item.typeIds[column] ?? 0);
       });
     });
     const dims = [items.length, width];
-    const feeds: Record<string, OrtTensor> = { input_ids: tensor('int64', ids, dims) };
-    if (this.session.hasInput('attention_mask')) feeds.attention_mask = tensor('int64', mask, dims);
-    if (this.session.hasInput('token_type_ids')) feeds.token_type_ids = tensor('int64', types, dims);
-    const output = (await this.session.run(feeds, ['last_hidden_state'])).last_hidden_state as OrtTensor;
-    const hidden = output.dims[2] ?? 0;
-    const states = output.data as Float32Array;
+    const type = int32 ? 'int32' : 'int64';
+    // Only what the graph declares is fed: many encoders have no token_type_ids input.
+    const feeds: Record<string, OrtTensor> = { input_ids: tensor(type, ids, dims) };
+    if (this.session.hasInput('attention_mask')) feeds.attention_mask = tensor(type, mask, dims);
+    if (this.session.hasInput('token_type_ids')) feeds.token_type_ids = tensor(type, types, dims);
+    const output = (await this.session.run(feeds, [this.#output]))[this.#output] as OrtTensor;
+    const states =
+      output.type === 'float16'
+        ? halfToFloat32(halfBits(output.data as Uint16Array))
+        : (output.data as Float32Array);
+    const hidden = output.dims.at(-1) ?? 0;
     return items.map((item, row) => {
-      const vector = new Float32Array(hidden);
-      const base = row * width * hidden;
-      if (this.pooling === 'cls') vector.set(states.subarray(base, base + hidden));
-      else {
-        for (let column = 0; column < item.ids.length; column++) {
-          const offset = base + column * hidden;
-          for (let d = 0; d < hidden; d++) vector[d] = (vector[d] as number) + (states[offset + d] as number);
-        }
-        for (let d = 0; d < hidden; d++) vector[d] = (vector[d] as number) / item.ids.length;
-      }
+      const vector =
+        this.#output === 'sentence_embedding'
+          ? states.slice(row * hidden, (row + 1) * hidden)
+          : pool(
+              states.subarray(row * width * hidden, (row + 1) * width * hidden),
+              item.ids.length,
+              hidden,
+              this.pooling,
+            );
       return unitLength ? normalize(vector) : vector;
     });
   }
+}
+
+/** Pools the first `length` rows of one input's token states (`hidden` wide). */
+function pool(states: Float32Array, length: number, hidden: number, pooling: Pooling): Float32Array {
+  if (pooling === 'cls') return states.slice(0, hidden);
+  if (pooling === 'lasttoken') return states.slice((length - 1) * hidden, length * hidden);
+  const vector = new Float32Array(hidden).fill(pooling === 'max' ? -Infinity : 0);
+  for (let column = 0; column < length; column++) {
+    const offset = column * hidden;
+    for (let d = 0; d < hidden; d++) {
+      const value = states[offset + d] as number;
+      vector[d] = pooling === 'max' ? Math.max(vector[d] as number, value) : (vector[d] as number) + value;
+    }
+  }
+  if (pooling === 'max') return vector;
+  const divisor = pooling === 'mean_sqrt_len' ? Math.sqrt(length) : length;
+  for (let d = 0; d < hidden; d++) vector[d] = (vector[d] as number) / divisor;
+  return vector;
 }
 
 /** Scales `vector` to unit length in place (a zero vector stays zero). */

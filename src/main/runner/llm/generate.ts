@@ -19,7 +19,9 @@ export function promptTokens(model: LanguageModel, request: GenerateRequest, mod
   } else {
     text = request.prompt.text;
   }
-  const tokens = model.tokenizer.encode(text);
+  // A rendered template writes its own special tokens (BOS included, where it wants one); raw text
+  // gets what the tokenizer adds (a BOS, for Llama-style tokenizers), as Hugging Face pipelines do.
+  const tokens = model.tokenizer.encode(text, request.prompt.kind !== 'chat');
   if (tokens.length === 0) throw new RunnerError('invalid_request', 'The prompt is empty.');
   return tokens;
 }

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { readJson, positiveInt, tokenIds, type JsonObject } from '../model/model-files';
 import {
   openSession,
@@ -7,28 +8,32 @@ import {
   type OrtTensor,
   type Session,
 } from '../onnx/session';
+import { halfBits, halfToFloat32 } from '../onnx/float16';
+import { ortErrorText } from '../onnx/ort-errors';
 import { RunnerError } from '../runner-error';
 import { ChatTemplate } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
+import { checkGraph, type GraphFeeds, type IntType } from './graph-inputs';
 import { commonPrefix, KvCache, type KvLayout } from './kv-cache';
 
 /** Prompt tokens per prefill run: bounds memory and lets a cancel land between chunks. */
 const PREFILL_CHUNK = 512;
 /** Without `num_logits_to_keep`, each prefill chunk returns logits for every position: cap their size. */
 const MAX_LOGITS_FLOATS = 16 * 1024 * 1024;
+/** The prompt of the load check: short, plain text any tokenizer encodes. */
+const CHECK_PROMPT = 'Hello! How are you today?';
 
 /**
  * A decoder-only language model on one onnxruntime session: its tokenizer, chat template, special
- * tokens, and the KV cache of the last sequence it processed. Reads the graph's input names and
- * feeds what it declares (position ids, logits-to-keep, the merged-decoder cache switch).
+ * tokens, and the KV cache of the last sequence it processed. Reads the graph's inputs and feeds
+ * what it declares, in the element types it declares (position ids, logits-to-keep, the
+ * merged-decoder cache switch; int64 or int32 ids; float32 or float16 keys, values and logits).
  */
 export class LanguageModel {
   readonly cache: KvCache;
-  readonly #keepInput: string | null;
-  readonly #hasPositionIds: boolean;
-  readonly #hasCacheBranch: boolean;
+  readonly #feeds: GraphFeeds;
   readonly #fetches: string[];
-  #ones: BigInt64Array;
+  #ones: BigInt64Array | Int32Array;
   #busy = false;
 
   private constructor(
@@ -39,37 +44,45 @@ export class LanguageModel {
     readonly eosIds: ReadonlySet<number>,
     readonly contextLength: number,
     readonly vocabSize: number,
+    feeds: GraphFeeds,
   ) {
     this.cache = new KvCache(layout);
-    this.#keepInput = ['num_logits_to_keep', 'logits_to_keep'].find((name) => session.hasInput(name)) ?? null;
-    this.#hasPositionIds = session.hasInput('position_ids');
-    this.#hasCacheBranch = session.hasInput('use_cache_branch');
+    this.#feeds = feeds;
     this.#fetches = ['logits'];
     for (let layer = 0; layer < layout.layers; layer++)
       this.#fetches.push(`present.${layer}.key`, `present.${layer}.value`);
-    this.#ones = new BigInt64Array(Math.min(contextLength, 4096)).fill(1n);
+    this.#ones = ones(feeds.mask ?? 'int64', Math.min(contextLength, 4096));
   }
 
-  /** Opens the model in `dir` from its ONNX file `modelFile`. */
+  /**
+   * Opens the model in `dir` from its ONNX file `modelFile` and checks it: a model whose graph
+   * Lodge cannot feed, or whose logits on a short prompt are not finite or all equal, is refused
+   * with `model_load_failed` naming `name` and what was wrong, so it never answers garbage.
+   */
   static async open(
     dir: string,
     modelFile: string,
     options: OpenOptions,
+    name = basename(dir),
   ): Promise<{ model: LanguageModel; opened: OpenedSession }> {
     const config = readJson(dir, 'config.json', true);
     const generation = readJson(dir, 'generation_config.json');
     const tokenizer = TextTokenizer.load(dir);
+    const window = slidingWindow(config, name);
     const opened = await openSession(modelFile, options);
     try {
-      const layout = kvLayout(config, opened.session);
+      const feeds = checkGraph(opened.session, name);
+      const layout = kvLayout(config, opened.session, feeds);
       const eos = new Set([...tokenIds(generation.eos_token_id), ...tokenIds(config.eos_token_id)]);
       const eosText = tokenizer.special('eos_token');
       const eosId = eosText === null ? undefined : tokenizer.idOf(eosText);
       if (eosId !== undefined) eos.add(eosId);
       const maxLength = positiveInt(tokenizer.config.model_max_length);
-      const contextLength =
+      const contextLength = Math.min(
+        window ?? Infinity,
         positiveInt(config.max_position_embeddings) ??
-        (maxLength !== undefined && maxLength < 10_000_000 ? maxLength : 2048);
+          (maxLength !== undefined && maxLength < 10_000_000 ? maxLength : 2048),
+      );
       const vocab = positiveInt(config.vocab_size) ?? 0;
       const model = new LanguageModel(
         opened.session,
@@ -79,7 +92,9 @@ export class LanguageModel {
         eos,
         contextLength,
         vocab,
+        feeds,
       );
+      await model.#check(name);
       return { model, opened };
     } catch (error) {
       await opened.session.release();
@@ -99,7 +114,7 @@ export class LanguageModel {
     const reused = Math.min(commonPrefix(this.cache.tokens, tokens), tokens.length - 1);
     this.cache.truncate(reused);
     const chunk =
-      this.#keepInput !== null
+      this.#feeds.keep !== null
         ? PREFILL_CHUNK
         : Math.max(1, Math.min(PREFILL_CHUNK, Math.floor(MAX_LOGITS_FLOATS / Math.max(1, this.vocabSize))));
     let logits: Float32Array | null = null;
@@ -122,9 +137,10 @@ export class LanguageModel {
   async logitsOfAll(tokens: readonly number[]): Promise<Float32Array[]> {
     const scratch = new KvCache(this.layout);
     const flat = await this.#run(scratch, tokens, true, true);
+    // The graph's logits width, which config.json may not state (or may state padded).
+    const width = flat.length / tokens.length;
     const rows: Float32Array[] = [];
-    for (let row = 0; row < tokens.length; row++)
-      rows.push(flat.subarray(row * this.vocabSize, (row + 1) * this.vocabSize));
+    for (let row = 0; row < tokens.length; row++) rows.push(flat.subarray(row * width, (row + 1) * width));
     return rows;
   }
 
@@ -146,6 +162,44 @@ export class LanguageModel {
     await this.session.release();
   }
 
+  /**
+   * The load check: a short prompt, then one cached step (so the keys and values fed back are read
+   * too). Its logits must be finite and not all equal, or the model is refused.
+   */
+  async #check(name: string): Promise<void> {
+    const scratch = new KvCache(this.layout);
+    const prompt = this.tokenizer.encode(CHECK_PROMPT);
+    const tokens = prompt.length > 0 ? prompt : [0];
+    const problem = (logits: Float32Array): string | null => {
+      let min = Infinity;
+      let max = -Infinity;
+      for (let index = 0; index < logits.length; index++) {
+        const value = logits[index] as number;
+        if (!Number.isFinite(value))
+          return `its logits are not finite (${value} at token ${index}): the weights or the export are broken`;
+        if (value < min) min = value;
+        if (value > max) max = value;
+      }
+      if (logits.length === 0) return 'it returned no logits';
+      if (max === min) return `its logits are all equal (${max}): the model computes nothing from its input`;
+      return null;
+    };
+    let found: string | null;
+    try {
+      const first = await this.#run(scratch, tokens, false);
+      found = problem(first);
+      if (found === null) found = problem(await this.#run(scratch, [argmax(first)], false));
+    } catch (error) {
+      found = `a test prompt failed to run (${(error as Error).message})`;
+    }
+    if (found !== null) {
+      throw new RunnerError(
+        'model_load_failed',
+        `${name} failed its load check and was not loaded: on a test prompt, ${found}.`,
+      );
+    }
+  }
+
   async #run(
     cache: KvCache,
     tokens: readonly number[],
@@ -154,20 +208,18 @@ export class LanguageModel {
   ): Promise<Float32Array> {
     const past = cache.tokens.length;
     const total = past + tokens.length;
+    const { ids, mask, positions, keep, cacheBranch } = this.#feeds;
     const feeds: Record<string, OrtTensor> = {
-      input_ids: tensor('int64', BigInt64Array.from(tokens, BigInt), [1, tokens.length]),
-      attention_mask: tensor('int64', this.#onesOf(total), [1, total]),
+      input_ids: intTensor(ids, tokens.length, (index) => tokens[index] as number),
     };
-    if (this.#hasPositionIds) {
-      feeds.position_ids = tensor(
-        'int64',
-        BigInt64Array.from(tokens, (_, index) => BigInt(past + index)),
-        [1, tokens.length],
-      );
-    }
-    if (this.#keepInput !== null)
-      feeds[this.#keepInput] = tensor('int64', BigInt64Array.of(keepAll ? 0n : 1n), []);
-    if (this.#hasCacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(past > 0 ? 1 : 0), [1]);
+    if (mask !== null) feeds.attention_mask = tensor(mask, this.#onesOf(total), [1, total]);
+    if (positions !== null) feeds.position_ids = intTensor(positions, tokens.length, (index) => past + index);
+    if (keep !== null)
+      feeds[keep.name] =
+        keep.type === 'int64'
+          ? tensor('int64', BigInt64Array.of(keepAll ? 0n : 1n), [])
+          : tensor('int32', Int32Array.of(keepAll ? 0 : 1), []);
+    if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(past > 0 ? 1 : 0), [1]);
     for (const [name, value] of cache.past) feeds[name] = value;
 
     let outputs: Record<string, OrtTensor>;
@@ -175,33 +227,84 @@ export class LanguageModel {
       outputs = await this.session.run(feeds, this.#fetches);
     } catch (error) {
       cache.clear();
-      throw new RunnerError('internal', `Inference failed: ${(error as Error).message.split('\n')[0]}`);
+      throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
     }
     cache.advance(outputs, tokens);
     const logits = outputs.logits as OrtTensor;
-    const data = logits.data as Float32Array;
     const vocab = logits.dims.at(-1) ?? this.vocabSize;
+    if (logits.type === 'float16') {
+      // fp16 logits are raw half-precision bits: read as float32, never reinterpreted.
+      const bits = halfBits(logits.data as Uint16Array);
+      return halfToFloat32(returnAll ? bits : bits.subarray(bits.length - vocab));
+    }
+    const data = logits.data as Float32Array;
     if (returnAll) return data;
     return data.subarray(data.length - vocab);
   }
 
   /** An all-ones attention mask of `length`, viewed from a buffer grown as needed. */
-  #onesOf(length: number): BigInt64Array {
+  #onesOf(length: number): BigInt64Array | Int32Array {
     if (length > this.#ones.length)
-      this.#ones = new BigInt64Array(Math.max(length, this.#ones.length * 2)).fill(1n);
+      this.#ones = ones(this.#feeds.mask ?? 'int64', Math.max(length, this.#ones.length * 2));
     return this.#ones.subarray(0, length);
   }
 }
 
-/** The KV cache layout from config.json, checked against the graph's past inputs. */
-function kvLayout(config: JsonObject, session: Session): KvLayout {
-  const pastInputs = session.inputs.filter((input) => /^past_key_values\.\d+\.key$/.test(input.name));
-  if (!session.hasInput('input_ids') || !session.outputs.some((output) => output.name === 'logits')) {
+/** A [1, length] tensor of integer ids in the element type the graph declares. */
+function intTensor(type: IntType, length: number, value: (index: number) => number): OrtTensor {
+  if (type === 'int32')
+    return tensor(
+      'int32',
+      Int32Array.from({ length }, (_, index) => value(index)),
+      [1, length],
+    );
+  return tensor(
+    'int64',
+    BigInt64Array.from({ length }, (_, index) => BigInt(value(index))),
+    [1, length],
+  );
+}
+
+function ones(type: IntType, length: number): BigInt64Array | Int32Array {
+  return type === 'int32' ? new Int32Array(length).fill(1) : new BigInt64Array(length).fill(1n);
+}
+
+function argmax(values: Float32Array): number {
+  let best = 0;
+  for (let index = 1; index < values.length; index++)
+    if ((values[index] as number) > (values[best] as number)) best = index;
+  return best;
+}
+
+/**
+ * The sliding window a config declares, checked. Gemma-style configs interleave sliding and global
+ * layers (`layer_types`, `sliding_window_pattern`, Gemma 2/3), and exports differ in how their
+ * sliding layers keep keys and values: refused, naming it. A window on every layer (Mistral v0.1,
+ * Phi-3) is returned: within it, sliding-window attention is full attention, so the context is
+ * capped there and every answer is exact. Qwen2-style `use_sliding_window: false` is full attention.
+ */
+function slidingWindow(config: JsonObject, name: string): number | null {
+  if (config.use_sliding_window === false) return null;
+  const window = positiveInt(config.sliding_window);
+  const positions = positiveInt(config.max_position_embeddings);
+  if (window === undefined || (positions !== undefined && window >= positions)) return null;
+  const layerTypes = Array.isArray(config.layer_types) ? config.layer_types : [];
+  const interleaved =
+    layerTypes.some((type) => type !== layerTypes[0]) ||
+    config.sliding_window_pattern !== undefined ||
+    (typeof config.model_type === 'string' && /^gemma[23]/.test(config.model_type));
+  if (interleaved) {
     throw new RunnerError(
       'model_load_failed',
-      'This ONNX graph is not a language model: it needs an input_ids input and a logits output.',
+      `${name} uses Gemma-style sliding-window attention (sliding_window: ${window} in config.json, interleaved with global layers), which Lodge does not run: past ${window} tokens its answers could differ from the model's.`,
     );
   }
+  return window;
+}
+
+/** The KV cache layout from config.json, checked against the graph's past inputs. */
+function kvLayout(config: JsonObject, session: Session, feeds: GraphFeeds): KvLayout {
+  const pastInputs = session.inputs.filter((input) => /^past_key_values\.\d+\.key$/.test(input.name));
   if (pastInputs.length === 0) {
     throw new RunnerError(
       'model_load_failed',
@@ -213,8 +316,9 @@ function kvLayout(config: JsonObject, session: Session): KvLayout {
   const first = pastInputs[0];
   const shapeHeads = typeof first?.shape[1] === 'number' ? first.shape[1] : undefined;
   const shapeDim = typeof first?.shape[3] === 'number' ? first.shape[3] : undefined;
-  const kvHeads = positiveInt(config.num_key_value_heads) ?? shapeHeads ?? heads;
-  const headDim = positiveInt(config.head_dim) ?? shapeDim ?? (heads && hidden ? hidden / heads : undefined);
+  // The graph's own fixed dimensions win over config.json: they are what the session checks.
+  const kvHeads = shapeHeads ?? positiveInt(config.num_key_value_heads) ?? heads;
+  const headDim = shapeDim ?? positiveInt(config.head_dim) ?? (heads && hidden ? hidden / heads : undefined);
   if (kvHeads === undefined || headDim === undefined) {
     throw new RunnerError(
       'model_load_failed',
@@ -225,6 +329,6 @@ function kvLayout(config: JsonObject, session: Session): KvLayout {
     layers: pastInputs.length,
     kvHeads,
     headDim,
-    type: first?.type === 'float16' ? 'float16' : 'float32',
+    type: feeds.kv,
   };
 }

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../../../shared/engine';
+import { ortErrorText } from './ort-errors';
 
 const resolvePackage = createRequire(import.meta.url).resolve;
 
@@ -27,9 +28,8 @@ export function unavailableReason(provider: ExecutionProvider): string | null {
         return `onnxruntime-node has no CUDA build for ${process.platform}/${process.arch}`;
       const library =
         process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-      if (!existsSync(join(ortBinaryDir(), library))) {
-        return 'the CUDA execution provider is not installed (run `npm run setup:cuda` on a machine with an NVIDIA GPU)';
-      }
+      if (!existsSync(join(ortBinaryDir(), library)))
+        return `the CUDA provider library ${library} is not installed (run npm run setup:cuda on a machine with an NVIDIA GPU)`;
       return null;
     }
     case 'dml':
@@ -37,10 +37,48 @@ export function unavailableReason(provider: ExecutionProvider): string | null {
     case 'coreml':
       return listed.has('coreml') ? null : 'Core ML is only available on macOS';
     case 'webgpu':
-      return listed.has('webgpu')
-        ? null
-        : `onnxruntime-node has no WebGPU build for ${process.platform}/${process.arch}`;
+      if (!listed.has('webgpu'))
+        return `onnxruntime-node has no WebGPU build for ${process.platform}/${process.arch}`;
+      // NOTE: on Linux, WebGPU (Dawn) runs on Vulkan. Without its loader Dawn can find no adapter, and
+      // trying anyway prints Dawn's build-tree paths to the terminal on every load.
+      if (process.platform === 'linux' && !hasSharedLibrary('libvulkan.so.1'))
+        return 'no GPU adapter found: WebGPU needs a Vulkan driver, and libvulkan.so.1 is not installed';
+      return null;
   }
+}
+
+/** Folders the Linux dynamic loader searches by default, plus LD_LIBRARY_PATH. */
+function librarySearchPath(): string[] {
+  const fromEnv = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter((dir) => dir !== '');
+  const arch = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+  return [
+    ...fromEnv,
+    `/usr/lib/${arch}`,
+    `/lib/${arch}`,
+    '/usr/lib64',
+    '/lib64',
+    '/usr/lib',
+    '/lib',
+    '/usr/local/lib',
+  ];
+}
+
+function hasSharedLibrary(name: string): boolean {
+  return librarySearchPath().some((dir) => existsSync(join(dir, name)));
+}
+
+/**
+ * Why creating a session on `provider` failed, in words: onnxruntime's messages start with the
+ * source file and function that raised them, which mean nothing to a user.
+ */
+export function creationFailureReason(provider: ExecutionProvider, message: string): string {
+  if (provider === 'webgpu' && /adapter/i.test(message))
+    return 'no GPU adapter found (WebGPU found no usable GPU)';
+  if (provider === 'cuda' && /libcu|cudnn|CUDA driver|no CUDA-capable/i.test(message))
+    return 'the CUDA libraries or an NVIDIA driver could not be loaded (run npm run setup:cuda; check nvidia-smi)';
+  // "/path/file.cc:136 fn(...) condition was false. What went wrong" keeps only what went wrong.
+  const words = ortErrorText(message).replace(/^.*? was false\.\s*/, '');
+  return words === '' ? 'the provider failed to start' : words;
 }
 
 /** The providers onnxruntime-node lists for this platform, as reported to the core. */

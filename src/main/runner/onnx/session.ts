@@ -10,7 +10,12 @@ import type {
   TensorInfo,
   TensorType,
 } from '../../../shared/engine';
-import { unavailableReason } from './providers';
+import { ortErrorText } from './ort-errors';
+import { creationFailureReason, unavailableReason } from './providers';
+
+// Warnings onnxruntime prints on every load ("Serializing optimized model with Graph Optimization
+// level greater than ORT_ENABLE_EXTENDED…", its own source paths) are not for users: errors only.
+ort.env.logLevel = 'error';
 
 /** A tensor as onnxruntime-node holds it. */
 export type OrtTensor = ort.Tensor;
@@ -95,8 +100,8 @@ export async function openSession(modelFile: string, options: OpenOptions): Prom
       const { session, fromCache } = await create(modelFile, provider, options);
       return { session: new Session(session), provider, skipped, fromCache };
     } catch (error) {
-      if (provider === 'cpu') throw error;
-      skipped.push({ provider, reason: firstLine(error) });
+      if (provider === 'cpu') throw new Error(cpuFailure(errorMessage(error)), { cause: error });
+      skipped.push({ provider, reason: creationFailureReason(provider, errorMessage(error)) });
     }
   }
   throw new Error('No execution provider could be tried.');
@@ -106,6 +111,7 @@ async function create(modelFile: string, provider: ExecutionProvider, options: O
   const base: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
     ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -167,9 +173,27 @@ export function optimizedPath(modelFile: string, cacheDir: string): string {
   return join(cacheDir, `${key}.onnx`);
 }
 
-function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0]?.trim() || 'failed to create a session';
+/** ONNX element types onnxruntime-node cannot exchange with JavaScript, by TensorProto number. */
+const UNEXCHANGEABLE: Readonly<Record<string, string>> = {
+  '16': 'bfloat16',
+  '17': 'float8 (e4m3fn)',
+  '18': 'float8 (e4m3fnuz)',
+  '19': 'float8 (e5m2)',
+  '20': 'float8 (e5m2fnuz)',
+};
+
+/** A CPU session failure in words: the element types onnxruntime-node names only by number. */
+function cpuFailure(message: string): string {
+  const type = /Unsupported data type: (\d+)/.exec(message)?.[1];
+  const name = type === undefined ? undefined : UNEXCHANGEABLE[type];
+  if (name !== undefined) {
+    return `its graph has ${name} inputs or outputs, which onnxruntime-node cannot exchange with JavaScript; use the model's fp32, fp16 or q4 variant`;
+  }
+  return ortErrorText(message);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** onnxruntime-node's version, for the runner's hello. */

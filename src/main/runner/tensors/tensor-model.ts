@@ -7,6 +7,7 @@ import {
   type OrtTensor,
   type Session,
 } from '../onnx/session';
+import { ortErrorText } from '../onnx/ort-errors';
 import { RunnerError } from '../runner-error';
 
 /**
@@ -61,10 +62,7 @@ export class TensorModel {
     try {
       results = await this.session.run(feeds, wanted);
     } catch (error) {
-      throw new RunnerError(
-        'invalid_request',
-        `Inference failed: ${(error as Error).message.split('\n')[0]}`,
-      );
+      throw new RunnerError('invalid_request', `Inference failed: ${ortErrorText(error)}`);
     }
     return {
       outputs: wanted.map((name) => {

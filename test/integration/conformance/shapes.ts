@@ -1,0 +1,79 @@
+// The shapes real Hugging Face exports take, as tiny generated language models: each one is run
+// through Lodge's runner and through a reference, and must give the same greedy tokens.
+import { TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+
+/** A small base: two layers, hidden 32, so every shape builds and runs in well under a second. */
+const BASE: LanguageModelSpec = {
+  ...TINY_LM,
+  hidden: 32,
+  heads: 4,
+  kvHeads: 2,
+  ffn: 64,
+  maxPositions: 256,
+  seed: 21,
+};
+
+/** One conformance case: a name for the test title and the fixture's spec. */
+export interface Shape {
+  readonly name: string;
+  readonly spec: LanguageModelSpec;
+  /** Whether transformers.js runs this shape too (beside the bare onnxruntime loop). */
+  readonly transformersJs: boolean;
+}
+
+/** Every shape the suite covers. */
+export const SHAPES: readonly Shape[] = [
+  { name: 'fp32', spec: BASE, transformersJs: true },
+  { name: 'fp16 (fp16 activations, KV and logits)', spec: { ...BASE, dtype: 'fp16' }, transformersJs: true },
+  {
+    name: 'q4 (MatMulNBits, packed zero points)',
+    spec: { ...BASE, quant: 'q4', ffn: 96 },
+    transformersJs: true,
+  },
+  { name: 'q4f16', spec: { ...BASE, quant: 'q4', dtype: 'fp16', ffn: 96 }, transformersJs: true },
+  {
+    name: 'int8 model_quantized (DynamicQuantizeLinear + MatMulInteger)',
+    spec: { ...BASE, quant: 'int8' },
+    transformersJs: true,
+  },
+  { name: 'GroupQueryAttention, fp32 KV', spec: { ...BASE, gqa: true }, transformersJs: true },
+  { name: 'GroupQueryAttention, fp16 KV', spec: { ...BASE, gqa: true, dtype: 'fp16' }, transformersJs: true },
+  {
+    name: 'decoder_model_merged.onnx (use_cache_branch)',
+    spec: { ...BASE, merged: true },
+    transformersJs: true,
+  },
+  {
+    name: 'external weights in model.onnx_data',
+    spec: { ...BASE, externalData: true },
+    transformersJs: true,
+  },
+  {
+    name: 'external weights split over model.onnx_data and model.onnx_data_1',
+    spec: { ...BASE, externalFiles: 2 },
+    transformersJs: true,
+  },
+  { name: 'position_ids absent', spec: { ...BASE, noPositionIds: true }, transformersJs: true },
+  { name: 'num_logits_to_keep', spec: { ...BASE, numLogitsToKeep: true }, transformersJs: true },
+  {
+    name: 'logits_to_keep',
+    spec: { ...BASE, numLogitsToKeep: true, keepName: 'logits_to_keep' },
+    // transformers.js 4.3.1 feeds num_logits_to_keep only: the bare loop is the reference here.
+    transformersJs: false,
+  },
+  {
+    name: 'int32 input_ids, attention_mask and position_ids',
+    spec: { ...BASE, int32Ids: true },
+    // transformers.js 4.3.1 feeds int64 ids whatever the graph declares: the bare loop is the reference.
+    transformersJs: false,
+  },
+  { name: 'untied LM head', spec: { ...BASE, untied: true }, transformersJs: true },
+  { name: 'head_dim ≠ hidden / heads', spec: { ...BASE, headDim: 16 }, transformersJs: true },
+  { name: 'BOS written by the chat template', spec: { ...BASE, bos: 'template' }, transformersJs: true },
+  {
+    name: 'a sliding window on every layer (the context capped at it)',
+    spec: { ...BASE, slidingWindow: 128 },
+    transformersJs: true,
+  },
+  { name: 'BOS added by the tokenizer', spec: { ...BASE, bos: 'tokenizer' }, transformersJs: true },
+];
