@@ -121,5 +121,5 @@ try {
     error instanceof CliError ||
     (error instanceof TypeError && 'code' in error);
   console.error(known ? (error as Error).message : error);
-  process.exitCode = error instanceof CliError ? 1 : 2;
+  process.exitCode = error instanceof CliError ? error.exitCode : 2;
 }

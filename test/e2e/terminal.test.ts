@@ -5,6 +5,8 @@ import { runInTerminal, startServeProcess, type ServeProcess } from '../helpers/
 import { tempDir } from '../helpers/temp-dir';
 
 const SPINNER = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
+/** The answer's first text: written over the spinner's line, after a carriage return. */
+const ANSWER = /\r[^\r\n⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
 
 interface Inference {
   model: string;
@@ -103,7 +105,7 @@ describe('lodge run in a terminal, as ollama run behaves', () => {
     mark = await terminal.waitFor(/Tell me a long story\n/, mark);
     // The spinner until the first token, then the answer over it.
     mark = await terminal.waitFor(SPINNER, mark);
-    mark = await terminal.waitFor(/\r[^\r\n⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/, mark);
+    mark = await terminal.waitFor(ANSWER, mark);
     terminal.type('\x03');
     await terminal.waitFor(/\n>>> /, mark);
     await expect
@@ -112,5 +114,19 @@ describe('lodge run in a terminal, as ollama run behaves', () => {
     // Still chatting: the session reads the next line.
     terminal.type('/bye\r');
     expect(await terminal.exited).toBe(0);
+  });
+
+  it('Ctrl+C stops a one-prompt answer: exit 130, the cursor shown again, the answer cancelled', async () => {
+    const before = (await inferences()).length;
+    const terminal = runInTerminal(['run', 'test/wide-lm', 'Tell me a long story'], env);
+    await terminal.waitFor(ANSWER);
+    terminal.type('\x03');
+    expect(await terminal.exited).toBe(130);
+    expect(terminal.screen()).toMatch(/\nStopped\.\n$/);
+    const raw = terminal.raw();
+    expect(raw.lastIndexOf('\x1b[?25h')).toBeGreaterThan(raw.lastIndexOf('\x1b[?25l'));
+    await expect
+      .poll(async () => (await inferences()).slice(before).map((record) => record.outcome))
+      .toEqual(['cancelled']);
   });
 });

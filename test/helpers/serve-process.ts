@@ -74,6 +74,8 @@ function shellQuote(word: string): string {
 export interface TerminalProcess {
   /** Everything the terminal showed so far, escape sequences removed and line ends as `\n`. */
   readonly screen: () => string;
+  /** Everything the terminal was sent, escape sequences and all. */
+  readonly raw: () => string;
   /** Types `keys` (`\x03` is Ctrl+C, `\x04` Ctrl+D, `\r` Enter) as a user would. */
   type(keys: string): void;
   /**
@@ -119,6 +121,7 @@ export function runInTerminal(args: string[], env: NodeJS.ProcessEnv = {}): Term
   );
   return {
     screen: () => clean(screen),
+    raw: () => screen,
     type: (keys) => child.stdin.write(keys),
     exited,
     waitFor(pattern, from = 0) {

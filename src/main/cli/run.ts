@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { runChatCommand } from './chat-commands';
 import { ChatSession } from './chat-session';
 import { CliError, type CoreClient } from './client';
+import { interruptible } from './interrupt';
 import type { Output } from './output';
 import { resolveModel } from './resolve-model';
 import { Spinner } from './spinner';
@@ -37,13 +38,13 @@ export async function run(
   const spinner = new Spinner(output, terminal.isTty);
   spinner.start(`loading ${name}`);
   try {
-    await client.call('loadModel', { body: { model: name } });
+    await interruptible((signal) => client.call('loadModel', { body: { model: name } }, signal));
   } finally {
     spinner.stop();
   }
   const session = new ChatSession(client, output, name, spinner);
   if (prompt !== undefined) {
-    await session.ask(prompt);
+    await interruptible((signal) => session.ask(prompt, signal));
     return;
   }
   // NOTE: read lines through the async iterator: it buffers piped input that arrives while an
