@@ -92,8 +92,13 @@ export interface TerminalProcess {
  * util-linux `script` (in every Debian, CI included): its stdin and stdout are a TTY, Ctrl+C is a
  * key the line discipline or readline sees, and output is what a user's terminal would show.
  */
-export function runInTerminal(args: string[], env: NodeJS.ProcessEnv = {}): TerminalProcess {
-  const command = `stty cols 100 rows 30 && exec ${[process.execPath, BUILT_CLI, ...args].map(shellQuote).join(' ')}`;
+export function runInTerminal(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  /** What runs `lodge`: this Node on the built CLI, unless a test means another launcher. */
+  program: readonly string[] = [process.execPath, BUILT_CLI],
+): TerminalProcess {
+  const command = `stty cols 100 rows 30 && exec ${[...program, ...args].map(shellQuote).join(' ')}`;
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     env: { PATH: process.env.PATH, TERM: 'xterm-256color', ...env },
   });
