@@ -7,7 +7,7 @@ import type { Output } from './output';
 import { resolveModel } from './resolve-model';
 import { Spinner } from './spinner';
 
-/** The terminal `lodge run` reads from: its input stream, and whether it is a TTY. */
+/** The terminal `lodge run` talks through: where it reads and writes, and whether that is a TTY. */
 export interface Terminal {
   readonly input: NodeJS.ReadableStream;
   readonly output: NodeJS.WritableStream;
