@@ -61,7 +61,7 @@ describe('lodge CLI', () => {
     // Were the event stream left open, the process would outlive this test's timeout.
     const pulled = await runCli(['pull', 'acme/anything'], { LODGE_PORT: new URL(server.url).port });
     expect(pulled.code).toBe(1);
-    expect(pulled.output).toMatch(/hub/i);
+    expect(pulled.output).toMatch(/Cannot reach the Hugging Face hub/);
     expect(pulled.output).not.toMatch(/\n\s+at /);
   });
 

@@ -43,13 +43,22 @@ describe('lodge run in a terminal, as ollama run behaves', () => {
 
   it('Ctrl+C at an empty prompt says how to quit; Ctrl+D quits with the shell prompt on its own line', async () => {
     // A bare name, resolved as the server resolves it.
+    const before = (await inferences()).length;
     const terminal = runInTerminal(['run', 'tiny-lm'], env);
     let mark = await terminal.waitFor(/>>> /);
+    // Ctrl+C with something typed drops it: the Enter after it sends nothing.
+    terminal.type('never sent');
+    mark = await terminal.waitFor(/never sent/, mark);
+    terminal.type('\x03');
+    mark = await terminal.waitFor(/\^C\n>>> /, mark);
+    terminal.type('\r');
+    mark = await terminal.waitFor(/\n>>> /, mark);
     terminal.type('\x03');
     mark = await terminal.waitFor(/\^?C?\nUse Ctrl \+ d or \/bye to exit\.\n>>> /, mark);
     terminal.type('\x04');
     expect(await terminal.exited).toBe(0);
     expect(terminal.screen().slice(mark)).toBe('\n');
+    expect((await inferences()).length).toBe(before);
   });
 
   it('lists its commands for /? and /help, and /set parameter, /clear and /show work for real', async () => {
@@ -128,5 +137,20 @@ describe('lodge run in a terminal, as ollama run behaves', () => {
     await expect
       .poll(async () => (await inferences()).slice(before).map((record) => record.outcome))
       .toEqual(['cancelled']);
+  });
+
+  it('reports a turn the server refuses and keeps the chat going', async () => {
+    const terminal = runInTerminal(['run', 'test/tiny-lm'], env);
+    let mark = await terminal.waitFor(/>>> /);
+    terminal.type('/set parameter num_ctx 4\r');
+    mark = await terminal.waitFor(/>>> /, mark);
+    terminal.type('This prompt is longer than four tokens, surely\r');
+    mark = await terminal.waitFor(/\rError: [^\n]+\n>>> /, mark);
+    terminal.type('/set parameter num_ctx 2048\r');
+    mark = await terminal.waitFor(/>>> /, mark);
+    terminal.type('Hello\r');
+    await terminal.waitFor(/Hello\n[\s\S]*\n>>> /, mark);
+    terminal.type('\x04');
+    expect(await terminal.exited).toBe(0);
   });
 });

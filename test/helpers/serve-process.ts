@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { onTestFailed, onTestFinished } from 'vitest';
 
 /** The built CLI (`npm run build` first; the e2e script does). */
 export const BUILT_CLI = join(import.meta.dirname, '../../out/main/cli.js');
@@ -124,6 +125,12 @@ export function runInTerminal(
       resolve(code);
     }),
   );
+  // What the terminal showed is the first thing to read when a test of it fails; and a program
+  // left running by a failed test is stopped with it.
+  onTestFailed(() => console.error(`The terminal showed:\n${clean(screen)}`));
+  onTestFinished(() => {
+    if (!closed) child.kill('SIGKILL');
+  });
   return {
     screen: () => clean(screen),
     raw: () => screen,

@@ -76,18 +76,22 @@ export async function run(
   let quitByCommand = false;
   try {
     for await (const text of lines) {
-      const outcome = await runChatCommand(text, session, model, client, output);
-      if (outcome === 'quit') {
-        quitByCommand = true;
-        break;
-      }
-      if (outcome === null && text.trim() !== '') {
-        answering = new AbortController();
-        try {
-          await session.ask(text, answering.signal);
-        } finally {
-          answering = null;
+      try {
+        const outcome = await runChatCommand(text, session, model, client, output);
+        if (outcome === 'quit') {
+          quitByCommand = true;
+          break;
         }
+        if (outcome === null && text.trim() !== '') {
+          answering = new AbortController();
+          await session.ask(text, answering.signal);
+        }
+      } catch (error) {
+        // A refused turn (a full queue, a model that failed to load) ends the turn, not the chat.
+        if (!(error instanceof CliError)) throw error;
+        output.err(`Error: ${error.message}\n`);
+      } finally {
+        answering = null;
       }
       if (terminal.isTty) lines.prompt();
     }
