@@ -82,6 +82,11 @@ describe('lodge CLI commands against a running server', () => {
       body: JSON.stringify({ alias: 'shorty' }),
     });
     expect(alias.status).toBe(200);
+    // Found by its alias, and refused for what it is.
+    expect(await runCli(['run', 'shorty', 'Hi'], env)).toMatchObject({
+      code: 1,
+      output: expect.stringMatching(/local\/by-alias is a model for tensors, not text generation/),
+    });
     expect(await runCli(['rm', 'shorty'], env)).toMatchObject({
       code: 0,
       output: expect.stringMatching(/deleted local\/by-alias/),

@@ -32,7 +32,7 @@ export async function run(
   const { model, name } = await resolveModel(client, requested);
   if (model.task !== 'text-generation') {
     throw new CliError(
-      `${model.id} is a${model.task === 'embeddings' ? 'n embeddings' : ' tensors'} model; lodge run chats with text-generation models.`,
+      `${model.id} is a model for ${model.task}, not text generation: lodge run chats with text-generation models.`,
     );
   }
   const spinner = new Spinner(output, terminal.isTty);
