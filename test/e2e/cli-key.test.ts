@@ -25,7 +25,7 @@ describe('lodge key', () => {
     const { server, env } = await serve();
     expect(await runCli(['key'], env)).toMatchObject({
       code: 0,
-      output: expect.stringMatching(/No API key is stored in .*: clients on this machine need none/),
+      output: expect.stringMatching(/No API key is stored in .*lodge key --generate" makes one/),
     });
     expect(await runCli(['key', '--show'], env)).toMatchObject({ code: 1 });
 

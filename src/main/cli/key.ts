@@ -29,7 +29,8 @@ export async function key(
 ): Promise<void> {
   if (action === 'status' || action === 'show') {
     if (stored.key === null) {
-      const none = `No API key is stored in ${stored.dataDir}: clients on this machine need none. "lodge key --generate" makes one.\n`;
+      // NOTE: a key given to the server with --api-key or LODGE_API_KEY is not stored; say what is known.
+      const none = `No API key is stored in ${stored.dataDir}; a server started with --api-key or LODGE_API_KEY uses that one. "lodge key --generate" makes one.\n`;
       if (action === 'show') throw new CliError(none.trimEnd());
       output.out(none);
       return;
