@@ -72,6 +72,9 @@ describe('lodge run in a terminal, as ollama run behaves', () => {
         mark,
       );
     }
+    // Greedy decoding, so every answer is the same length whatever the load.
+    terminal.type('/set parameter temperature 0\r');
+    mark = await terminal.waitFor(/Set parameter 'temperature' to '0'\.\n>>> /, mark);
     const ask = async () => {
       terminal.type('Hello\r');
       mark = await terminal.waitFor(/Hello\n[\s\S]*\n>>> /, mark);
