@@ -1,37 +1,18 @@
 // `lodge`: the command-line face of the same core the app runs.
 import { parseArgs } from 'node:util';
 import { CliError, CoreClient } from './cli/client';
-import { importModel, list, pull, remove, run, running, type Output } from './cli/commands';
-import { ConfigError } from './core/config';
+import { importModel, list, remove, running } from './cli/commands';
+import { HELP } from './cli/help';
+import { key, type KeyAction } from './cli/key';
+import type { Output } from './cli/output';
+import { pull } from './cli/pull';
+import { run } from './cli/run';
+import { storedApiKey } from './cli/stored-key';
+import { ConfigError, resolveDataDir } from './core/config';
 import { SERVER_FLAG_OPTIONS, toFlags } from './core/flags';
 import { builtRendererDir, builtRunnerPath } from './core/renderer-dir';
 import { serve } from './core/serve';
 import { LODGE_VERSION } from './core/version';
-
-const HELP = `Lodge ${LODGE_VERSION}: host AI models on this machine.
-
-Usage:
-  lodge serve [options]              Run the headless core: the HTTP API and the web UI
-  lodge ls                           List the models in the library
-  lodge ps                           List the loaded models
-  lodge pull OWNER/REPO[:VARIANT]    Download a model from the Hugging Face hub
-  lodge import PATH [--in-place] [--id OWNER/NAME]
-                                     Add a model folder or .onnx file from this machine
-  lodge rm MODEL                     Delete a model
-  lodge run MODEL [PROMPT]           Chat with a model (no prompt: interactive; /bye quits)
-  lodge --version                    Print the version
-  lodge --help                       Print this help
-
-The commands other than serve talk to a running Lodge (LODGE_HOST, LODGE_PORT, LODGE_API_KEY).
-
-Options for serve:
-  --host HOST          Address to bind (default 127.0.0.1; others need --api-key)   env LODGE_HOST
-  --port PORT          Port to listen on (default 11435; 0 picks a free one)         env LODGE_PORT
-  --data-dir DIR       Where models, the database and logs live (default ~/.lodge)   env LODGE_HOME
-  --api-key KEY        Require "Authorization: Bearer KEY" on every API call         env LODGE_API_KEY
-  --origins LIST       Extra browser origins allowed to call the API, comma-separated env LODGE_ORIGINS
-  --log-level LEVEL    trace, debug, info, warn, error or fatal (default info)       env LODGE_LOG_LEVEL
-`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -55,35 +36,37 @@ async function main(argv: string[]): Promise<number> {
       },
     );
   }
-  const client = new CoreClient(process.env);
   const output: Output = {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
   };
-  const [first, second] = rest;
   const need = (value: string | undefined, what: string): string => {
     if (value === undefined || value.startsWith('--'))
       throw new CliError(`lodge ${command} needs ${what}. Run "lodge --help".`);
     return value;
   };
+  // Without LODGE_API_KEY, use the key stored in the data directory: it is this machine's to read.
+  const clientFor = (dataDir: string) =>
+    new CoreClient(process.env, process.env.LODGE_API_KEY || storedApiKey(dataDir));
+  const [first, second] = rest;
   switch (command) {
     case 'ls':
     case 'list':
-      await list(client, output);
+      await list(clientFor(resolveDataDir({}, process.env)), output);
       return 0;
     case 'ps':
-      await running(client, output);
+      await running(clientFor(resolveDataDir({}, process.env)), output);
       return 0;
     case 'pull':
       await pull(
-        client,
+        clientFor(resolveDataDir({}, process.env)),
         output,
         need(first, 'a model, like onnx-community/Qwen2.5-0.5B-Instruct'),
         process.stderr.isTTY === true,
       );
       return 0;
     case 'rm':
-      await remove(client, output, need(first, 'a model'));
+      await remove(clientFor(resolveDataDir({}, process.env)), output, need(first, 'a model'));
       return 0;
     case 'import': {
       const { values, positionals } = parseArgs({
@@ -91,15 +74,40 @@ async function main(argv: string[]): Promise<number> {
         options: { 'in-place': { type: 'boolean' }, id: { type: 'string' } },
         allowPositionals: true,
       });
-      await importModel(client, output, need(positionals[0], 'a path'), {
+      await importModel(clientFor(resolveDataDir({}, process.env)), output, need(positionals[0], 'a path'), {
         inPlace: values['in-place'] === true,
         id: values.id,
       });
       return 0;
     }
     case 'run':
-      await run(client, output, need(first, 'a model'), second, process.stdin, process.stdin.isTTY === true);
+      await run(clientFor(resolveDataDir({}, process.env)), output, need(first, 'a model'), second, {
+        input: process.stdin,
+        output: process.stdout,
+        isTty: process.stdin.isTTY === true && process.stdout.isTTY === true,
+      });
       return 0;
+    case 'key': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          show: { type: 'boolean' },
+          generate: { type: 'boolean' },
+          remove: { type: 'boolean' },
+          'data-dir': { type: 'string' },
+        },
+      });
+      const actions = (['show', 'generate', 'remove'] as const).filter((action) => values[action] === true);
+      if (actions.length > 1)
+        throw new CliError(
+          `lodge key takes one of --show, --generate or --remove, not ${actions.join(' and ')}.`,
+        );
+      const action: KeyAction = actions[0] ?? 'status';
+      const dataDir = resolveDataDir({ dataDir: values['data-dir'] }, process.env);
+      const stored = storedApiKey(dataDir);
+      await key(clientFor(dataDir), output, action, { key: stored, dataDir });
+      return 0;
+    }
   }
   process.stderr.write(`Unknown command "${command}". Run "lodge --help" for the commands.\n`);
   return 2;
@@ -114,5 +122,5 @@ try {
     error instanceof CliError ||
     (error instanceof TypeError && 'code' in error);
   console.error(known ? (error as Error).message : error);
-  process.exitCode = error instanceof CliError ? 1 : 2;
+  process.exitCode = error instanceof CliError ? error.exitCode : 2;
 }

@@ -27,8 +27,8 @@ describe('lodge CLI commands against a running server', () => {
   it('lists the library', async () => {
     const { code, output } = await runCli(['ls'], env);
     expect(code).toBe(0);
-    expect(output).toMatch(/^NAME\s+TASK\s+VARIANTS\s+SIZE\s+STATUS\s+MODIFIED/);
-    expect(output).toMatch(/test\/tiny-lm\s+text-generation\s+fp32\s+\d+ KB\s+ready/);
+    expect(output).toMatch(/^NAME\s+TASK\s+VARIANTS\s+SIZE\s+STATUS\s+ADDED\s+LAST USED\n/);
+    expect(output).toMatch(/test\/tiny-lm\s+text-generation\s+fp32\s+\d+ KB\s+ready\s+/);
   });
 
   it('answers one prompt, then chats interactively, and lists the loaded model', async () => {
@@ -44,6 +44,10 @@ describe('lodge CLI commands against a running server', () => {
     const chat = await runCli(['run', 'test/tiny-lm'], env, 'Hello\nHow are you?\n/bye\n');
     expect(chat.code, chat.output).toBe(0);
     expect(chat.output.trim().split('\n').length).toBeGreaterThanOrEqual(2);
+    // No spinner and no prompt when the output is not a terminal.
+    expect(chat.output).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]|>>>/);
+    // Just used: "just now", never a future "in 0 seconds".
+    expect((await runCli(['ls'], env)).output).toMatch(/test\/tiny-lm\s.*\sjust now\n/);
     const ps = await runCli(['ps'], env);
     expect(ps.output).toMatch(/test\/tiny-lm\s+cpu\s+\d+ (MB|KB)\s+in \d+ minutes?/);
   });
@@ -65,6 +69,39 @@ describe('lodge CLI commands against a running server', () => {
       output: expect.stringMatching(/deleted local\/tensors/),
     });
     expect((await runCli(['ls'], env)).output).not.toContain('local/tensors');
+  });
+
+  it('deletes a model by alias and by bare name, as lodge run finds it', async () => {
+    const tensors = join(fixturePath(TENSOR_MODEL), 'model.onnx');
+    for (const id of ['local/by-alias', 'local/bare-one']) {
+      expect((await runCli(['import', tensors, '--id', id], env)).code).toBe(0);
+    }
+    const alias = await fetch(`${server.url}/app/models/local/by-alias`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ alias: 'shorty' }),
+    });
+    expect(alias.status).toBe(200);
+    // Found by its alias, and refused for what it is.
+    expect(await runCli(['run', 'shorty', 'Hi'], env)).toMatchObject({
+      code: 1,
+      output: expect.stringMatching(/local\/by-alias is a model for tensors, not text generation/),
+    });
+    expect(await runCli(['rm', 'shorty'], env)).toMatchObject({
+      code: 0,
+      output: expect.stringMatching(/deleted local\/by-alias/),
+    });
+    expect(await runCli(['rm', 'bare-one'], env)).toMatchObject({
+      code: 0,
+      output: expect.stringMatching(/deleted local\/bare-one/),
+    });
+    const left = (await runCli(['ls'], env)).output;
+    expect(left).not.toContain('local/by-alias');
+    expect(left).not.toContain('local/bare-one');
+    expect(await runCli(['rm', 'nothing-here'], env)).toMatchObject({
+      code: 1,
+      output: expect.stringMatching(/The model 'nothing-here' does not exist\. Available: .*test\/tiny-lm/),
+    });
   });
 
   it('says clearly when the model is unknown, or no server runs', async () => {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, startServeProcess, type ServeProcess } from '../helpers/serve-process';
@@ -25,6 +26,43 @@ describe('lodge CLI', () => {
     expect(help.code).toBe(0);
     expect(help.output).toContain('lodge serve');
     expect(help.output).toContain('LODGE_API_KEY');
+  });
+
+  it('lists every verb in --help, each list in aligned columns', async () => {
+    const { output } = await runCli(['--help']);
+    for (const verb of ['serve', 'ls', 'ps', 'pull', 'import', 'rm', 'run', 'key', '--version', '--help'])
+      expect(output).toMatch(new RegExp(`^  lodge ${verb}\\b`, 'm'));
+    // Within each block of option or command lines, the second column starts at one place.
+    const blocks = output
+      .split('\n\n')
+      .map((block) => block.split('\n').filter((line) => line.startsWith('  ')));
+    const column = (line: string) => /^ {2}\S+(?: \S+)*? {2,}/.exec(line)?.[0].length;
+    const aligned = blocks.filter((lines) => lines.length > 1);
+    expect(aligned.length).toBeGreaterThanOrEqual(4);
+    for (const lines of aligned) expect(new Set(lines.map(column)).size, lines.join('\n')).toBe(1);
+    // The serve options' environment variables line up as a third column.
+    const envColumns = output
+      .split('\n')
+      .filter((line) => /env LODGE_/.test(line))
+      .map((line) => line.indexOf('env LODGE_'));
+    expect(envColumns.length).toBe(6);
+    expect(new Set(envColumns).size).toBe(1);
+  });
+
+  it('pull: reports an unreachable hub and exits, closing its event stream', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const server = await startServeProcess(['--port', '0', '--data-dir', dataDir()], {
+      HF_ENDPOINT: `http://127.0.0.1:${port}`,
+    });
+    running.push(server);
+    // Were the event stream left open, the process would outlive this test's timeout.
+    const pulled = await runCli(['pull', 'acme/anything'], { LODGE_PORT: new URL(server.url).port });
+    expect(pulled.code).toBe(1);
+    expect(pulled.output).toMatch(/Cannot reach the Hugging Face hub/);
+    expect(pulled.output).not.toMatch(/\n\s+at /);
   });
 
   it('rejects an unknown command and an unknown flag with exit code 2', async () => {

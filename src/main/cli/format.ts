@@ -6,32 +6,54 @@ export function size(bytes: number): string {
   return `${bytes} B`;
 }
 
-/** A time as "5 minutes ago" / "in 4 minutes". */
-export function relative(iso: string | null, now = Date.now()): string {
-  if (iso === null) return 'never';
-  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
-  const magnitude = Math.abs(seconds);
+/** Under this many seconds apart, a time reads "just now" / "now" rather than a count of seconds. */
+const NOW_SECONDS = 5;
+
+function span(seconds: number): string {
   const [value, unit] =
-    magnitude < 60
-      ? [magnitude, 'second']
-      : magnitude < 3600
-        ? [Math.round(magnitude / 60), 'minute']
-        : magnitude < 86400
-          ? [Math.round(magnitude / 3600), 'hour']
-          : [Math.round(magnitude / 86400), 'day'];
-  const phrase = `${value} ${unit}${value === 1 ? '' : 's'}`;
-  return seconds < 0 ? `${phrase} ago` : `in ${phrase}`;
+    seconds < 60
+      ? [seconds, 'second']
+      : seconds < 3600
+        ? [Math.round(seconds / 60), 'minute']
+        : seconds < 86400
+          ? [Math.round(seconds / 3600), 'hour']
+          : [Math.round(seconds / 86400), 'day'];
+  return `${value} ${unit}${value === 1 ? '' : 's'}`;
 }
 
-/** Rows as aligned columns under a header, like `ollama ls`. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+/**
+ * A past time as "5 minutes ago". A time within a few seconds, or a hair in the future (the
+ * server's clock, rounding), reads "just now": a last use is never "in 0 seconds".
+ */
+export function ago(iso: string | null, now = Date.now()): string {
+  if (iso === null) return 'never';
+  const seconds = Math.round((now - new Date(iso).getTime()) / 1000);
+  return seconds < NOW_SECONDS ? 'just now' : `${span(seconds)} ago`;
+}
+
+/** A future time as "in 4 minutes"; "now" once it is due (a model about to be unloaded). */
+export function fromNow(iso: string, now = Date.now()): string {
+  const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
+  return seconds < NOW_SECONDS ? 'now' : `in ${span(seconds)}`;
+}
+
+/**
+ * Rows as aligned columns under an optional header, like `ollama ls`: every cell of a column
+ * starts at the same place, `gap` spaces after the widest cell before it, and `indent` leads each line.
+ */
+export function table(
+  header: readonly string[] | null,
+  rows: readonly (readonly string[])[],
+  { gap = 4, indent = 0 }: { gap?: number; indent?: number } = {},
+): string {
+  const all = header ? [header, ...rows] : rows;
+  const columns = Math.max(0, ...all.map((row) => row.length));
+  const widths = Array.from({ length: columns }, (_, column) =>
+    Math.max(0, ...all.map((row) => (row[column] ?? '').length)),
   );
   const line = (cells: readonly string[]) =>
-    cells
+    `${' '.repeat(indent)}${cells
       .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('    ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+      .join(' '.repeat(gap))}`.trimEnd();
+  return all.map(line).join('\n');
 }
