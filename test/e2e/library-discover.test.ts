@@ -7,6 +7,7 @@ import { fixturePath, TINY_EMBEDDER, TINY_LM } from '../fixtures/models';
 import { launchChromium } from '../helpers/browser';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
 import { tempDir } from '../helpers/temp-dir';
+import { POLL } from './ui-helpers';
 
 const SCREENSHOTS = join(import.meta.dirname, '../../test-results');
 
@@ -87,16 +88,25 @@ describe('Discover and Library in the browser', () => {
       .getByRole('button', { name: 'Chat' })
       .click();
     await expect.poll(() => page.locator('main').getAttribute('data-current-view')).toBe('chat');
-    await expect.poll(() => page.getByLabel('Model').inputValue()).toBe('onnx-community/tiny-chat');
-    await expect.poll(() => page.locator('aside[aria-label="Conversations"] li').count()).toBe(1);
+    await expect.poll(() => page.getByLabel('Model').inputValue(), POLL).toBe('onnx-community/tiny-chat');
+    // The chat is stored with its first message, not before.
+    expect(await page.locator('aside[aria-label="Conversations"] li').count()).toBe(0);
+    await page.getByLabel('Message').fill('Hi');
+    await page.getByLabel('Message').press('Enter');
+    await expect.poll(() => page.locator('aside[aria-label="Conversations"] li').count(), POLL).toBe(1);
     await page.close();
   });
 
   it('imports a folder, loads and unloads it, and deletes it after confirmation', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     await page.goto(`${server.url}/#/library`);
+    // A failed import says why; the next import starts without that stale error on screen.
+    await page.fill('input[name="path"]', join(home.path, 'no-such-model'));
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(() => page.getByRole('alert').count(), POLL).toBe(1);
     await page.fill('input[name="path"]', fixturePath(TINY_EMBEDDER));
     await page.getByRole('button', { name: 'Import', exact: true }).click();
+    expect(await page.getByRole('alert').count()).toBe(0);
     const row = page.locator(
       '[data-model="local/embedding-' + fixturePath(TINY_EMBEDDER).split('embedding-')[1] + '"]',
     );
@@ -117,17 +127,33 @@ describe('Discover and Library in the browser', () => {
     const editor = page.getByRole('form', { name: `Preset of ${id}` });
     await editor.getByLabel('Temperature').fill('0.3');
     await editor.getByLabel('Max tokens').fill('64');
+    // The keep-alive, providers and variant the preset holds are in the editor too.
+    await editor.getByLabel('Keep loaded after use').fill('60');
+    await editor.getByLabel('cpu').check();
+    await editor.getByLabel('Variant').selectOption({ index: 1 });
+    const variant = await editor.getByLabel('Variant').inputValue();
+    expect(variant).not.toBe('');
     await editor.getByRole('button', { name: 'Save preset' }).click();
-    await expect.poll(preset).toEqual({ temperature: 0.3, maxTokens: 64 });
+    await expect
+      .poll(preset, POLL)
+      .toEqual({ temperature: 0.3, maxTokens: 64, keepAliveSeconds: 60, providers: ['cpu'], variant });
     await row.getByRole('button', { name: 'Preset' }).click();
+    expect(await editor.getByLabel('Variant').inputValue()).toBe(variant);
     await editor.getByLabel('Temperature').fill('');
+    await editor.getByLabel('Keep loaded after use').fill('');
+    await editor.getByLabel('cpu').uncheck();
+    await editor.getByLabel('Variant').selectOption('');
     await editor.getByRole('button', { name: 'Save preset' }).click();
-    await expect.poll(preset).toEqual({ maxTokens: 64 });
+    await expect.poll(preset, POLL).toEqual({ maxTokens: 64 });
 
     await row.getByRole('button', { name: 'Delete' }).click();
     expect(await row.count()).toBe(1);
-    await row.getByRole('button', { name: 'Confirm delete' }).click();
-    await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(0);
+    // A copied import is Lodge's own: the confirmation says its files go too.
+    const confirm = page.getByRole('group', { name: `Delete ${id}` });
+    expect(await confirm.getByTestId('delete-consequence').textContent()).toMatch(/and its files/);
+    await confirm.getByRole('button', { name: 'Confirm delete' }).click();
+    await expect.poll(() => row.count(), POLL).toBe(0);
+    expect(await page.locator('main').getByRole('status').textContent()).toContain('deleted with its files');
     await page.close();
   });
 });

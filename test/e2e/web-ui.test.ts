@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
 import { tempDir } from '../helpers/temp-dir';
+import { POLL } from './ui-helpers';
 
 const SCREENSHOTS = join(import.meta.dirname, '../../test-results');
 const VIEWS = ['discover', 'library', 'chat', 'server', 'monitor', 'settings'] as const;
@@ -52,42 +53,54 @@ describe('the web UI served by the headless core', () => {
   }
 
   it('saves a setting from the Settings view into the core', async () => {
-    const page = await browser.newPage();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const settings = async () =>
+      (await (await fetch(`${server.url}/app/settings`)).json()) as {
+        values: { origins: string[]; keepAliveSeconds: number; memoryBudgetMb: number | null };
+        sources: Record<string, string>;
+      };
+    /** Saves and waits for the form to say so: it clears its message and locks its fields meanwhile. */
+    const save = async (expected = 'Saved.') => {
+      await page.click('button[type="submit"]');
+      await expect.poll(() => page.locator('main').getByRole('status').textContent(), POLL).toBe(expected);
+      expect(await page.locator('fieldset.all').isDisabled()).toBe(false);
+    };
     await page.goto(`${server.url}/#/settings`);
     await page.fill('#origins', 'http://localhost:5173');
-    await page.click('button[type="submit"]');
-    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Saved' }).count()).toBe(1);
-    const settings = (await (await fetch(`${server.url}/app/settings`)).json()) as {
-      values: { origins: string[] };
-    };
-    expect(settings.values.origins).toEqual(['http://localhost:5173']);
+    await save();
+    const first = await settings();
+    expect(first.values.origins).toEqual(['http://localhost:5173']);
+    // Only the changed field is stored: the defaults the user never touched stay defaults.
+    expect(Object.entries(first.sources).filter(([, source]) => source === 'settings')).toEqual([
+      ['origins', 'settings'],
+    ]);
 
     await page.getByLabel(/Keep loaded after use/).fill('-1');
-    await page.click('button[type="submit"]');
-    await expect
-      .poll(
-        async () =>
-          (
-            (await (await fetch(`${server.url}/app/settings`)).json()) as {
-              values: { keepAliveSeconds: number };
-            }
-          ).values.keepAliveSeconds,
-      )
-      .toBe(-1);
+    await save();
+    expect((await settings()).values.keepAliveSeconds).toBe(-1);
 
     // A memory budget is saved as a number, and an emptied field means no budget.
-    const budget = async () =>
-      (
-        (await (await fetch(`${server.url}/app/settings`)).json()) as {
-          values: { memoryBudgetMb: number | null };
-        }
-      ).values.memoryBudgetMb;
     await page.getByLabel(/Memory budget/).fill('2048');
-    await page.click('button[type="submit"]');
-    await expect.poll(budget).toBe(2048);
+    await save();
+    expect((await settings()).values.memoryBudgetMb).toBe(2048);
     await page.getByLabel(/Memory budget/).fill('');
-    await page.click('button[type="submit"]');
-    await expect.poll(budget).toBe(null);
+    await save();
+    expect((await settings()).values.memoryBudgetMb).toBe(null);
+    await save('Nothing changed.');
+
+    // A stored setting can go back to its default.
+    await page.getByRole('button', { name: 'Reset keep loaded after use to its default' }).click();
+    await expect.poll(async () => (await settings()).sources.keepAliveSeconds, POLL).toBe('default');
+    await expect.poll(() => page.getByLabel(/Keep loaded after use/).inputValue(), POLL).not.toBe('-1');
+    expect(await page.getByRole('button', { name: /Reset keep loaded after use/ }).count()).toBe(0);
+
+    // The source tags sit on their field's name line, sized to their text.
+    const tag = page.locator('div.field .badge').first();
+    const box = await tag.boundingBox();
+    const field = await page.locator('div.field').first().boundingBox();
+    expect(box && field && box.width < field.width / 2).toBe(true);
+    expect(box && box.height < 30).toBe(true);
+    await page.screenshot({ path: join(SCREENSHOTS, 'settings-saved.png'), fullPage: true });
 
     await page.selectOption('#theme', 'dark');
     expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
