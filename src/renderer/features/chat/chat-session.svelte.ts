@@ -175,6 +175,11 @@ export class ChatSession {
     this.#pending?.controller.abort();
   }
 
+  /** Stops the answer being written in conversation `id`, on screen or not (it is being deleted). */
+  stopIn(id: string): void {
+    this.#answers.get(id)?.controller.abort();
+  }
+
   async #answer(history: ChatMessageRecord[]): Promise<void> {
     const conversation = this.#conversation;
     if (!conversation) return;
