@@ -42,27 +42,31 @@ describe('Discover and Library in the browser', () => {
     await page.goto(`${server.url}/#/discover`);
     await page.fill('input[name="q"]', 'tiny');
     await page.click('form[role="search"] button[type="submit"]');
-    await expect.poll(() => page.getByTestId('results').locator('li').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('results').locator('li').count(), POLL).toBe(1);
     expect(await page.getByTestId('result-variants').textContent()).toContain('fp32');
     // Filters: no repo offers fp16; under 1 GB keeps the tiny model and shows its size.
     await page.getByLabel('Variant').selectOption('fp16');
     await page.click('form[role="search"] button[type="submit"]');
-    await expect.poll(() => page.getByText('No ONNX models match.').count()).toBe(1);
+    await expect.poll(() => page.getByText('No ONNX models match.').count(), POLL).toBe(1);
     await page.getByLabel('Variant').selectOption('');
     await page.getByLabel('Size').selectOption('under-1gb');
     await page.click('form[role="search"] button[type="submit"]');
-    await expect.poll(() => page.getByTestId('result-variants').textContent()).toMatch(/fp32\s*[\d.]+ [KM]B/);
+    await expect
+      .poll(() => page.getByTestId('result-variants').textContent(), POLL)
+      .toMatch(/fp32\s*[\d.]+ [KM]B/);
     await page.getByRole('button', { name: /onnx-community\/tiny-chat/ }).click();
-    await expect.poll(() => page.getByTestId('variants').locator('tbody tr').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('variants').locator('tbody tr').count(), POLL).toBe(1);
     expect(await page.getByTestId('variants').textContent()).toContain('fits');
     await page.locator('details summary').click();
-    await expect.poll(() => page.locator('.markdown h1').textContent()).toBe('onnx-community/tiny-chat');
+    await expect
+      .poll(() => page.locator('.markdown h1').textContent(), POLL)
+      .toBe('onnx-community/tiny-chat');
     // The card is highlighted, has a copy button on its code, and its script is gone (sanitized).
     expect(await page.locator('.markdown .hljs-keyword').first().textContent()).toBe('from');
     expect(await page.locator('.markdown button[data-copy]').count()).toBe(1);
     expect(await page.locator('.markdown script').count()).toBe(0);
     await page.locator('.markdown button[data-copy]').click();
-    await expect.poll(() => page.locator('.markdown button[data-copy]').textContent()).toBe('Copied');
+    await expect.poll(() => page.locator('.markdown button[data-copy]').textContent(), POLL).toBe('Copied');
 
     hub.throttle(150_000);
     await page.getByRole('button', { name: /^Download/ }).click();
@@ -77,7 +81,7 @@ describe('Discover and Library in the browser', () => {
 
     await page.click('nav a[data-view="library"]');
     const library = page.getByTestId('library');
-    await expect.poll(() => library.locator('[data-model="onnx-community/tiny-chat"]').count()).toBe(1);
+    await expect.poll(() => library.locator('[data-model="onnx-community/tiny-chat"]').count(), POLL).toBe(1);
     expect(await library.locator('[data-model="onnx-community/tiny-chat"]').textContent()).toContain(
       'text-generation',
     );
@@ -87,7 +91,7 @@ describe('Discover and Library in the browser', () => {
       .locator('[data-model="onnx-community/tiny-chat"]')
       .getByRole('button', { name: 'Chat' })
       .click();
-    await expect.poll(() => page.locator('main').getAttribute('data-current-view')).toBe('chat');
+    await expect.poll(() => page.locator('main').getAttribute('data-current-view'), POLL).toBe('chat');
     await expect.poll(() => page.getByLabel('Model').inputValue(), POLL).toBe('onnx-community/tiny-chat');
     // The chat is stored with its first message, not before.
     expect(await page.locator('aside[aria-label="Conversations"] li').count()).toBe(0);

@@ -33,20 +33,20 @@ describe('the web UI served by the headless core', () => {
       page.on('pageerror', (error) => problems.push(error.message));
       page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
       await page.goto(`${server.url}/`);
-      await expect.poll(() => page.getByTestId('connection').textContent()).toMatch(/Connected · v\d/);
+      await expect.poll(() => page.getByTestId('connection').textContent(), POLL).toMatch(/Connected · v\d/);
 
       for (const view of VIEWS) {
         await page.click(`nav a[data-view="${view}"]`);
-        await expect.poll(() => page.locator('main').getAttribute('data-current-view')).toBe(view);
+        await expect.poll(() => page.locator('main').getAttribute('data-current-view'), POLL).toBe(view);
         await expect
-          .poll(() => page.locator('nav a[aria-current="page"]').getAttribute('data-view'))
+          .poll(() => page.locator('nav a[aria-current="page"]').getAttribute('data-view'), POLL)
           .toBe(view);
         expect(await page.locator('main h1').textContent()).toBe(view[0]?.toUpperCase() + view.slice(1));
         await page.screenshot({ path: join(SCREENSHOTS, `${view}-${scheme}.png`) });
       }
       // The hash route survives a reload.
       await page.reload();
-      await expect.poll(() => page.locator('main').getAttribute('data-current-view')).toBe('settings');
+      await expect.poll(() => page.locator('main').getAttribute('data-current-view'), POLL).toBe('settings');
       expect(problems).toEqual([]);
       await page.close();
     });
@@ -115,7 +115,7 @@ describe('the web UI served by the headless core', () => {
   it('lists API requests live in the Server view', async () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/#/server`);
-    await expect.poll(() => page.getByTestId('api-base').textContent()).toBe(server.url);
+    await expect.poll(() => page.getByTestId('api-base').textContent(), POLL).toBe(server.url);
     await fetch(`${server.url}/api/tags-from-e2e`);
     await expect
       .poll(() => page.getByTestId('request-log').textContent(), { timeout: 10_000 })
@@ -126,11 +126,11 @@ describe('the web UI served by the headless core', () => {
   it('opens the command palette with Ctrl+K and navigates from it', async () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/#/chat`);
-    await expect.poll(() => page.getByTestId('connection').textContent()).toMatch(/Connected/);
+    await expect.poll(() => page.getByTestId('connection').textContent(), POLL).toMatch(/Connected/);
     await page.keyboard.press('Control+k');
     await page.getByLabel('Command', { exact: true }).fill('monitor');
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.locator('main').getAttribute('data-current-view')).toBe('monitor');
+    await expect.poll(() => page.locator('main').getAttribute('data-current-view'), POLL).toBe('monitor');
     expect(await page.getByRole('dialog').count()).toBe(0);
     await page.close();
   });
@@ -163,13 +163,13 @@ describe('the web UI served by the headless core', () => {
     try {
       const page = await browser.newPage();
       await page.goto(`${keyed.url}/`);
-      await expect.poll(() => page.locator('main h1').textContent()).toBe('API key needed');
+      await expect.poll(() => page.locator('main h1').textContent(), POLL).toBe('API key needed');
       await page.fill('#api-key', 'wrong-key-000');
       await page.click('button[type="submit"]');
-      await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not accepted/);
+      await expect.poll(() => page.getByRole('alert').textContent(), POLL).toMatch(/not accepted/);
       await page.fill('#api-key', 'browser-key-0001');
       await page.click('button[type="submit"]');
-      await expect.poll(() => page.getByTestId('connection').textContent()).toMatch(/Connected/);
+      await expect.poll(() => page.getByTestId('connection').textContent(), POLL).toMatch(/Connected/);
       await page.close();
     } finally {
       await keyed.stop();
