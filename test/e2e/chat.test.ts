@@ -291,7 +291,7 @@ describe('the Chat view', () => {
         role: 'assistant',
         model: 'test/tiny-lm',
         content:
-          '<style>body { background: rgb(255, 0, 0) !important }</style>\n\n<p style="position:fixed;inset:0;background:red" id="cover">covered</p>\n\n<img src="x" onerror="window.pwned = 1">',
+          '<style>body { background: rgb(255, 0, 0) !important }</style>\n\n<p style="position:fixed;inset:0;background:red" id="cover">covered</p>\n\n<img src="x" onerror="window.pwned = 1">\n\n<link rel="stylesheet" href="data:text/css,main{display:none}"><svg><style>main{display:none}</style></svg>',
       },
     ]);
     const page = await newPage();
@@ -301,6 +301,7 @@ describe('the Chat view', () => {
     await expect.poll(() => answers(page).textContent(), POLL).toContain('covered');
     expect(await page.locator('.markdown style').count()).toBe(0);
     expect(await page.locator('.markdown [style]').count()).toBe(0);
+    expect(await page.locator('.markdown link').count()).toBe(0);
     expect(await page.locator('.markdown [onerror]').count()).toBe(0);
     expect(await page.evaluate('getComputedStyle(document.body).backgroundColor')).toBe(before);
     expect(await page.evaluate("getComputedStyle(document.querySelector('main')).display")).not.toBe('none');
