@@ -5,6 +5,7 @@ import { installFixture, TINY_LM } from '../fixtures/models';
 import { launchChromium } from '../helpers/browser';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
 import { tempDir } from '../helpers/temp-dir';
+import { POLL } from './ui-helpers';
 
 const VIEWS = ['discover', 'library', 'chat', 'server', 'monitor', 'settings'] as const;
 
@@ -83,8 +84,8 @@ describe('accessibility of every view, light and dark', () => {
 
   const open = async (page: Page, view: string) => {
     await page.goto(`${server.url}/#/${view}`);
-    await expect.poll(() => page.locator('main').getAttribute('data-current-view')).toBe(view);
-    await expect.poll(() => page.getByTestId('connection').textContent()).toMatch(/Connected/);
+    await expect.poll(() => page.locator('main').getAttribute('data-current-view'), POLL).toBe(view);
+    await expect.poll(() => page.getByTestId('connection').textContent(), POLL).toMatch(/Connected/);
   };
 
   for (const scheme of ['light', 'dark'] as const) {

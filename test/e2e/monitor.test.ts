@@ -6,6 +6,7 @@ import { installFixture, TINY_LM } from '../fixtures/models';
 import { launchChromium } from '../helpers/browser';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
 import { tempDir } from '../helpers/temp-dir';
+import { POLL } from './ui-helpers';
 
 const SCREENSHOTS = join(import.meta.dirname, '../../test-results');
 
@@ -41,7 +42,7 @@ describe('the Monitor view', () => {
       const title = `GPU: ${system.gpus[0].name}${system.gpus.length > 1 ? ` (+${system.gpus.length - 1})` : ''}`;
       await expect.poll(() => points(title), { timeout: 10_000 }).toBeGreaterThan(0);
     } else {
-      await expect.poll(() => page.getByTestId('gpu-note').textContent()).toBe(system.gpuNote);
+      await expect.poll(() => page.getByTestId('gpu-note').textContent(), POLL).toBe(system.gpuNote);
     }
 
     for (let round = 0; round < 3; round++) {

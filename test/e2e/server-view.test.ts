@@ -6,6 +6,7 @@ import { installFixture, TINY_LM } from '../fixtures/models';
 import { launchChromium } from '../helpers/browser';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
 import { tempDir } from '../helpers/temp-dir';
+import { POLL } from './ui-helpers';
 
 /** Runs a snippet exactly as a user would paste it into a shell. */
 const paste = (code: string) => execFileSync('bash', ['-c', code], { encoding: 'utf8', timeout: 30_000 });
@@ -53,7 +54,7 @@ describe('the Server view', () => {
     await expect
       .poll(() => page.getByTestId('connection').textContent(), { timeout: 10_000 })
       .toMatch(/Connected/);
-    await expect.poll(() => openAi.textContent()).toContain('Authorization: Bearer lodge-');
+    await expect.poll(() => openAi.textContent(), POLL).toContain('Authorization: Bearer lodge-');
     const keyed = JSON.parse(paste((await openAi.textContent()) ?? '')) as { choices: unknown[] };
     expect(keyed.choices).toHaveLength(1);
     expect(JSON.parse(paste(keyless))).toMatchObject({ error: { code: 'unauthorized' } });

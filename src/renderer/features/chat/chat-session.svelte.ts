@@ -1,125 +1,226 @@
+import { SvelteMap } from 'svelte/reactivity';
 import type { ChatMessageRecord, Conversation } from '../../../shared/contract/conversations';
 import type { ApiClient } from '../../lib/api-client';
 import { messageOf, nowIso } from '../../lib/format';
+import { AnswerMeter } from './answer-meter';
+import { plainTitle } from './plain-title';
 import { streamChat } from './stream-chat';
 
-/** The conversation on screen, its streaming answer, and the actions on it. */
+/** An answer being written, tied to the conversation it answers whatever the screen shows meanwhile. */
+class PendingAnswer {
+  /** The text so far, rendered at most once a frame. */
+  text = $state('');
+  readonly controller = new AbortController();
+
+  constructor(
+    readonly conversationId: string,
+    /** The messages the answer follows, as they will be saved. */
+    readonly history: ChatMessageRecord[],
+  ) {}
+}
+
+/**
+ * The conversation on screen, the answers being written (each tied to its own conversation), and
+ * the actions on them. A new chat exists only on screen until its first message is sent.
+ */
 export class ChatSession {
   #conversation = $state.raw<Conversation | null>(null);
   #messages = $state.raw<ChatMessageRecord[]>([]);
-  #streaming = $state('');
-  #busy = $state(false);
-  #error = $state<string | null>(null);
-  #controller: AbortController | null = null;
+  /** The model of a new chat not yet sent. */
+  #draftModel = $state<string | null>(null);
+  #answers = new SvelteMap<string, PendingAnswer>();
+  #error = $state.raw<{ conversationId: string | null; text: string } | null>(null);
+  /** Which `open` call is the latest: an earlier one that settles later is dropped. */
+  #opening = 0;
 
-  constructor(private readonly api: ApiClient) {}
+  constructor(
+    private readonly api: ApiClient,
+    /** Called when a conversation was created or saved, so lists can refresh. */
+    private readonly onsaved: () => void = () => undefined,
+  ) {}
 
   get conversation(): Conversation | null {
     return this.#conversation;
   }
+  /** The model the next message goes to. */
+  get model(): string | null {
+    return this.#conversation?.model ?? this.#draftModel;
+  }
   get messages(): ChatMessageRecord[] {
-    return this.#messages;
+    return this.#pending?.history ?? this.#messages;
   }
-  /** The answer being written, until it is done. */
+  /** The answer being written in this conversation, until it is done. */
   get streaming(): string {
-    return this.#streaming;
+    return this.#pending?.text ?? '';
   }
+  /** Whether this conversation's answer is being written. */
   get busy(): boolean {
-    return this.#busy;
+    return this.#pending !== undefined;
   }
+  /** What went wrong last in this conversation (or with no conversation in particular). */
   get error(): string | null {
-    return this.#error;
+    const error = this.#error;
+    if (!error) return null;
+    return error.conversationId === null || error.conversationId === (this.#conversation?.id ?? null)
+      ? error.text
+      : null;
+  }
+  /** Whether an answer is being written in conversation `id` (on screen or not). */
+  answering(id: string): boolean {
+    return this.#answers.has(id);
   }
 
-  /** Opens a saved conversation. */
+  get #pending(): PendingAnswer | undefined {
+    const id = this.#conversation?.id;
+    return id === undefined ? undefined : this.#answers.get(id);
+  }
+
+  #fail(conversationId: string | null, text: string): void {
+    this.#error = { conversationId, text };
+  }
+
+  /** Opens a saved conversation; its answer keeps streaming if one is being written. */
   async open(id: string): Promise<void> {
-    const detail = await this.api.call('conversation', { params: { id } });
-    const { messages, ...conversation } = detail;
-    this.#conversation = conversation;
-    this.#messages = messages;
-    this.#error = null;
+    const ticket = ++this.#opening;
+    try {
+      const { messages, ...conversation } = await this.api.call('conversation', { params: { id } });
+      if (ticket !== this.#opening) return;
+      this.#conversation = conversation;
+      this.#messages = messages;
+      this.#draftModel = null;
+      this.#error = null;
+    } catch (error) {
+      if (ticket === this.#opening)
+        this.#fail(null, `The conversation could not be opened: ${messageOf(error)}`);
+    }
   }
 
-  /** Starts a new conversation with `model`. */
-  async create(model: string): Promise<void> {
-    const { messages, ...conversation } = await this.api.call('createConversation', { body: { model } });
-    this.#conversation = conversation;
-    this.#messages = messages;
+  /** Shows a new, empty chat with `model`; it is created when its first message is sent. */
+  startNew(model: string): void {
+    this.#opening += 1;
+    this.#conversation = null;
+    this.#messages = [];
+    this.#draftModel = model;
+    this.#error = null;
   }
 
   /** Changes the model, system prompt or parameters. */
   async update(patch: Partial<Pick<Conversation, 'model' | 'systemPrompt' | 'params'>>): Promise<void> {
     const conversation = this.#conversation;
-    if (!conversation) return;
-    const { messages: _messages, ...next } = await this.api.call('updateConversation', {
-      params: { id: conversation.id },
-      body: patch,
-    });
-    this.#conversation = next;
+    if (!conversation) {
+      if (patch.model) this.#draftModel = patch.model;
+      return;
+    }
+    try {
+      const { messages: _messages, ...next } = await this.api.call('updateConversation', {
+        params: { id: conversation.id },
+        body: patch,
+      });
+      if (this.#conversation?.id === next.id) this.#conversation = next;
+    } catch (error) {
+      this.#fail(conversation.id, `The change could not be saved: ${messageOf(error)}`);
+    }
   }
 
-  /** Sends a user message and streams the answer. */
+  /** Sends a user message (creating the conversation on its first one) and streams the answer. */
   async send(text: string): Promise<void> {
-    if (text.trim() === '' || this.#busy) return;
-    await this.#answer([
-      ...this.#messages,
-      { role: 'user', content: text, model: null, stats: null, createdAt: nowIso() },
-    ]);
+    if (text.trim() === '' || this.busy) return;
+    const question: ChatMessageRecord = {
+      role: 'user',
+      content: text,
+      model: null,
+      stats: null,
+      createdAt: nowIso(),
+    };
+    if (!this.#conversation) {
+      const model = this.#draftModel;
+      if (!model) return;
+      const ticket = ++this.#opening;
+      try {
+        const title = plainTitle(text);
+        const { messages: _messages, ...created } = await this.api.call('createConversation', {
+          body: { model, ...(title === '' ? {} : { title }) },
+        });
+        if (ticket !== this.#opening) return;
+        this.#conversation = created;
+        this.#messages = [];
+        this.#draftModel = null;
+        this.onsaved();
+      } catch (error) {
+        this.#fail(null, `The chat could not be created: ${messageOf(error)}`);
+        return;
+      }
+    }
+    await this.#answer([...this.#messages, question]);
   }
 
   /** Answers the last question again. */
   async regenerate(): Promise<void> {
     const lastUser = this.#messages.findLastIndex((message) => message.role === 'user');
-    if (lastUser === -1 || this.#busy) return;
+    if (lastUser === -1 || this.busy) return;
     await this.#answer(this.#messages.slice(0, lastUser + 1));
   }
 
   /** Replaces a user message, forgets what followed it, and asks again. */
   async editAndResend(index: number, text: string): Promise<void> {
-    if (this.#busy) return;
+    if (this.busy) return;
     const edited = this.#messages
       .slice(0, index + 1)
       .map((message, position) => (position === index ? { ...message, content: text } : message));
     await this.#answer(edited);
   }
 
-  /** Stops the answer being written (Esc); what arrived so far is kept. */
+  /** Stops the answer being written in this conversation (Esc); what arrived so far is kept. */
   stop(): void {
-    this.#controller?.abort();
+    this.#pending?.controller.abort();
+  }
+
+  /** Stops the answer being written in conversation `id`, on screen or not (it is being deleted). */
+  stopIn(id: string): void {
+    this.#answers.get(id)?.controller.abort();
   }
 
   async #answer(history: ChatMessageRecord[]): Promise<void> {
     const conversation = this.#conversation;
     if (!conversation) return;
+    const pending = new PendingAnswer(conversation.id, history);
+    this.#answers.set(conversation.id, pending);
     this.#messages = history;
-    this.#busy = true;
-    this.#error = null;
-    this.#streaming = '';
-    const controller = new AbortController();
-    this.#controller = controller;
+    if (this.#error?.conversationId === conversation.id) this.#error = null;
+    const meter = new AnswerMeter();
+    // What the conversation had already used: this prompt holds at least that much.
+    const earlier = history.findLast((message) => message.stats !== null)?.stats;
+    const contextBefore = earlier ? earlier.promptTokens + earlier.completionTokens : 0;
     let received = '';
     let frame: number | null = null;
+    let messages: ChatMessageRecord[] = history;
     try {
       const { params, systemPrompt, model } = conversation;
-      const messages = [
+      const request = [
         ...(systemPrompt ? [{ role: 'system', content: systemPrompt }] : []),
         ...history.map(({ role, content }) => ({ role, content })),
       ];
-      const answer = await streamChat(this.api, { model, messages, params }, controller.signal, (text) => {
-        // Tokens can arrive faster than the screen refreshes: render (and re-parse the markdown) at most
-        // once a frame, always with the latest text.
-        received = text;
-        frame ??= requestAnimationFrame(() => {
-          frame = null;
-          this.#streaming = received;
-        });
-      });
-      const { text, ...stats } = answer;
-      this.#messages = [...history, { role: 'assistant', content: text, model, createdAt: nowIso(), stats }];
+      const answer = await streamChat(
+        this.api,
+        { model, messages: request, params },
+        pending.controller.signal,
+        (text) => {
+          meter.chunk();
+          // Tokens can arrive faster than the screen refreshes: render (and re-parse the markdown) at
+          // most once a frame, always with the latest text.
+          received = text;
+          frame ??= requestAnimationFrame(() => {
+            frame = null;
+            pending.text = received;
+          });
+        },
+      );
+      const { text, ...stats } = meter.figures(answer, contextBefore);
+      messages = [...history, { role: 'assistant', content: text, model, createdAt: nowIso(), stats }];
     } catch (error) {
-      this.#error = messageOf(error);
-      if (received !== '') {
-        this.#messages = [
+      this.#fail(conversation.id, messageOf(error));
+      if (received !== '')
+        messages = [
           ...history,
           {
             role: 'assistant',
@@ -129,27 +230,29 @@ export class ChatSession {
             stats: null,
           },
         ];
-      }
     } finally {
       if (frame !== null) cancelAnimationFrame(frame);
-      this.#streaming = '';
-      this.#busy = false;
-      this.#controller = null;
-      await this.#save();
     }
+    if (this.#conversation?.id === conversation.id) this.#messages = messages;
+    this.#answers.delete(conversation.id);
+    await this.#save(conversation.id, messages);
   }
 
-  async #save(): Promise<void> {
-    const conversation = this.#conversation;
-    if (!conversation) return;
+  /** Saves the messages of conversation `id`, which need not be the one on screen any more. */
+  async #save(id: string, messages: ChatMessageRecord[]): Promise<void> {
+    const here = () => this.#conversation?.id === id;
     try {
-      const { messages: _messages, ...next } = await this.api.call('replaceMessages', {
-        params: { id: conversation.id },
-        body: { messages: this.#messages },
+      const { messages: saved, ...next } = await this.api.call('replaceMessages', {
+        params: { id },
+        body: { messages },
       });
-      this.#conversation = next;
+      if (here()) {
+        this.#conversation = next;
+        this.#messages = saved;
+      }
+      this.onsaved();
     } catch (error) {
-      this.#error = `The conversation could not be saved: ${messageOf(error)}`;
+      this.#fail(id, `The conversation could not be saved: ${messageOf(error)}`);
     }
   }
 }

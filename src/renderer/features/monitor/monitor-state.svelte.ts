@@ -67,19 +67,22 @@ export class MonitorState {
         [...this.#inference[2], ttft],
       ]);
     });
-    const timer = setInterval(() => void this.#sample(), 2000);
-    void this.#sample();
+    // Stopping (the view going) aborts a sample in flight too.
+    const controller = new AbortController();
+    const timer = setInterval(() => void this.#sample(controller.signal), 2000);
+    void this.#sample(controller.signal);
     return () => {
+      controller.abort();
       clearInterval(timer);
       unsubscribe();
     };
   }
 
-  async #sample(): Promise<void> {
+  async #sample(signal: AbortSignal): Promise<void> {
     try {
       const [system, log] = await Promise.all([
-        this.api.call('system'),
-        this.api.call('requests', { query: { limit: 500 } }),
+        this.api.call('system', undefined, signal),
+        this.api.call('requests', { query: { limit: 500 } }, signal),
       ]);
       const now = Date.parse(system.time) / 1000;
       this.#system = trim([
