@@ -10,7 +10,18 @@ import {
 import { TENSOR_TYPES, type ModelTask, type TensorInfo } from '../../../shared/engine';
 
 /** The ONNX variants a Hugging Face export may ship, by file-name suffix. */
-export const VARIANTS = ['fp32', 'fp16', 'q4', 'q4f16', 'quantized', 'int8', 'uint8', 'bnb4', 'q8', 'bf16'] as const;
+export const VARIANTS = [
+  'fp32',
+  'fp16',
+  'q4',
+  'q4f16',
+  'quantized',
+  'int8',
+  'uint8',
+  'bnb4',
+  'q8',
+  'bf16',
+] as const;
 
 /** One of {@link VARIANTS}. */
 export type VariantName = (typeof VARIANTS)[number];
