@@ -112,20 +112,28 @@ describe('the Chat view', () => {
     await expect.poll(() => page.getByTestId('message-stats').count(), POLL).toBe(1);
     expect(await answers(page).count()).toBe(1);
 
+    const beforeEdit = (await detail(id)).messages[1]?.createdAt;
     await questions(page).getByRole('button', { name: 'Edit' }).click();
     await page.getByLabel('Edit message').fill('How are you today?');
     await page.getByRole('button', { name: 'Send again' }).click();
     await expect.poll(() => questions(page).textContent(), POLL).toContain('How are you today?');
+    // The list was already [question, answer with stats] before the edit: wait for the edited
+    // question and a new answer, not for a shape that held all along.
     await expect
       .poll(
-        async () => (await detail(id)).messages.map((message) => [message.role, message.stats !== null]),
+        async () =>
+          (await detail(id)).messages.map((message) => [
+            message.role,
+            message.role === 'user'
+              ? message.content
+              : message.stats !== null && message.createdAt !== beforeEdit,
+          ]),
         POLL,
       )
       .toEqual([
-        ['user', false],
+        ['user', 'How are you today?'],
         ['assistant', true],
       ]);
-    expect((await detail(id)).messages[0]?.content).toBe('How are you today?');
 
     // Every message has a copy button that copies what it says.
     await questions(page).getByRole('button', { name: 'Copy message' }).click();
