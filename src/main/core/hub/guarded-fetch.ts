@@ -6,6 +6,9 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebStream } from 'node:stream/web';
 import { isPublicAddress } from './address-policy';
 
+/** How long a connection may stay silent (no header, no body byte) before it is given up. */
+const IDLE_TIMEOUT_MS = 60_000;
+
 /** How the hub client makes one HTTP GET; redirects are the caller's to follow. */
 export type HubFetch = (
   url: URL,
@@ -98,6 +101,10 @@ export function guardedFetch(trusted: (hostname: string) => boolean): HubFetch {
         },
       );
       request.on('error', reject);
+      // Like fetch's own body and header timeouts: a hub that goes silent is an error to retry.
+      request.setTimeout(IDLE_TIMEOUT_MS, () =>
+        request.destroy(new Error(`no answer from ${url.host} for ${IDLE_TIMEOUT_MS / 1000} s`)),
+      );
       request.end();
     });
 }
