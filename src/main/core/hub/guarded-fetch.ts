@@ -90,14 +90,20 @@ export function guardedFetch(trusted: (hostname: string) => boolean): HubFetch {
         (message) => {
           const status = message.statusCode ?? 502;
           const empty = [101, 204, 205, 304].includes(status) || status < 200 || status > 599;
-          if (empty) message.resume();
-          resolve(
-            new Response(empty ? null : webStream(message), {
-              status: status >= 200 && status <= 599 ? status : 502,
-              statusText: message.statusMessage ?? '',
-              headers: headersOf(message.headers),
-            }),
-          );
+          try {
+            const headers = headersOf(message.headers);
+            if (empty) message.resume();
+            resolve(
+              new Response(empty ? null : webStream(message), {
+                status: status >= 200 && status <= 599 ? status : 502,
+                headers,
+              }),
+            );
+          } catch (error) {
+            // A header the WHATWG Headers refuses: the answer is unusable, not a crash.
+            message.destroy();
+            reject(error instanceof Error ? error : new Error('the hub sent an unreadable answer'));
+          }
         },
       );
       request.on('error', reject);
