@@ -38,7 +38,10 @@ export interface HubClientOptions {
 }
 
 /** A revision's info, as much of it as Lodge reads: the commit, and whether the repo is gated. */
-const RevisionSchema = z.object({ sha: z.string().regex(/^[0-9a-f]{40}$/), gated: z.unknown() });
+const RevisionSchema = z.object({
+  sha: z.string().regex(/^[0-9a-f]{40}$/),
+  gated: z.unknown().optional(),
+});
 
 /** One entry of a hub tree listing, as much of it as Lodge reads. */
 const TreeEntrySchema = z.object({
