@@ -33,4 +33,46 @@ describe('what a hub answers is read with limits', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ card: null });
   });
+
+  it.each([
+    ['/api/models', '{"not":"a list"}', '/app/hub/search?q=x', /not a list/],
+    ['/api/models', '[null, 1, "x"]', '/app/hub/search?q=x', null],
+    ['/api/models', 'not json at all', '/app/hub/search?q=x', /not JSON/],
+    [
+      '/api/models/acme/odd/revision/main',
+      '{"sha": "../../x"}',
+      '/app/hub/models/acme/odd',
+      /did not say which commit/,
+    ],
+    ['/api/models/acme/odd/revision/main', 'null', '/app/hub/models/acme/odd', /did not say which commit/],
+  ])('answers %s holding %s with a clear error in the app shape', async (path, body, route, message) => {
+    hub.answer(path, body);
+    const response = await fetch(`${core.url}${route}`);
+    const answer = (await response.json()) as {
+      error?: { code: string; message: string };
+      models?: unknown[];
+    };
+    if (message === null) {
+      // Entries that are not objects are left out; the rest of the answer still serves.
+      expect(response.status).toBe(200);
+      expect(answer.models).toEqual([]);
+    } else {
+      expect(response.status).toBe(503);
+      expect(answer.error).toMatchObject({ code: 'unavailable', message: expect.stringMatching(message) });
+    }
+  });
+
+  it('answers a tree that is not a file list with a clear error', async () => {
+    const sha = 'a'.repeat(40);
+    hub.answer('/api/models/acme/treeless/revision/main', JSON.stringify({ sha }));
+    hub.answer(`/api/models/acme/treeless/tree/${sha}`, JSON.stringify([{ type: 'file', path: 7 }]));
+    const response = await fetch(`${core.url}/app/hub/models/acme/treeless`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({
+      error: {
+        code: 'unavailable',
+        message: expect.stringMatching(/file list for acme\/treeless that Lodge cannot read/),
+      },
+    });
+  });
 });

@@ -87,6 +87,32 @@ describe('model folders that lead outside themselves', () => {
     });
   });
 
+  it.each(['/', '/proc', '/etc'])(
+    'refuses %s as a model folder at once, without walking all of it',
+    async (path) => {
+      const imported = await call('POST', '/app/models/import', { path, mode: 'in-place', id: 'local/root' });
+      expect(imported.status).toBe(400);
+      expect(imported.body).toMatchObject({
+        error: { code: 'invalid_request', message: /^Lodge cannot run this/ },
+      });
+    },
+  );
+
+  it('refuses a folder with more entries than any model has', async () => {
+    const dir = join(outside.path, 'crowded');
+    cpSync(fixturePath(TINY_LM), dir, { recursive: true });
+    mkdirSync(join(dir, 'many'));
+    for (let index = 0; index < 10_001; index++) writeFileSync(join(dir, 'many', String(index)), '');
+    const imported = await call('POST', '/app/models/import', {
+      path: dir,
+      mode: 'in-place',
+      id: 'local/crowded',
+    });
+    expect(imported.body).toMatchObject({
+      error: { message: 'Lodge cannot run this: the folder holds more than 10000 files and folders.' },
+    });
+  });
+
   it('refuses a folder holding a FIFO, which would block whoever reads it', async () => {
     const dir = join(outside.path, 'fifo');
     cpSync(fixturePath(TINY_LM), dir, { recursive: true });

@@ -6,6 +6,9 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebStream } from 'node:stream/web';
 import { isPublicAddress } from './address-policy';
 
+/** How long a connection may stay silent (no header, no body byte) before it is given up. */
+const IDLE_TIMEOUT_MS = 60_000;
+
 /** How the hub client makes one HTTP GET; redirects are the caller's to follow. */
 export type HubFetch = (
   url: URL,
@@ -87,17 +90,27 @@ export function guardedFetch(trusted: (hostname: string) => boolean): HubFetch {
         (message) => {
           const status = message.statusCode ?? 502;
           const empty = [101, 204, 205, 304].includes(status) || status < 200 || status > 599;
-          if (empty) message.resume();
-          resolve(
-            new Response(empty ? null : webStream(message), {
-              status: status >= 200 && status <= 599 ? status : 502,
-              statusText: message.statusMessage ?? '',
-              headers: headersOf(message.headers),
-            }),
-          );
+          try {
+            const headers = headersOf(message.headers);
+            if (empty) message.resume();
+            resolve(
+              new Response(empty ? null : webStream(message), {
+                status: status >= 200 && status <= 599 ? status : 502,
+                headers,
+              }),
+            );
+          } catch (error) {
+            // A header the WHATWG Headers refuses: the answer is unusable, not a crash.
+            message.destroy();
+            reject(error instanceof Error ? error : new Error('the hub sent an unreadable answer'));
+          }
         },
       );
       request.on('error', reject);
+      // Like fetch's own body and header timeouts: a hub that goes silent is an error to retry.
+      request.setTimeout(IDLE_TIMEOUT_MS, () =>
+        request.destroy(new Error(`no answer from ${url.host} for ${IDLE_TIMEOUT_MS / 1000} s`)),
+      );
       request.end();
     });
 }

@@ -37,6 +37,12 @@ export interface HubClientOptions {
   readonly fetch?: HubFetch;
 }
 
+/** A revision's info, as much of it as Lodge reads: the commit, and whether the repo is gated. */
+const RevisionSchema = z.object({
+  sha: z.string().regex(/^[0-9a-f]{40}$/),
+  gated: z.unknown().optional(),
+});
+
 /** One entry of a hub tree listing, as much of it as Lodge reads. */
 const TreeEntrySchema = z.object({
   type: z.string(),
@@ -131,13 +137,12 @@ export class HubClient {
 
   /** The commit a revision points to, and whether the repo is gated. */
   async revision(repo: string, revision: string): Promise<{ sha: string; gated: boolean }> {
-    const info = (await this.#json(`/api/models/${repoPath(repo)}/revision/${revisionPath(revision)}`)) as {
-      sha?: unknown;
-      gated?: unknown;
-    } | null;
-    if (typeof info?.sha !== 'string' || !/^[0-9a-f]{40}$/.test(info.sha))
+    const info = RevisionSchema.safeParse(
+      await this.#json(`/api/models/${repoPath(repo)}/revision/${revisionPath(revision)}`),
+    );
+    if (!info.success)
       throw new LodgeError('unavailable', `The hub did not say which commit ${repo}@${revision} is.`);
-    return { sha: info.sha, gated: info.gated !== false && info.gated !== undefined };
+    return { sha: info.data.sha, gated: info.data.gated !== false && info.data.gated !== undefined };
   }
 
   /** Every file of a repo at a revision, with sizes and checksums. */
@@ -168,7 +173,11 @@ export class HubClient {
       throw hubError(response.status, `${repo}/${path}`);
     }
     // A card is shown, not stored: what lies beyond the limit is left on the hub.
-    return (await readBounded(response, MAX_TEXT_BYTES)).text;
+    try {
+      return (await readBounded(response, MAX_TEXT_BYTES)).text;
+    } catch (error) {
+      throw new LodgeError('unavailable', `${repo}/${path} broke off: ${(error as Error).message}.`);
+    }
   }
 
   /**
@@ -240,7 +249,16 @@ export class HubClient {
       await response.body?.cancel();
       throw hubError(response.status, path);
     }
-    const body = await readBounded(response, MAX_JSON_BYTES);
+    let body: { text: string; truncated: boolean };
+    try {
+      body = await readBounded(response, MAX_JSON_BYTES);
+    } catch (error) {
+      throw new LodgeError(
+        'unavailable',
+        `The hub's answer to ${path} broke off: ${(error as Error).message}.`,
+        { retryAfterSeconds: 5 },
+      );
+    }
     if (body.truncated)
       throw new LodgeError('unavailable', `The hub's answer to ${path} is larger than Lodge reads.`);
     try {

@@ -152,6 +152,11 @@ function signatureOf(file: string): FolderInfo['signature'] {
   }
 }
 
+/** The most entries a model folder may hold (an export has a few dozen), so a walk stays short. */
+const MAX_ENTRIES = 10_000;
+/** The deepest a model folder may nest folders. */
+const MAX_DEPTH = 8;
+
 /**
  * Why a model folder cannot be read safely, or null: it must be a folder, and hold only folders,
  * regular files and symlinks that stay inside it. A symlink out (`tokenizer.json` to
@@ -166,11 +171,14 @@ export function unsafeEntry(dir: string): string | null {
   } catch {
     return 'cannot be read';
   }
-  const walk = (relative: string): string | null => {
+  let seen = 0;
+  const walk = (relative: string, depth: number): string | null => {
+    if (depth > MAX_DEPTH) return `nests folders more than ${MAX_DEPTH} deep`;
     for (const entry of readdirSync(join(root, relative), { withFileTypes: true })) {
+      if (++seen > MAX_ENTRIES) return `holds more than ${MAX_ENTRIES} files and folders`;
       const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) {
-        const inner = walk(path);
+        const inner = walk(path, depth + 1);
         if (inner !== null) return inner;
       } else if (entry.isSymbolicLink()) {
         let target: string;
@@ -187,7 +195,7 @@ export function unsafeEntry(dir: string): string | null {
     return null;
   };
   try {
-    return walk('');
+    return walk('', 0);
   } catch {
     return 'cannot be read';
   }

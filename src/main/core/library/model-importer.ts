@@ -34,6 +34,9 @@ export interface ImportedModel {
   readonly files: ModelFile[];
 }
 
+/** Error codes that mean a file of a folder cannot be read (as opposed to the disk failing). */
+const UNREADABLE = new Set(['EACCES', 'EPERM', 'ENOENT', 'EISDIR', 'ELOOP', 'EIO']);
+
 /** The SHA-256 of a file, streamed; `onBytes` hears of each chunk. */
 export async function sha256File(path: string, onBytes?: (bytes: number) => void): Promise<string> {
   const hash = createHash('sha256');
@@ -175,13 +178,22 @@ export class ModelImporter {
     for (const file of files) {
       if (signal?.aborted) throw new LodgeError('cancelled', 'Checksumming was stopped.');
       const source = join(from, file.path);
-      const sha256 = await sha256File(source, (bytes) => {
-        doneBytes += bytes;
-        if (doneBytes - reported >= 8 * 1024 * 1024 || doneBytes === totalBytes) {
-          reported = doneBytes;
-          this.onProgress({ id, doneBytes, totalBytes });
-        }
-      });
+      let sha256: string;
+      try {
+        sha256 = await sha256File(source, (bytes) => {
+          doneBytes += bytes;
+          if (doneBytes - reported >= 8 * 1024 * 1024 || doneBytes === totalBytes) {
+            reported = doneBytes;
+            this.onProgress({ id, doneBytes, totalBytes });
+          }
+        });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === undefined || !UNREADABLE.has(code)) throw error;
+        throw new LodgeError('invalid_request', `Lodge cannot read ${file.path} of ${id} (${code}).`, {
+          param: 'path',
+        });
+      }
       if (to !== undefined) {
         mkdirSync(dirname(join(to, file.path)), { recursive: true });
         await copyFile(source, join(to, file.path));
