@@ -150,3 +150,33 @@ export async function transformersGreedy(
     await model.dispose();
   }
 }
+
+/**
+ * Greedy tokens after `prompt` from transformers.js with the model's generation_config.json as it
+ * stands (its repetition penalty included), the way a client of the OpenAI API expects it applied.
+ */
+export async function transformersGreedyWithModelDefaults(
+  dir: string,
+  prompt: readonly number[],
+  maxNew: number,
+): Promise<number[]> {
+  const model = await AutoModelForCausalLM.from_pretrained(useLocalFolder(dir), {
+    dtype: 'fp32',
+    device: 'cpu',
+    session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 },
+  });
+  try {
+    const ids = new Tensor('int64', BigInt64Array.from(prompt, BigInt), [1, prompt.length]);
+    const mask = new Tensor('int64', new BigInt64Array(prompt.length).fill(1n), [1, prompt.length]);
+    const output = await model.generate({
+      input_ids: ids,
+      attention_mask: mask,
+      max_new_tokens: maxNew,
+      do_sample: false,
+    });
+    const all = (output as Tensor).tolist() as bigint[][] | number[][];
+    return (all[0] ?? []).slice(prompt.length).map(Number);
+  } finally {
+    await model.dispose();
+  }
+}

@@ -23,7 +23,14 @@ export function resolveSampling(
       given.repetitionPenalty,
       pick(defaults.repetitionPenalty, GREEDY.repetitionPenalty),
     ),
-    repeatLastN: pick(given.repeatLastN, GREEDY.repeatLastN),
+    // NOTE: a penalty from generation_config.json has Hugging Face's meaning: every token of the
+    // sequence, prompt included (transformers.js applies it so), not Ollama's last 64.
+    repeatLastN: pick(
+      given.repeatLastN,
+      given.repetitionPenalty === undefined && defaults.repetitionPenalty !== undefined
+        ? Number.MAX_SAFE_INTEGER
+        : GREEDY.repeatLastN,
+    ),
     presencePenalty: pick(given.presencePenalty, GREEDY.presencePenalty),
     frequencyPenalty: pick(given.frequencyPenalty, GREEDY.frequencyPenalty),
     ...(given.seed !== undefined ? { seed: given.seed } : {}),
