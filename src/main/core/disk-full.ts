@@ -1,8 +1,8 @@
 import { LodgeError } from './errors';
 
-// What a full disk looks like from Node (ENOSPC, EDQUOT for a quota) and from SQLite (SQLITE_FULL;
-// SQLITE_IOERR_WRITE when the WAL or journal cannot grow).
-const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', 'SQLITE_IOERR_WRITE']);
+// What a full disk looks like from Node (ENOSPC, EDQUOT for a quota) and from SQLite (SQLITE_FULL,
+// also when the WAL cannot grow).
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 
 /** Whether `error` (or what caused it) says there is no space left to write. */
 export function isDiskFull(error: unknown): boolean {
