@@ -7,7 +7,7 @@ const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 /** Whether `error` (or what caused it) says there is no space left to write. */
 export function isDiskFull(error: unknown): boolean {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
-    const code = (cause as { code?: unknown }).code;
+    const code = 'code' in cause ? cause.code : undefined;
     if (typeof code === 'string' && DISK_FULL_CODES.has(code)) return true;
     cause = cause.cause;
   }
