@@ -18,9 +18,12 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Keep-alive meaning "keep it loaded until asked to unload". */
 export const KEEP_FOREVER = -1;
 
-/** The memory a model with `weightBytes` of weights needs once loaded, as the scheduler budgets it. */
+/**
+ * The memory a model with `weightBytes` of weights needs once loaded, as the scheduler budgets it:
+ * whole bytes (Ollama's `/api/ps` reports it as `size`, and its Go client rejects a fraction).
+ */
 export function estimateBytes(weightBytes: number): number {
-  return Math.max(weightBytes * OVERHEAD_FACTOR, weightBytes + OVERHEAD_BYTES);
+  return Math.ceil(Math.max(weightBytes * OVERHEAD_FACTOR, weightBytes + OVERHEAD_BYTES));
 }
 
 /** Whether a model with `weightBytes` of weights fits in `budgetBytes` on its own. */

@@ -60,8 +60,10 @@ export interface HttpServer {
   readonly fastify: FastifyInstance;
   /** Starts accepting connections; resolves once it does, with the bound address. */
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  /** From now on, every request that arrives is answered `shutting_down` in its family's shape. */
+  stopAccepting(): void;
   /**
-   * Stops accepting (new requests get `shutting_down` in their family's shape), lets in-flight
+   * Stops accepting (as {@link stopAccepting}) and listening, lets in-flight
    * requests finish, closes idle connections. Calling it again returns the same promise.
    */
   close(): Promise<void>;
@@ -94,9 +96,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     bound: () => bound ?? { host: deps.settings.values.host, port: deps.settings.values.port },
   });
   registerSecurity(fastify, policy);
+  let accepting = true;
   let closing: Promise<void> | null = null;
   fastify.addHook('onRequest', async (_request, reply) => {
-    if (closing === null) return;
+    if (accepting) return;
     reply.header('connection', 'close');
     throw new LodgeError('shutting_down', 'Lodge is shutting down and accepts no new requests.', {
       retryAfterSeconds: 5,
@@ -137,7 +140,11 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
       bound = { host, port: address.port };
       return bound;
     },
+    stopAccepting() {
+      accepting = false;
+    },
     close() {
+      accepting = false;
       closing ??= fastify.close();
       return closing;
     },

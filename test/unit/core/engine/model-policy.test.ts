@@ -19,6 +19,8 @@ describe('model policy', () => {
   it('budgets weights with a factor and a floor of runtime overhead', () => {
     expect(estimateBytes(10 * MiB)).toBe(74 * MiB);
     expect(estimateBytes(4 * GiB)).toBe(5 * GiB);
+    // Whole bytes: 438,456,739 × 1.25 is 548,070,923.75.
+    expect(estimateBytes(438_456_739)).toBe(548_070_924);
   });
 
   it('fits a model against the budget it is given: the user’s when set, else 80 % of memory', () => {
