@@ -121,7 +121,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerAppRoutes(fastify, deps);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
-  registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog);
+  registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog, deps.settings);
   registerConversationRoutes(fastify, deps.conversations);
   registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);
   registerOpenAiRoutes(fastify, deps.engine);

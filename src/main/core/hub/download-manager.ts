@@ -281,7 +281,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     if (free < bytes * 1.02) {
       const gib = (value: number) => `${(value / 1024 ** 3).toFixed(2)} GiB`;
       throw new LodgeError(
-        'unavailable',
+        'insufficient_storage',
         `Not enough disk space: this download needs ${gib(bytes)}, and ${gib(free)} is free. Free some space or choose a smaller variant.`,
       );
     }
