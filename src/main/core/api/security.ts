@@ -51,7 +51,7 @@ export interface SecurityContext {
 }
 
 /**
- * DESIGN.md's security defaults as pure checks: which Host names, browser origins and credentials
+ * The security defaults (docs/architecture.md) as pure checks: which Host names, browser origins and credentials
  * a request may carry. Kept free of Fastify so each rule is testable on its own.
  */
 export class SecurityPolicy {
