@@ -354,6 +354,47 @@ describe('Anthropic Messages API, with the official @anthropic-ai/sdk', () => {
     });
   });
 
+  it('accepts the beta path Claude Code calls (/v1/messages?beta=true)', async () => {
+    const message = await client.beta.messages.create({
+      model: 'test/poet',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'Write a poem.' }],
+      ...{ temperature: 0 },
+    });
+    expect(message.content).toEqual([{ type: 'text', text: poem }]);
+  });
+
+  it('ends a stream that fails mid-answer with an error event the SDK raises as an APIError', async () => {
+    const stream = client.messages.stream(
+      greedy({
+        model: 'test/tiny-lm',
+        max_tokens: 1800,
+        messages: [{ role: 'user', content: 'Tell me a long story.' }],
+      }),
+    );
+    let killed: Promise<void> | null = null;
+    stream.on('text', () => {
+      killed ??= (async () => {
+        const runners = (await (await fetch(`${core.url}/app/runners`)).json()) as {
+          models: { id: string; pid: number | null }[];
+        };
+        const pid = runners.models.find((model) => model.id === 'test/tiny-lm')?.pid;
+        expect(pid).toEqual(expect.any(Number));
+        process.kill(pid ?? 0, 'SIGKILL');
+      })();
+    });
+    const failure = stream.finalMessage();
+    await expect(failure).rejects.toBeInstanceOf(Anthropic.APIError);
+    await expect(failure).rejects.toMatchObject({
+      type: 'api_error',
+      error: {
+        type: 'error',
+        error: { type: 'api_error', message: expect.stringContaining('test/tiny-lm') },
+      },
+    });
+    await killed;
+  });
+
   it('refuses a forced tool choice rather than answering without the call', async () => {
     const failure = client.messages.create({
       model: 'test/caller',
