@@ -171,8 +171,16 @@ export type GenerateEvent =
       readonly text: string;
       readonly tokens: number;
       readonly logprobs?: readonly TokenLogprob[];
+      /** On the first piece only: the prompt's size, known once it is prefilled. */
+      readonly prompt?: { readonly tokens: number; readonly cached: number };
     }
-  | { readonly type: 'done'; readonly finishReason: FinishReason; readonly stats: GenerationStats };
+  | {
+      readonly type: 'done';
+      readonly finishReason: FinishReason;
+      readonly stats: GenerationStats;
+      /** The stop string that ended the output, when one did. */
+      readonly stopSequence?: string;
+    };
 
 /** A batch of embeddings. */
 export interface EmbedRequest {

@@ -15,6 +15,7 @@ import { PrometheusMetrics } from '../metrics/prometheus';
 import type { LogRing } from '../logging/log-ring';
 import type { Logger } from '../logging/logger';
 import type { SettingsService } from '../settings-service';
+import { registerAnthropicRoutes } from './anthropic/routes';
 import { registerEngineRoutes } from './app/engine-routes';
 import { registerConversationRoutes } from './app/conversation-routes';
 import { registerEventStream } from './app/events';
@@ -125,6 +126,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerConversationRoutes(fastify, deps.conversations);
   registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);
   registerOpenAiRoutes(fastify, deps.engine);
+  registerAnthropicRoutes(fastify, deps.engine);
   registerOllamaRoutes(fastify, deps.engine, deps.catalog, deps.downloads);
   registerKserveRoutes(fastify, deps.engine);
   await registerOpenApiRoute(fastify);

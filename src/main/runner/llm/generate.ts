@@ -101,6 +101,7 @@ async function* generateOwned(
         text: emit,
         tokens: pendingTokens,
         ...(scored ? { logprobs: logprobs.splice(0) } : {}),
+        ...(completion === 1 ? { prompt: { tokens: tokens.length, cached: reused } } : {}),
       };
       pendingTokens = 0;
     }
@@ -135,6 +136,7 @@ async function* generateOwned(
   yield {
     type: 'done',
     finishReason: finish,
+    ...(stops.matched !== null ? { stopSequence: stops.matched } : {}),
     stats: {
       promptTokens: tokens.length,
       cachedTokens: reused,
