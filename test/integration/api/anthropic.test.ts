@@ -92,6 +92,8 @@ describe('Anthropic Messages API, with the official @anthropic-ai/sdk', () => {
       stop_sequence: null,
     });
     expect(message.id).toMatch(/^msg_/);
+    // The SDK reads the request's id from the `request-id` header.
+    expect(message._request_id).toMatch(/^req_/);
     expect(message.usage.output_tokens).toBeGreaterThan(0);
     expect(message.usage.input_tokens + (message.usage.cache_read_input_tokens ?? 0)).toBeGreaterThan(0);
   });

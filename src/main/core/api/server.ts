@@ -108,6 +108,8 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Anthropic's SDKs read the id from `request-id` (message._request_id).
+    reply.header('request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
   });
