@@ -126,6 +126,10 @@ export const ENFORCED_FORMATS = [
   'relative-json-pointer',
 ] as const;
 
+/** What structured output enforces, for error messages. */
+export const ENFORCED_SUMMARY =
+  'Structured output enforces type, enum, const, anyOf, oneOf, allOf (one schema), local $ref, properties, required, additionalProperties, patternProperties, propertyNames, min/maxProperties, items, prefixItems, min/maxItems, pattern, min/maxLength, format and number ranges.';
+
 const TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null', 'array', 'object']);
 
 /**

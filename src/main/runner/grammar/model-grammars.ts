@@ -1,7 +1,7 @@
 // One model's grammar compiler: XGrammar's TokenizerInfo for its vocabulary, and the grammars
 // compiled for it, kept so that a repeated schema costs nothing the second time.
 import type { CompiledGrammar, GrammarCompiler } from '@mlc-ai/web-xgrammar';
-import { unsupportedSchemaPart, type GrammarSpec } from '../../../shared/grammar';
+import { ENFORCED_SUMMARY, unsupportedSchemaPart, type GrammarSpec } from '../../../shared/grammar';
 import type { JsonObject } from '../model/model-files';
 import { RunnerError } from '../runner-error';
 import { normalizeSchema } from './schema-normalize';
@@ -166,6 +166,6 @@ export function refuseUnsupported(schema: unknown, param: string): void {
   if (found)
     throw new RunnerError(
       'invalid_request',
-      `${param}: ${found.message} (at ${found.path}). Structured output enforces type, enum, const, anyOf, $ref, properties, required, additionalProperties, items, prefixItems, min/maxItems, pattern, min/maxLength, format and number ranges.`,
+      `${param}: ${found.message} (at ${found.path}). ${ENFORCED_SUMMARY}`,
     );
 }
