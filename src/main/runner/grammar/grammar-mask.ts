@@ -39,21 +39,32 @@ export class GrammarMask {
    */
   async apply(logits: Float32Array, remaining = Infinity): Promise<void> {
     // NOTE: the binding hands back a fresh Int32Array per call (it copies out of the WebAssembly
-    // heap); applying it is one pass over 32-bit words that skips all-allowed words whole.
+    // heap); applying it is one pass over 32-bit words: an all-allowed word is skipped whole, an
+    // all-forbidden one written without testing bits.
     const bitmask = await this.matcher.getNextTokenBitmask();
     const width = Math.min(logits.length, this.vocabSize);
+    const words = width >>> 5;
     let allowed = 0;
-    for (let word = 0, base = 0; base < width; word++, base += 32) {
+    for (let word = 0; word < words; word++) {
       const bits = bitmask[word] as number;
-      if (bits === -1 && base + 32 <= width) {
+      if (bits === -1) {
         allowed += 32;
         continue;
       }
-      const end = Math.min(base + 32, width);
-      for (let id = base; id < end; id++) {
-        if ((bits >>> (id - base)) & 1) allowed++;
-        else logits[id] = -Infinity;
+      const base = word << 5;
+      if (bits === 0) {
+        for (let offset = 0; offset < 32; offset++) logits[base + offset] = -Infinity;
+        continue;
       }
+      for (let offset = 0, rest = bits; offset < 32; offset++, rest >>>= 1) {
+        if (rest & 1) allowed++;
+        else logits[base + offset] = -Infinity;
+      }
+    }
+    const tail = (bitmask[words] ?? 0) as number;
+    for (let id = words << 5, offset = 0; id < width; id++, offset++) {
+      if ((tail >>> offset) & 1) allowed++;
+      else logits[id] = -Infinity;
     }
     if (logits.length > width) logits.fill(-Infinity, width);
     this.allowed = allowed;
@@ -62,21 +73,30 @@ export class GrammarMask {
         'internal',
         'The grammar allows no next token; the structured output cannot continue.',
       );
-    if (remaining <= CLOSING_BUDGET) this.#keepClosers(logits, width);
+    if (remaining <= CLOSING_BUDGET) this.#keepClosers(logits, bitmask, width);
   }
 
   /** Keeps only the allowed tokens of the best closing rank there is (none: the mask stays). */
-  #keepClosers(logits: Float32Array, width: number): void {
+  #keepClosers(logits: Float32Array, bitmask: Int32Array, width: number): void {
     let best = 0;
-    for (let id = 0; id < width; id++) {
-      const rank = this.closers[id] as number;
-      if (rank > best && logits[id] !== -Infinity) best = rank;
+    const words = Math.ceil(width / 32);
+    for (let word = 0; word < words; word++) {
+      if (bitmask[word] === 0) continue;
+      const end = Math.min(width, (word + 1) << 5);
+      for (let id = word << 5; id < end; id++) {
+        const rank = this.closers[id] as number;
+        if (rank > best && logits[id] !== -Infinity) best = rank;
+      }
     }
     if (best === 0) return;
     let kept = 0;
-    for (let id = 0; id < width; id++) {
-      if (this.closers[id] !== best) logits[id] = -Infinity;
-      else if (logits[id] !== -Infinity) kept++;
+    for (let word = 0; word < words; word++) {
+      if (bitmask[word] === 0) continue;
+      const end = Math.min(width, (word + 1) << 5);
+      for (let id = word << 5; id < end; id++) {
+        if (this.closers[id] !== best) logits[id] = -Infinity;
+        else if (logits[id] !== -Infinity) kept++;
+      }
     }
     this.allowed = kept;
   }
