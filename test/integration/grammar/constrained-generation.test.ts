@@ -110,6 +110,21 @@ describe('grammar-constrained generation on a random-weights model (real onnxrun
     expect(() => JSON.parse(text)).toThrow();
   });
 
+  it('fills in what strict mode would read wrongly: a required key with no schema, an array with no items', async () => {
+    const schemas = [
+      { type: 'object', required: ['x'] },
+      { type: 'array', minItems: 2, maxItems: 3 },
+    ];
+    for (const schema of schemas) {
+      const validate = ajv.compile(schema);
+      for (const seed of SEEDS.slice(0, 3)) {
+        const { text, done } = await run(model, { kind: 'json_schema', schema, strict: true }, seed);
+        expect(done.finishReason, text).toBe('stop');
+        expect(validate(JSON.parse(text)), text).toBe(true);
+      }
+    }
+  });
+
   it('writes one JSON object in json mode', async () => {
     for (const seed of SEEDS) {
       const { text, done } = await run(model, { kind: 'json' }, seed);
