@@ -125,6 +125,42 @@ describe('grammar-constrained generation on a random-weights model (real onnxrun
     }
   });
 
+  it('ends a complete output with finish reason stop even when end-of-sequence is ignored', async () => {
+    const schema = {
+      type: 'object',
+      properties: { n: { type: 'integer', minimum: 1, maximum: 9 } },
+      required: ['n'],
+    };
+    const { text, done } = await run(model, { kind: 'json_schema', schema, strict: true }, 2, {
+      ignoreEos: true,
+    });
+    expect(done.finishReason).toBe('stop');
+    expect(JSON.parse(text)).toEqual({ n: expect.any(Number) });
+  });
+
+  it('closes unbounded values within a small token budget instead of cutting them off', async () => {
+    // No maxLength, no maxItems: this model would write these strings until the budget ran out.
+    const schema = {
+      type: 'object',
+      properties: {
+        a: { type: 'string' },
+        b: { type: 'array', items: { type: 'string' } },
+        c: { type: 'integer' },
+      },
+      required: ['a', 'b', 'c'],
+      additionalProperties: false,
+    };
+    const validate = ajv.compile(schema);
+    for (const seed of SEEDS) {
+      const { text, done } = await run(model, { kind: 'json_schema', schema, strict: true }, seed, {
+        maxTokens: 60,
+      });
+      expect(done.finishReason, text).toBe('stop');
+      expect(done.stats.completionTokens).toBeLessThanOrEqual(60);
+      expect(validate(JSON.parse(text)), text).toBe(true);
+    }
+  });
+
   it('writes one JSON object in json mode', async () => {
     for (const seed of SEEDS) {
       const { text, done } = await run(model, { kind: 'json' }, seed);

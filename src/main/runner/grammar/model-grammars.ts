@@ -140,11 +140,13 @@ export class ModelGrammars {
 }
 
 /**
- * How strongly each token ends what is open: 3 a stop token (the output ends), 2 a token that
- * starts with `"` (ends a string; where none is open, it opens one that the next `"` ends), 1 one
- * that starts with `}` or `]`, 0 the rest. Ranked so that inside a string, where `}` is content,
- * the quote wins. The characters stand for themselves in every vocabulary type (byte-level maps
- * printable ASCII to itself; SentencePiece also has `<0x22>`-style byte tokens).
+ * How strongly each token ends what is open: 4 a stop token (the output ends), 3 a token that
+ * starts with `"` (ends a string; where none is open, it opens one that the next `"` ends), 2 one
+ * that starts with `}` or `]`, 1 one that starts with `,` (ends a number, moves on to the next
+ * required key), 0 the rest. Ranked so that inside a string, where `}` is content, the quote wins,
+ * and after a value a closing bracket beats another element. The characters stand for themselves
+ * in every vocabulary type (byte-level maps printable ASCII to itself; SentencePiece also has
+ * `<0x22>`-style byte tokens).
  */
 export function closingRanks(
   encoded: readonly string[],
@@ -153,10 +155,11 @@ export function closingRanks(
 ): Uint8Array {
   const ranks = new Uint8Array(vocabSize);
   encoded.forEach((token, id) => {
-    if (token.startsWith('"') || token === '<0x22>') ranks[id] = 2;
-    else if (/^[}\]]/.test(token) || token === '<0x5D>' || token === '<0x7D>') ranks[id] = 1;
+    if (token.startsWith('"') || token === '<0x22>') ranks[id] = 3;
+    else if (/^[}\]]/.test(token) || token === '<0x5D>' || token === '<0x7D>') ranks[id] = 2;
+    else if (token.startsWith(',') || token === '<0x2C>') ranks[id] = 1;
   });
-  for (const id of stopIds) if (id < vocabSize) ranks[id] = 3;
+  for (const id of stopIds) if (id < vocabSize) ranks[id] = 4;
   return ranks;
 }
 
