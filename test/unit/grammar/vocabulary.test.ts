@@ -108,6 +108,37 @@ describe('the vocabulary XGrammar reads from tokenizer.json', () => {
     grammars.dispose();
   });
 
+  it('never allows a chat-template special token, and allows the stop token only where the output may end', async () => {
+    const fixture = byteLevelTokenizer(24);
+    const { '<|im_start|>': imStart, '<|im_end|>': stop } = fixture.specialIds;
+    const grammars = await ModelGrammars.create(fixture.json as Record<string, unknown>, new Set([stop]), 0);
+    const mask = await GrammarMask.create(grammars, {
+      kind: 'json_schema',
+      schema: { type: 'string' },
+      strict: true,
+    });
+    const quote = 0x22; // byte tokens come first, by byte value
+    const logits = new Float32Array(grammars.vocabSize);
+    await mask.apply(logits);
+    expect(logits[quote]).toBe(0);
+    expect(logits[stop]).toBe(-Infinity);
+    mask.accept(quote);
+    logits.fill(0);
+    await mask.apply(logits);
+    // Inside a string nearly every token is text, but not the template's markers, and not the end.
+    expect(mask.allowed).toBeGreaterThan(150);
+    expect(logits[imStart]).toBe(-Infinity);
+    expect(logits[stop]).toBe(-Infinity);
+    mask.accept(quote);
+    logits.fill(0);
+    await mask.apply(logits);
+    expect(logits[stop]).toBe(0);
+    mask.accept(stop);
+    expect(mask.done).toBe(true);
+    mask.dispose();
+    grammars.dispose();
+  });
+
   it('lets a SentencePiece model write a space with ▁ tokens and end only at the end', async () => {
     const json = sentencePieceJson();
     const grammars = await ModelGrammars.create(json, new Set([2]), 0);
