@@ -72,14 +72,15 @@ async function walk(grammars: ModelGrammars, spec: GrammarSpec, encoded: readonl
 }
 
 describe('the vocabulary XGrammar reads from tokenizer.json', () => {
-  it('reads a byte-level BPE (GPT-2 / Qwen) as byte_level, special tokens as names it never allows', () => {
+  it('reads a byte-level BPE (GPT-2 / Qwen) as byte_level, special tokens as empty (never allowed)', () => {
     const fixture = byteLevelTokenizer(24);
     const stop = fixture.specialIds['<|im_end|>'];
     const vocab = grammarVocabulary(fixture.json as Record<string, unknown>, new Set([stop]));
     expect(vocab.type).toBe('byte_level');
     expect(vocab.prependSpace).toBe(false);
     expect(vocab.encoded.length).toBe(fixture.vocabSize);
-    expect(vocab.encoded[fixture.specialIds['<|im_start|>']]).toBe('<|im_start|>');
+    expect(vocab.encoded[fixture.specialIds['<|im_start|>']]).toBe('');
+    expect(vocab.encoded[stop]).toBe('<|im_end|>');
   });
 
   it('reads a SentencePiece byte-fallback vocabulary as byte_fallback with a prepended space', () => {

@@ -11,7 +11,7 @@ export type VocabType = 'byte_level' | 'byte_fallback' | 'raw';
 
 /** What XGrammar's TokenizerInfo is built from. */
 export interface GrammarVocabulary {
-  /** Token strings by id, holes and special tokens included (as names it never allows). */
+  /** Token strings by id; special tokens and unused ids as empty strings (never allowed). */
   readonly encoded: string[];
   readonly type: VocabType;
   /** The tokenizer adds a space before the text (SentencePiece's `add_dummy_prefix`). */
@@ -19,9 +19,16 @@ export interface GrammarVocabulary {
 }
 
 /**
- * Reads the vocabulary of a parsed tokenizer.json. Special tokens that are not stop tokens keep (or
- * get) an `<…>` name, which XGrammar treats as special and never allows inside a grammar, so a
- * chat-template marker can never appear in constrained output.
+ * How a token the grammar must never allow is spelled: XGrammar treats a token that decodes to
+ * nothing as special. (It would read `<|im_start|>` as the text it spells, and allow it inside a
+ * JSON string.)
+ */
+const NEVER = '';
+
+/**
+ * Reads the vocabulary of a parsed tokenizer.json. Special tokens that are not stop tokens, and ids
+ * the vocabulary does not use, are {@link NEVER} tokens, so a chat-template marker can never appear
+ * in constrained output; stop tokens are XGrammar's to place at the end.
  */
 export function grammarVocabulary(json: JsonObject, stopIds: ReadonlySet<number>): GrammarVocabulary {
   const model = object(json.model);
@@ -42,11 +49,11 @@ export function grammarVocabulary(json: JsonObject, stopIds: ReadonlySet<number>
     const token = object(entry);
     const { id, content } = token;
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || typeof content !== 'string') continue;
-    if (token.special === true && !stopIds.has(id)) encoded[id] = specialName(content, id);
+    if (token.special === true && !stopIds.has(id)) encoded[id] = NEVER;
     // Added tokens are written as plain text, not in the vocabulary's byte encoding.
     else encoded[id] = type === 'byte_level' ? byteLevelEncode(content) : content;
   }
-  const filled = Array.from(encoded, (token, id) => token ?? `<|lodge_unused_${id}|>`);
+  const filled = Array.from(encoded, (token) => token ?? NEVER);
   return { encoded: filled, type, prependSpace: prependsSpace(json) };
 }
 
@@ -77,12 +84,6 @@ function flatten(value: unknown): JsonObject[] {
   const component = object(value);
   const parts = [component.decoders, component.pretokenizers, component.normalizers].find(Array.isArray);
   return parts ? [component, ...parts.flatMap(flatten)] : [component];
-}
-
-function specialName(content: string, id: number): string {
-  return content.length >= 3 && content.startsWith('<') && content.endsWith('>')
-    ? content
-    : `<|lodge_special_${id}|>`;
 }
 
 function object(value: unknown): JsonObject {
