@@ -50,7 +50,13 @@ const ANNOTATIONS = new Set([
   'contentEncoding',
 ]);
 
-/** Validation keywords XGrammar 0.1.27 enforces (checked one by one against its output grammar). */
+/**
+ * Validation keywords XGrammar 0.1.27 enforces (each checked against the grammar it builds). Some
+ * more tightly than the schema asks: `const` objects in its own spacing, `patternProperties` keys
+ * as whole matches, `prefixItems` all present. NOTE: `oneOf` is enforced as `anyOf`, so an output
+ * is valid when the branches exclude each other (tagged unions, distinct types), which is how
+ * schemas generated from types use it.
+ */
 const ENFORCED = new Set([
   'type',
   'enum',
@@ -128,7 +134,7 @@ export const ENFORCED_FORMATS = [
 
 /** What structured output enforces, for error messages. */
 export const ENFORCED_SUMMARY =
-  'Structured output enforces type, enum, const, anyOf, oneOf, allOf (one schema), local $ref, properties, required, additionalProperties, patternProperties, propertyNames, min/maxProperties, items, prefixItems, min/maxItems, pattern, min/maxLength, format and number ranges.';
+  'Structured output enforces type, enum, const, anyOf, oneOf, allOf (one schema), local $ref, properties, required, additionalProperties, patternProperties, propertyNames, min/maxProperties, items, prefixItems, min/maxItems, pattern, min/maxLength, format, minimum/maximum, and exclusiveMinimum/exclusiveMaximum on integers.';
 
 const TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null', 'array', 'object']);
 
@@ -169,6 +175,14 @@ function check(schema: unknown, path: string): SchemaProblem | null {
       return problem(keyword, path, `"${keyword}" is not supported in structured output`);
     }
     if (!ENFORCED.has(keyword) && !ANNOTATIONS.has(keyword)) continue;
+    // NOTE: XGrammar's number ranges let the excluded bound itself through (10 for
+    // exclusiveMaximum 10); on integers it is exact.
+    if ((keyword === 'exclusiveMinimum' || keyword === 'exclusiveMaximum') && !integerOnly(schema.type))
+      return problem(
+        keyword,
+        path,
+        `"${keyword}" is supported on integers only; for a number use "${keyword === 'exclusiveMinimum' ? 'minimum' : 'maximum'}"`,
+      );
     const found = checkKeyword(keyword, value, path);
     if (found) return found;
   }
@@ -272,6 +286,12 @@ function checkKeyword(keyword: string, value: unknown, path: string): SchemaProb
     default:
       return null;
   }
+}
+
+/** True for `"integer"`, or a list of types with integer and without number. */
+function integerOnly(type: unknown): boolean {
+  const types = Array.isArray(type) ? type : [type];
+  return types.includes('integer') && !types.includes('number');
 }
 
 function firstProblem(entries: readonly (readonly [unknown, string])[]): SchemaProblem | null {

@@ -29,6 +29,8 @@ describe('unsupportedSchemaPart', () => {
 
   it.each([
     [{ type: 'number', multipleOf: 3 }, 'multipleOf', '/multipleOf'],
+    [{ type: 'number', exclusiveMinimum: 0 }, 'exclusiveMinimum', '/exclusiveMinimum'],
+    [{ type: 'number', exclusiveMaximum: 10 }, 'exclusiveMaximum', '/exclusiveMaximum'],
     [{ type: 'array', items: { type: 'integer' }, uniqueItems: true }, 'uniqueItems', '/uniqueItems'],
     [{ type: 'object', properties: { a: { not: { type: 'string' } } } }, 'not', '/properties/a/not'],
     [{ if: { type: 'string' }, then: { minLength: 1 } }, 'if', '/if'],
