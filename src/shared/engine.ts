@@ -2,6 +2,7 @@
  * Engine vocabulary shared by the core, the runners and the UI: tasks, execution providers,
  * tensors, sampling and generation events.
  */
+import type { GrammarSpec } from './grammar';
 
 /** What a model does. */
 export type ModelTask = 'text-generation' | 'embeddings' | 'tensors';
@@ -138,6 +139,8 @@ export interface GenerateRequest {
   readonly ignoreEos?: boolean;
   /** A smaller context window than the model's, as Ollama's num_ctx asks. */
   readonly contextLimit?: number;
+  /** Constrain the output to a grammar (JSON, a JSON schema, forced tool calls). */
+  readonly grammar?: GrammarSpec;
 }
 
 /** A token's log-probability and its best alternatives. */
