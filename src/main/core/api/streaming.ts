@@ -57,8 +57,3 @@ export function openStream(
     signal,
   };
 }
-
-/** Reads the first item of a stream, so that failures before any output are ordinary HTTP errors. */
-export async function firstOf<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
-  return iterator.next();
-}

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ARGUMENTS_BOUNDS, boundedJson, boundedJsonString, SCHEMA_BOUNDS } from '../json-bounds';
 
-const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 const AnyPart = z.looseObject({ type: z.string() });
 
 /** Message content: a string, or parts (text only; other kinds are refused with the param named). */
@@ -119,5 +118,3 @@ export const EmbeddingRequestSchema = z.looseObject({
 
 /** Parsed form of {@link EmbeddingRequestSchema}. */
 export type EmbeddingRequest = z.infer<typeof EmbeddingRequestSchema>;
-
-export { TextPart };
