@@ -8,6 +8,7 @@ import {
   UpdateConversationSchema,
 } from './contract/conversations';
 import { HealthSchema } from './contract/health';
+import { MetricsHistoryQuerySchema, MetricsHistorySchema } from './contract/metrics';
 import {
   DownloadListSchema,
   DownloadParamsSchema,
@@ -40,6 +41,7 @@ import {
   AppInfoSchema,
   LogListSchema,
   LogQuerySchema,
+  RequestErrorQuerySchema,
   RequestListSchema,
   RequestQuerySchema,
 } from './contract/system';
@@ -67,6 +69,20 @@ export const appRoutes = {
   info: { method: 'GET', path: '/app/info', response: AppInfoSchema },
   logs: { method: 'GET', path: '/app/logs', query: LogQuerySchema, response: LogListSchema },
   requests: { method: 'GET', path: '/app/requests', query: RequestQuerySchema, response: RequestListSchema },
+  /** The requests that did not end well (4xx/5xx, or cancelled, aborted, failed mid-stream), newest first. */
+  requestErrors: {
+    method: 'GET',
+    path: '/app/requests/errors',
+    query: RequestErrorQuerySchema,
+    response: RequestListSchema,
+  },
+  /** The Monitor's last hour: samples of this run and per-minute aggregates kept across restarts. */
+  metricsHistory: {
+    method: 'GET',
+    path: '/app/metrics/history',
+    query: MetricsHistoryQuerySchema,
+    response: MetricsHistorySchema,
+  },
   settings: { method: 'GET', path: '/app/settings', response: SettingsViewSchema },
   updateSettings: {
     method: 'PATCH',
