@@ -31,6 +31,7 @@ import {
   InferenceQuerySchema,
   LoadModelSchema,
   ModelListSchema,
+  RescanResultSchema,
   RunningListSchema,
   RunningModelSchema,
   UnloadModelSchema,
@@ -117,6 +118,8 @@ export const appRoutes = {
     response: DeleteModelResultSchema,
   },
   refreshModels: { method: 'POST', path: '/app/models/refresh', response: ModelListSchema },
+  /** Reconciles the library with the disk now, and says what that changed. */
+  rescanModels: { method: 'POST', path: '/app/models/rescan', response: RescanResultSchema },
   disk: { method: 'GET', path: '/app/disk', response: DiskUsageSchema },
   conversations: {
     method: 'GET',

@@ -19,6 +19,7 @@ import { physicalCores, systemMemory } from './engine/hardware';
 import { RunnerProcess } from './engine/runner-process';
 import { Scheduler } from './engine/scheduler';
 import { ModelCatalog } from './library/model-catalog';
+import { ModelsWatcher } from './library/models-watcher';
 import { GpuStats } from './metrics/gpu-stats';
 import { InferenceLog } from './metrics/inference-log';
 import { MetricsHistory } from './metrics/metrics-history';
@@ -97,6 +98,13 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       logger.child({ component: 'library' }),
     );
     catalog.refresh();
+    const watcher = new ModelsWatcher(
+      paths.models,
+      () => catalog.refresh(),
+      logger.child({ component: 'library' }),
+    );
+    watcher.start();
+    stack.add(() => watcher.dispose());
     // Checksums of models found in the folder are computed in the background; shutdown stops it.
     const hashing = new AbortController();
     const hashed = catalog.hashMissing(hashing.signal);
