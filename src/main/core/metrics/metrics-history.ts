@@ -108,22 +108,26 @@ export class MetricsHistory {
     };
   }
 
-  /** Stops sampling, closes the interval under way and writes its minute, so a restart keeps it. */
+  /**
+   * Stops sampling, closes the interval under way (its GPU figures null: not asked) and writes its
+   * minute, so a restart keeps it.
+   */
   async dispose(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     this.#unsubscribe();
     await this.#ticking;
-    await this.#sample();
+    // NOTE: the GPU is not asked at shutdown: nvidia-smi may take seconds, and shutdown should not.
+    await this.#sample(false);
     this.#flush();
   }
 
-  async #sample(): Promise<void> {
+  async #sample(askGpu = true): Promise<void> {
     // The interval is closed before the GPU is asked, so what ends meanwhile goes to the next one.
     const interval = this.#interval;
     this.#interval = this.#fresh();
     const system = this.#sources.system.sample();
-    const { gpus } = await this.#sources.gpu.sample();
+    const { gpus } = askGpu ? await this.#sources.gpu.sample() : { gpus: [] };
     const end = this.#now();
     const gpu = gpus[0];
     const gpuMemoryPercent =
