@@ -36,6 +36,12 @@ describe('the request log misses nothing', () => {
     }
     const foreign = await rawRequest(core.url, { path: '/v1/models', headers: { host: 'evil.example' } });
     expect(foreign.status).toBe(403);
+    const preflight = await fetch(`${core.url}/api/chat`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(403);
+    const preflightId = preflight.headers.get('x-request-id');
 
     const failed = await failedRequests(core, auth);
     for (const [index, family] of (['openai', 'ollama', 'kserve', 'app'] as const).entries()) {
@@ -46,9 +52,14 @@ describe('the request log misses nothing', () => {
         errorCode: 'unauthorized',
       });
     }
-    expect(failed.find((record) => record.status === 403)).toMatchObject({
+    expect(failed.find((record) => record.status === 403 && record.method === 'GET')).toMatchObject({
       path: '/v1/models',
       family: 'openai',
+      errorCode: 'forbidden',
+    });
+    expect(failed.find((record) => record.requestId === preflightId)).toMatchObject({
+      method: 'OPTIONS',
+      family: 'ollama',
       errorCode: 'forbidden',
     });
     // The Monitor's own successful reads stay out of it.

@@ -83,7 +83,8 @@ export type RequestObserver = (record: Omit<RequestRecord, 'id'>) => void;
  * before it was (an aborted stream never reaches Fastify's onResponse), and hands its line to
  * `print` (the server's terminal) and its record to `observe` when given. Left out: preflights, the
  * web UI's files, health probes and the UI's own reads of `/app` that succeed or that the UI itself
- * stopped, which would drown the rest. Every 4xx/5xx answer is kept, the security hook's included.
+ * stopped, which would drown the rest. Every 4xx/5xx answer is kept, the security hook's included
+ * (a refused preflight too).
  */
 export function registerRequestLog(
   app: FastifyInstance,
@@ -99,8 +100,9 @@ export function registerRequestLog(
     recorded.add(request);
     const path = request.url.split('?')[0] ?? '/';
     const family = familyOf(path);
-    if (request.method === 'OPTIONS' || path === '/health' || path === '/' || path.startsWith('/assets/'))
-      return;
+    const routine =
+      request.method === 'OPTIONS' || path === '/health' || path === '/' || path.startsWith('/assets/');
+    if (routine && status < 400) return;
     if (family === 'app' && request.method === 'GET' && (status < 400 || outcome === 'aborted')) return;
     const durationMs = Math.round(reply.elapsedTime * 100) / 100;
     const time = new Date();
