@@ -45,8 +45,9 @@ export type ApiFamily = (typeof API_FAMILIES)[number];
 
 /**
  * How a request ended: `ok`; `error` (a 4xx/5xx answer, or an error sent inside a stream whose 200
- * was already out); `cancelled` (the response completed, but the generation was stopped before its
- * end); `aborted` (the client left before the response was complete).
+ * was already out); `cancelled` (the client stopped an answer under way, as a Stop button does, and
+ * its generation was cut off; or the generation was stopped before its end); `aborted` (the client
+ * left before any answer was sent, while it waited for the model, say).
  */
 export const REQUEST_OUTCOMES = ['ok', 'error', 'cancelled', 'aborted'] as const;
 

@@ -66,7 +66,7 @@ describe('the request log misses nothing', () => {
     expect(failed.every((record) => record.status >= 400 || record.outcome !== 'ok')).toBe(true);
   });
 
-  it('records a stream its client aborts, with the status sent, the model and the tokens so far', async () => {
+  it('records a stream its client stops as cancelled, with the status sent, the model and the tokens so far', async () => {
     const openai = new OpenAI({ baseURL: `${core.url}/v1`, apiKey: KEY, maxRetries: 0 });
     const stream = await openai.chat.completions.create({
       model: 'test/tiny-lm',
@@ -82,11 +82,11 @@ describe('the request log misses nothing', () => {
     }
     stream.controller.abort();
     await expect
-      .poll(async () => (await failedRequests(core, auth)).some((record) => record.outcome === 'aborted'), {
+      .poll(async () => (await failedRequests(core, auth)).some((record) => record.outcome === 'cancelled'), {
         timeout: 10_000,
       })
       .toBe(true);
-    const record = (await failedRequests(core, auth)).find((entry) => entry.outcome === 'aborted');
+    const record = (await failedRequests(core, auth)).find((entry) => entry.outcome === 'cancelled');
     expect(record).toMatchObject({
       method: 'POST',
       path: '/v1/chat/completions',
@@ -96,6 +96,36 @@ describe('the request log misses nothing', () => {
     });
     expect(record?.completionTokens).toBeGreaterThanOrEqual(3);
     expect(record?.completionTokens).toBeLessThan(100_000);
+  });
+
+  it('records a request its client leaves before any answer as aborted, with status 499', async () => {
+    const controller = new AbortController();
+    const pending = fetch(`${core.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'test/tiny-lm',
+        messages: [{ role: 'user', content: 'Hello there!' }],
+        max_tokens: 100_000,
+        temperature: 0,
+      }),
+      signal: controller.signal,
+    }).catch((error: unknown) => error);
+    const busy = async () =>
+      (
+        (await (await fetch(`${core.url}/app/runners`, { headers: auth })).json()) as {
+          models: { busy: boolean }[];
+        }
+      ).models[0]?.busy;
+    await expect.poll(busy, { timeout: 10_000 }).toBe(true);
+    controller.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    await expect
+      .poll(async () => (await failedRequests(core, auth)).find((record) => record.outcome === 'aborted'), {
+        timeout: 10_000,
+      })
+      .toMatchObject({ status: 499, path: '/v1/chat/completions', family: 'openai', model: 'test/tiny-lm' });
+    await expect.poll(busy, { timeout: 10_000 }).toBe(false);
   });
 
   it('keeps answers that completed in the plain request log with their outcome', async () => {

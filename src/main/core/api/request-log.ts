@@ -103,7 +103,9 @@ export function registerRequestLog(
     const routine =
       request.method === 'OPTIONS' || path === '/health' || path === '/' || path.startsWith('/assets/');
     if (routine && status < 400) return;
-    if (family === 'app' && request.method === 'GET' && (status < 400 || outcome === 'aborted')) return;
+    // The UI's own reads that it stopped (leaving a view) are no failure either.
+    const stopped = outcome === 'aborted' || outcome === 'cancelled';
+    if (family === 'app' && request.method === 'GET' && (status < 400 || stopped)) return;
     const durationMs = Math.round(reply.elapsedTime * 100) / 100;
     const time = new Date();
     const { usage } = request;
@@ -143,7 +145,9 @@ export function registerRequestLog(
   app.addHook('onRequest', async (request, reply) => {
     reply.raw.once('close', () => {
       if (reply.raw.writableFinished) return;
-      record(request, reply, reply.raw.headersSent ? reply.raw.statusCode : CLIENT_CLOSED_STATUS, 'aborted');
+      // Left mid-answer: the stream was cancelled. Left before any answer: the request was aborted.
+      if (reply.raw.headersSent) record(request, reply, reply.raw.statusCode, 'cancelled');
+      else record(request, reply, CLIENT_CLOSED_STATUS, 'aborted');
     });
   });
   app.addHook('onResponse', async (request, reply) => {

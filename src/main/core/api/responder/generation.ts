@@ -38,6 +38,8 @@ export async function startGeneration(
   call: GenerationCall,
 ): Promise<Generation> {
   const started = performance.now();
+  // Noted now, so that a request its client leaves before the first token is logged with its model.
+  noteUsage(exchange.request, { model: call.model });
   const signal = clientGone(exchange.request, exchange.reply);
   const events = engine.generate(call.model, call.request, {
     signal,
