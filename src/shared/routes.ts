@@ -70,7 +70,7 @@ export const appRoutes = {
   info: { method: 'GET', path: '/app/info', response: AppInfoSchema },
   logs: { method: 'GET', path: '/app/logs', query: LogQuerySchema, response: LogListSchema },
   requests: { method: 'GET', path: '/app/requests', query: RequestQuerySchema, response: RequestListSchema },
-  /** The requests that did not end well (4xx/5xx, or cancelled, aborted, failed mid-stream), newest first. */
+  /** The requests that failed, newest first: every 4xx/5xx answer and every error sent inside a stream. */
   requestErrors: {
     method: 'GET',
     path: '/app/requests/errors',

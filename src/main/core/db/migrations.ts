@@ -108,7 +108,7 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE request_log ADD COLUMN model TEXT;
       ALTER TABLE request_log ADD COLUMN prompt_tokens INTEGER;
       ALTER TABLE request_log ADD COLUMN completion_tokens INTEGER;
-      CREATE INDEX request_log_failed ON request_log (id) WHERE status >= 400 OR outcome <> 'ok';
+      CREATE INDEX request_log_failed ON request_log (id) WHERE status >= 400 OR outcome = 'error';
       -- One row per minute of the Monitor's history: sums and counts, so a minute split by a restart merges.
       CREATE TABLE metrics_minutes (
         minute            TEXT PRIMARY KEY,  -- ISO time the minute starts

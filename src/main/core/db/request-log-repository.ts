@@ -52,7 +52,7 @@ export class RequestLogRepository {
     );
     this.#recent = db.prepare<[number], RequestRow>('SELECT * FROM request_log ORDER BY id DESC LIMIT ?');
     this.#failed = db.prepare<[number], RequestRow>(
-      `SELECT * FROM request_log WHERE status >= 400 OR outcome <> 'ok' ORDER BY id DESC LIMIT ?`,
+      `SELECT * FROM request_log WHERE status >= 400 OR outcome = 'error' ORDER BY id DESC LIMIT ?`,
     );
     this.#prune = db.prepare<[number]>(
       'DELETE FROM request_log WHERE id <= (SELECT MAX(id) FROM request_log) - ?',
@@ -97,7 +97,10 @@ export class RequestLogRepository {
     return this.#recent.all(limit).map(toRecord);
   }
 
-  /** The newest `limit` requests that did not end well (a 4xx/5xx, or an outcome other than ok), newest first. */
+  /**
+   * The newest `limit` requests that failed (a 4xx/5xx answer, 499 for a client that left before
+   * one, or an error inside a stream), newest first. A stream its client stopped is no failure.
+   */
   failed(limit: number): RequestRecord[] {
     return this.#failed.all(limit).map(toRecord);
   }

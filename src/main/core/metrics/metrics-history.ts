@@ -78,10 +78,10 @@ export class MetricsHistory {
     this.#timer.unref();
   }
 
-  /** Counts a request the request log recorded. */
+  /** Counts a request the request log recorded; a failure as the request log's failures count it. */
   observeRequest(record: Omit<RequestRecord, 'id'>): void {
     this.#interval.latencies.push(record.durationMs);
-    if (record.status >= 400 || record.outcome !== 'ok') this.#interval.errors += 1;
+    if (record.status >= 400 || record.outcome === 'error') this.#interval.errors += 1;
   }
 
   /**
