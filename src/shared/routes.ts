@@ -8,6 +8,7 @@ import {
   UpdateConversationSchema,
 } from './contract/conversations';
 import { HealthSchema } from './contract/health';
+import { MetricsHistoryQuerySchema, MetricsHistorySchema } from './contract/metrics';
 import {
   DownloadListSchema,
   DownloadParamsSchema,
@@ -30,6 +31,7 @@ import {
   InferenceQuerySchema,
   LoadModelSchema,
   ModelListSchema,
+  RescanResultSchema,
   RunningListSchema,
   RunningModelSchema,
   UnloadModelSchema,
@@ -40,6 +42,7 @@ import {
   AppInfoSchema,
   LogListSchema,
   LogQuerySchema,
+  RequestErrorQuerySchema,
   RequestListSchema,
   RequestQuerySchema,
 } from './contract/system';
@@ -67,6 +70,20 @@ export const appRoutes = {
   info: { method: 'GET', path: '/app/info', response: AppInfoSchema },
   logs: { method: 'GET', path: '/app/logs', query: LogQuerySchema, response: LogListSchema },
   requests: { method: 'GET', path: '/app/requests', query: RequestQuerySchema, response: RequestListSchema },
+  /** The requests that failed, newest first: every 4xx/5xx answer and every error sent inside a stream. */
+  requestErrors: {
+    method: 'GET',
+    path: '/app/requests/errors',
+    query: RequestErrorQuerySchema,
+    response: RequestListSchema,
+  },
+  /** The Monitor's last hour: samples of this run and per-minute aggregates kept across restarts. */
+  metricsHistory: {
+    method: 'GET',
+    path: '/app/metrics/history',
+    query: MetricsHistoryQuerySchema,
+    response: MetricsHistorySchema,
+  },
   settings: { method: 'GET', path: '/app/settings', response: SettingsViewSchema },
   updateSettings: {
     method: 'PATCH',
@@ -101,6 +118,8 @@ export const appRoutes = {
     response: DeleteModelResultSchema,
   },
   refreshModels: { method: 'POST', path: '/app/models/refresh', response: ModelListSchema },
+  /** Reconciles the library with the disk now, and says what that changed. */
+  rescanModels: { method: 'POST', path: '/app/models/rescan', response: RescanResultSchema },
   disk: { method: 'GET', path: '/app/disk', response: DiskUsageSchema },
   conversations: {
     method: 'GET',

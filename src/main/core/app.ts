@@ -9,6 +9,7 @@ import { DownloadRepository } from './db/download-repository';
 import { ModelRepository } from './db/model-repository';
 import { DownloadManager } from './hub/download-manager';
 import { HubClient } from './hub/hub-client';
+import { MetricsHistoryRepository } from './db/metrics-history-repository';
 import { RequestLogRepository } from './db/request-log-repository';
 import { SettingsRepository } from './db/settings-repository';
 import { createHttpServer, type HttpServer } from './api/server';
@@ -18,7 +19,11 @@ import { physicalCores, systemMemory } from './engine/hardware';
 import { RunnerProcess } from './engine/runner-process';
 import { Scheduler } from './engine/scheduler';
 import { ModelCatalog } from './library/model-catalog';
+import { ModelsWatcher } from './library/models-watcher';
+import { GpuStats } from './metrics/gpu-stats';
 import { InferenceLog } from './metrics/inference-log';
+import { MetricsHistory } from './metrics/metrics-history';
+import { SystemStats } from './metrics/system-stats';
 import { DisposableStack } from './lifecycle';
 import { schedulerPolicy } from './model-policy';
 import { createLogSink, type Logger } from './logging/logger';
@@ -93,6 +98,13 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       logger.child({ component: 'library' }),
     );
     catalog.refresh();
+    const watcher = new ModelsWatcher(
+      paths.models,
+      () => catalog.refresh(),
+      logger.child({ component: 'library' }),
+    );
+    watcher.start();
+    stack.add(() => watcher.dispose());
     // Checksums of models found in the folder are computed in the background; shutdown stops it.
     const hashing = new AbortController();
     const hashed = catalog.hashMissing(hashing.signal);
@@ -101,6 +113,15 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       await hashed;
     });
     const inferences = new InferenceLog();
+    // Disposed after the server has closed, so its last interval holds the shutdown's own requests.
+    const history = new MetricsHistory({
+      system: new SystemStats(),
+      gpu: new GpuStats(),
+      inferences,
+      repository: new MetricsHistoryRepository(db),
+    });
+    history.start();
+    stack.add(() => history.dispose());
     const cores = physicalCores();
     const scheduler = new Scheduler({
       settings: () =>
@@ -144,6 +165,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       settings,
       logs: sink.ring,
       requests: new RequestLogRepository(db),
+      history,
       rendererDir: options.rendererDir,
       ...(options.requestLines ? { requestLines: options.requestLines } : {}),
       startedAt,

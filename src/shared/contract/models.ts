@@ -31,6 +31,20 @@ export type ModelSummary = z.infer<typeof ModelSummarySchema>;
 /** `GET /app/models`. */
 export const ModelListSchema = z.object({ models: z.array(ModelSummarySchema) });
 
+/**
+ * `POST /app/models/rescan` reply: the library after it was reconciled with the disk, and what that
+ * changed: models added (folders dropped into models/), gone missing (their files vanished; the
+ * library keeps them, marked missing) and restored (their files are back).
+ */
+export const RescanResultSchema = ModelListSchema.extend({
+  added: z.array(z.string()),
+  missing: z.array(z.string()),
+  restored: z.array(z.string()),
+});
+
+/** Parsed form of {@link RescanResultSchema}. */
+export type RescanResult = z.infer<typeof RescanResultSchema>;
+
 /** `GET /app/models/:owner/:name`: the summary, every file with its checksum, and the graph's I/O. */
 export const ModelDetailSchema = ModelSummarySchema.extend({
   files: z.array(ModelFileSchema),

@@ -9,6 +9,7 @@ import { formatAnthropicError } from './anthropic/errors';
 import { formatAppError } from './app/errors';
 import { familyOf } from './families';
 import type { ErrorFormatter } from './http-error';
+import { noteError } from './request-log';
 import { formatKserveError } from './kserve/errors';
 import { formatOllamaError } from './ollama/errors';
 import { formatOpenAiError } from './openai/errors';
@@ -24,6 +25,7 @@ const FORMATTERS: Readonly<Record<ApiFamily, ErrorFormatter>> = {
 /** Answers `error` in the shape of the family that `request` belongs to. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: LodgeError): FastifyReply {
   const formatted = FORMATTERS[familyOf(request.url)](error);
+  noteError(request, error.code);
   return reply
     .code(formatted.status)
     .headers(formatted.headers ?? {})

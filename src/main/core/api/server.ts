@@ -11,6 +11,7 @@ import type { DownloadManager } from '../hub/download-manager';
 import type { HubClient } from '../hub/hub-client';
 import type { ModelCatalog } from '../library/model-catalog';
 import type { InferenceLog } from '../metrics/inference-log';
+import type { MetricsHistory } from '../metrics/metrics-history';
 import { PrometheusMetrics } from '../metrics/prometheus';
 import type { LogRing } from '../logging/log-ring';
 import type { Logger } from '../logging/logger';
@@ -21,6 +22,7 @@ import { registerConversationRoutes } from './app/conversation-routes';
 import { registerEventStream } from './app/events';
 import { registerHubRoutes } from './app/hub-routes';
 import { registerLibraryRoutes } from './app/library-routes';
+import { registerMonitorRoutes } from './app/monitor-routes';
 import { registerAppRoutes } from './app/routes';
 import { answerClientError, registerErrorHandling, sendError, toLodgeError } from './error-handler';
 import { registerJsonBodyParser } from './json-body';
@@ -48,6 +50,8 @@ export interface HttpServerDeps {
   readonly settings: SettingsService;
   readonly logs: LogRing;
   readonly requests: RequestLogRepository;
+  /** The Monitor's last hour; it counts each request the request log records. */
+  readonly history: MetricsHistory;
   readonly rendererDir: string | null;
   readonly info: () => AppInfo;
   readonly startedAt: number;
@@ -115,13 +119,16 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   });
   registerErrorHandling(fastify);
   registerJsonBodyParser(fastify);
-  registerRequestLog(fastify, deps.requests, deps.requestLines);
+  registerRequestLog(fastify, deps.requests, deps.requestLines, (record) =>
+    deps.history.observeRequest(record),
+  );
   const metrics = new PrometheusMetrics(deps.engine, deps.inferences);
   metrics.observe(fastify);
   fastify.addHook('onClose', async () => metrics.dispose());
   await registerOpenApi(fastify);
 
   registerAppRoutes(fastify, deps);
+  registerMonitorRoutes(fastify, deps.history, deps.requests);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
   registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog, deps.settings);

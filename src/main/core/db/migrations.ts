@@ -98,4 +98,38 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX conversations_updated ON conversations (updated_at DESC);
     `,
   },
+  {
+    version: 6,
+    name: 'request outcomes and metrics history',
+    sql: `
+      ALTER TABLE request_log ADD COLUMN outcome TEXT NOT NULL DEFAULT 'ok'
+        CHECK (outcome IN ('ok', 'error', 'cancelled', 'aborted'));
+      ALTER TABLE request_log ADD COLUMN error_code TEXT;
+      ALTER TABLE request_log ADD COLUMN model TEXT;
+      ALTER TABLE request_log ADD COLUMN prompt_tokens INTEGER;
+      ALTER TABLE request_log ADD COLUMN completion_tokens INTEGER;
+      CREATE INDEX request_log_failed ON request_log (id) WHERE status >= 400 OR outcome = 'error';
+      -- One row per minute of the Monitor's history: sums and counts, so a minute split by a restart merges.
+      CREATE TABLE metrics_minutes (
+        minute            TEXT PRIMARY KEY,  -- ISO time the minute starts
+        samples           INTEGER NOT NULL,
+        cpu_sum           REAL NOT NULL,     -- percent, summed over samples
+        memory_used_sum   REAL NOT NULL,     -- bytes, summed over samples
+        memory_total      INTEGER NOT NULL,
+        gpu_samples       INTEGER NOT NULL,
+        gpu_sum           REAL NOT NULL,     -- utilization percent, summed over gpu_samples
+        gpu_memory_sum    REAL NOT NULL,     -- memory used percent, summed over gpu_samples
+        requests          INTEGER NOT NULL,
+        errors            INTEGER NOT NULL,
+        latency_sum_ms    REAL NOT NULL,
+        latency_max_ms    REAL,
+        inferences        INTEGER NOT NULL,
+        decode_count      INTEGER NOT NULL,
+        decode_sum        REAL NOT NULL,     -- tokens per second, summed over decode_count
+        ttft_count        INTEGER NOT NULL,
+        ttft_sum_ms       REAL NOT NULL,
+        completion_tokens INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

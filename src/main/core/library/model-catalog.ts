@@ -26,6 +26,13 @@ export interface LibraryEvents {
   'import-progress': [progress: ImportProgress];
 }
 
+/** What a rescan changed in the library, by model id. */
+export interface LibraryChanges {
+  readonly added: string[];
+  readonly missing: string[];
+  readonly restored: string[];
+}
+
 /**
  * The model library: SQLite rows (source, checksums, alias, tags, preset, times) joined with what
  * each folder holds on disk. `models/<owner>/<name>/` is the model `owner/name`; folders
@@ -92,6 +99,25 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     this.#store.replaceAll(found);
     this.logger.info({ count: found.size }, 'model library reconciled');
     this.emit('changed', [...found.keys()]);
+  }
+
+  /**
+   * Reconciles the database with the disk, as {@link refresh} does, and says what that changed. No
+   * model is dropped by it: one whose files vanished is marked missing.
+   */
+  rescan(): LibraryChanges {
+    const statuses = () => new Map(this.#store.entries().map((record) => [record.id, record.status]));
+    const before = statuses();
+    this.refresh();
+    const after = statuses();
+    const changes: LibraryChanges = { added: [], missing: [], restored: [] };
+    for (const [id, status] of after) {
+      const was = before.get(id);
+      if (was === undefined) changes.added.push(id);
+      else if (was === 'ready' && status === 'missing') changes.missing.push(id);
+      else if (was === 'missing' && status === 'ready') changes.restored.push(id);
+    }
+    return changes;
   }
 
   /** The models that can run (present on disk). */

@@ -16,6 +16,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ModelFile, ModelSource } from '../../../shared/contract/library';
 import { LodgeError } from '../errors';
 import { isInside, makeFolderInside } from './contained-path';
+import { expandHome } from './home-path';
 import { folderFiles, inspectModelFolder } from './model-folder';
 import { validModelId } from './model-id';
 import type { FolderInfo } from './model-record';
@@ -68,9 +69,12 @@ export class ModelImporter {
     options: { path: string; mode: 'copy' | 'in-place'; id?: string | undefined },
     taken: (id: string) => boolean,
   ): Promise<ImportedModel> {
-    if (!isAbsolute(options.path))
-      throw new LodgeError('invalid_request', 'The path to import must be absolute.', { param: 'path' });
-    const source = resolve(options.path);
+    const requested = expandHome(options.path);
+    if (!isAbsolute(requested))
+      throw new LodgeError('invalid_request', 'The path to import must be absolute (or start with ~/).', {
+        param: 'path',
+      });
+    const source = resolve(requested);
     if (!existsSync(source))
       throw new LodgeError('invalid_request', 'Nothing exists at that path.', { param: 'path' });
     const kind = statSync(source);

@@ -33,4 +33,19 @@ describe('formatRequestLine', () => {
       '2026/12/02 - 00:50:01 | 404 |    0.4ms | POST /api/show',
     );
   });
+
+  it('says at the end when the client left or the generation was stopped', () => {
+    const base = { time, method: 'POST', path: '/v1/chat/completions', durationMs: 12.5 };
+    expect(
+      formatRequestLine({
+        ...base,
+        status: 200,
+        usage: { model: 'test/tiny-lm', completionTokens: 3 },
+        outcome: 'aborted',
+      }),
+    ).toBe('2026/12/02 - 00:50:01 | 200 |   12.5ms | POST /v1/chat/completions | test/tiny-lm | aborted');
+    expect(formatRequestLine({ ...base, status: 401, usage: null, outcome: 'error' })).toBe(
+      '2026/12/02 - 00:50:01 | 401 |   12.5ms | POST /v1/chat/completions',
+    );
+  });
 });

@@ -29,5 +29,9 @@ export function registerLibraryRoutes(
     catalog.refresh();
     return { models: catalog.entries().map(modelSummary) };
   });
+  contractRoute(app, 'rescanModels', () => ({
+    ...catalog.rescan(),
+    models: catalog.entries().map(modelSummary),
+  }));
   contractRoute(app, 'disk', () => ({ dataDir: dirs.dataDir, ...catalog.diskUsage(dirs.cacheDir) }));
 }

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateEvent, GenerateRequest, TokenLogprob } from '../../../../shared/engine';
 import type { Engine } from '../../engine/engine';
 import { isLodgeError, LodgeError } from '../../errors';
-import { noteUsage } from '../request-log';
+import { noteError, noteUsage } from '../request-log';
 import { clientGone, openStream } from '../streaming';
 import { parseToolCalls, ToolCallHoldback } from '../tool-calls';
 import type { CollectedGeneration, GenerationEnd, GenerationStart, StreamFormatter } from './formatter';
@@ -38,6 +38,8 @@ export async function startGeneration(
   call: GenerationCall,
 ): Promise<Generation> {
   const started = performance.now();
+  // Noted now, so that a request its client leaves before the first token is logged with its model.
+  noteUsage(exchange.request, { model: call.model });
   const signal = clientGone(exchange.request, exchange.reply);
   const events = engine.generate(call.model, call.request, {
     signal,
@@ -99,13 +101,11 @@ export class Generation {
       write(formatter.finish({ ...done, content, calls }));
     } catch (error) {
       request.log.warn({ err: error }, 'generation stream failed');
-      write(
-        formatter.error(
-          isLodgeError(error)
-            ? error
-            : new LodgeError('internal', 'The generation failed; the server log has the details.'),
-        ),
-      );
+      const failure = isLodgeError(error)
+        ? error
+        : new LodgeError('internal', 'The generation failed; the server log has the details.');
+      noteError(request, failure.code);
+      write(formatter.error(failure));
     } finally {
       stream.end();
     }
@@ -130,10 +130,15 @@ export class Generation {
   ): Promise<Pick<GenerationEnd, 'finishReason' | 'stopSequence' | 'stats' | 'totalMs'>> {
     let done: Pick<GenerationEnd, 'finishReason' | 'stopSequence' | 'stats' | 'totalMs'> | null = null;
     try {
+      let generated = 0;
       for (let step = this.first; !step.done; step = await this.events.next()) {
         const event = step.value;
-        if (event.type === 'text') onText(event);
-        else
+        if (event.type === 'text') {
+          // Kept current, so that a stream its client leaves is logged with the tokens sent so far.
+          generated += event.tokens;
+          noteUsage(this.exchange.request, { model: this.call.model, completionTokens: generated });
+          onText(event);
+        } else
           done = {
             finishReason: event.finishReason,
             stopSequence: event.stopSequence ?? null,
@@ -150,6 +155,7 @@ export class Generation {
       model: this.call.model,
       promptTokens: done.stats.promptTokens,
       completionTokens: done.stats.completionTokens,
+      finishReason: done.finishReason,
     });
     return done;
   }
