@@ -61,6 +61,11 @@ const afterCall = [
   { role: 'tool', content: toolOutput },
 ];
 const readAnswer = 'It is sunny in Tokyo.';
+// Two calls in one answer, for parallel_tool_calls.
+const twinQuestion = 'Weather in Tokyo and Oslo?';
+const twinAnswer =
+  '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Tokyo"}}\n</tool_call>\n' +
+  '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>';
 
 describe('OpenAI Responses API, with the official openai SDK', () => {
   let core: TestCore;
@@ -78,6 +83,14 @@ describe('OpenAI Responses API, with the official openai SDK', () => {
           callAnswer,
         ),
         'test/reader': scriptedLanguageModel(render(afterCall, [templateTool]), readAnswer),
+        // Two calls run past the default 512 positions of a scripted model.
+        'test/twins': {
+          ...scriptedLanguageModel(
+            render([{ role: 'user', content: twinQuestion }], [templateTool]),
+            twinAnswer,
+          ),
+          maxPositions: 1024,
+        },
       },
     });
     client = new OpenAI({ baseURL: `${core.url}/v1`, apiKey: 'not-needed', maxRetries: 0 });
@@ -249,6 +262,41 @@ describe('OpenAI Responses API, with the official openai SDK', () => {
     const completed = events.at(-1);
     const output = completed?.type === 'response.completed' ? completed.response.output : [];
     expect(output.map((item) => item.type)).toEqual(['message', 'function_call']);
+  });
+
+  it('parallel_tool_calls: false keeps the first of two calls; tool_choice none offers no tools', async () => {
+    const both = await client.responses.create({
+      model: 'test/twins',
+      input: twinQuestion,
+      tools: [weatherTool],
+      temperature: 0,
+    });
+    const cities = (response: OpenAI.Responses.Response) =>
+      response.output.map((item) =>
+        item.type === 'function_call' ? (JSON.parse(item.arguments) as { city: string }).city : item.type,
+      );
+    expect(cities(both)).toEqual(['Tokyo', 'Oslo']);
+    const first = await client.responses.create({
+      model: 'test/twins',
+      input: twinQuestion,
+      tools: [weatherTool],
+      parallel_tool_calls: false,
+      temperature: 0,
+    });
+    expect(first.parallel_tool_calls).toBe(false);
+    expect(cities(first)).toEqual(['Tokyo']);
+
+    const none = await client.responses.create({
+      model: 'test/caller',
+      input: question,
+      tools: [weatherTool],
+      tool_choice: 'none',
+      max_output_tokens: 3,
+      temperature: 0,
+    });
+    expect(none.tool_choice).toBe('none');
+    expect(none.output.map((item) => item.type)).toEqual(['message']);
+    expect(none.usage?.input_tokens).toBe(tokenCount(render([{ role: 'user', content: question }])));
   });
 
   it('reads a function_call_output back, continuing by previous_response_id', async () => {

@@ -96,7 +96,7 @@ export async function createResponse(
   const result = await generation.collect();
   const response = responseObject(envelope, {
     status: endStatus(result),
-    output: outputItems(responsesId('msg'), result, result.content),
+    output: outputItems(responsesId('msg'), result, result.content, envelope.parallel_tool_calls),
     stats: result.stats,
   });
   keep(response, result);

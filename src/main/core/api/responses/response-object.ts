@@ -115,9 +115,12 @@ export function responseObject(envelope: ResponseEnvelope, state: ResponseState)
   };
 }
 
-/** A finished generation's status: incomplete when it ran out of tokens (max_output_tokens or context). */
+/**
+ * A finished generation's status: incomplete when it ran out of tokens (max_output_tokens or the
+ * context window), even after a call, since what followed the call was cut off.
+ */
 export function endStatus(end: GenerationEnd): 'completed' | 'incomplete' {
-  return end.finishReason === 'length' && end.calls.length === 0 ? 'incomplete' : 'completed';
+  return end.finishReason === 'length' ? 'incomplete' : 'completed';
 }
 
 /** The assistant's message item. */
@@ -145,13 +148,19 @@ export function callItem(call: ToolCall): FunctionCallOutput {
 
 /**
  * A finished generation's output items: the message (left out when the model only made calls),
- * then one item per call.
+ * then one item per call; only the first call when the request set `parallel_tool_calls: false`.
  */
-export function outputItems(messageId: string, end: GenerationEnd, text: string): OutputItem[] {
+export function outputItems(
+  messageId: string,
+  end: GenerationEnd,
+  text: string,
+  parallel: boolean,
+): OutputItem[] {
   const items: OutputItem[] = [];
   if (text !== '' || end.calls.length === 0)
     items.push(messageItem(messageId, text, endStatus(end) === 'incomplete' ? 'incomplete' : 'completed'));
-  return [...items, ...end.calls.map(callItem)];
+  const calls = parallel ? end.calls : end.calls.slice(0, 1);
+  return [...items, ...calls.map(callItem)];
 }
 
 function responseUsage(stats: GenerationStats): ResponseUsage {

@@ -87,7 +87,7 @@ export function responseStream(
     finish: (end) => {
       const text = streamed + end.content;
       const status = endStatus(end);
-      const output = outputItems(messageId, end, text);
+      const output = outputItems(messageId, end, text, envelope.parallel_tool_calls);
       const response = responseObject(envelope, { status, output, stats: end.stats });
       keep(response, end);
       const held = end.content !== '' ? delta(end.content) : '';
