@@ -164,6 +164,36 @@ describe('OpenAI Responses API, with the official openai SDK', () => {
     expect(response.usage?.input_tokens).toBe(tokenCount(render(greeting)));
   });
 
+  it('reads developer messages as the system message, one system message in all', async () => {
+    const developer = await client.responses.create({
+      model: 'test/greeter',
+      input: [
+        { role: 'developer', content: 'Be brief.' },
+        { role: 'user', content: 'Hello there!' },
+      ],
+      temperature: 0,
+    });
+    expect(developer.output_text).toBe(greetingAnswer);
+    // Instructions and the developer messages before the first turn join into one system message.
+    const joined = await client.responses.create({
+      model: 'test/tiny-lm',
+      instructions: 'Be brief.',
+      input: [
+        { role: 'developer', content: 'Be kind.' },
+        { role: 'user', content: 'Hello there!' },
+      ],
+      max_output_tokens: 1,
+    });
+    expect(joined.usage?.input_tokens).toBe(
+      tokenCount(
+        render([
+          { role: 'system', content: 'Be brief.\n\nBe kind.' },
+          { role: 'user', content: 'Hello there!' },
+        ]),
+      ),
+    );
+  });
+
   it('streams the full event sequence; the deltas join to the final text', async () => {
     const stream = client.responses.stream({
       model: 'test/greeter',

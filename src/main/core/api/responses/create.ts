@@ -1,4 +1,4 @@
-import type { ChatMessage, GenerateRequest } from '../../../../shared/engine';
+import type { GenerateRequest } from '../../../../shared/engine';
 import { z } from 'zod';
 import type { ResponseRepository } from '../../db/response-repository';
 import type { Engine } from '../../engine/engine';
@@ -42,12 +42,10 @@ export async function createResponse(
   const previous = body.previous_response_id ?? null;
   const history = previous === null ? [] : conversationBefore(responses, previous);
   const instructions = body.instructions ?? null;
-  const messages: ChatMessage[] = [
-    ...(instructions !== null && instructions !== ''
-      ? [{ role: 'system' as const, content: instructions }]
-      : []),
-    ...chatMessages([...history, ...input.map((item, index) => ({ item, where: `input[${index}]` }))]),
-  ];
+  const messages = chatMessages(instructions, [
+    ...history,
+    ...input.map((item, index) => ({ item, where: `input[${index}]` })),
+  ]);
   const sampling = resolveSampling(
     { temperature: body.temperature ?? undefined, topP: body.top_p ?? undefined },
     record.samplingDefaults,

@@ -99,11 +99,15 @@ export interface LocatedItem {
 }
 
 /**
- * Items as the chat template sees them: messages in order, a function call joined to the assistant
- * message before it (the model's text and its calls are one turn), a call's output a `tool` message.
+ * The conversation as the chat template sees it: `instructions` as the system message, then the
+ * items in order, a function call joined to the assistant message before it (the model's text and
+ * its calls are one turn), a call's output a `tool` message, a `developer` message a system one.
+ * NOTE: many chat templates take one system message, and only first; the instructions and the
+ * system and developer messages before the first other turn (Codex sends several) become that one.
  */
-export function chatMessages(items: readonly LocatedItem[]): ChatMessage[] {
-  const messages: ChatMessage[] = [];
+export function chatMessages(instructions: string | null, items: readonly LocatedItem[]): ChatMessage[] {
+  const messages: ChatMessage[] =
+    instructions !== null && instructions !== '' ? [{ role: 'system', content: instructions }] : [];
   for (const { item, where } of items) {
     if (item.type === 'function_call') {
       const call = {
@@ -121,10 +125,24 @@ export function chatMessages(items: readonly LocatedItem[]): ChatMessage[] {
         content: contentText(item.output, `${where}.output`),
       });
     } else {
-      messages.push({ role: item.role, content: contentText(item.content, `${where}.content`) });
+      messages.push({
+        role: item.role === 'developer' ? 'system' : item.role,
+        content: contentText(item.content, `${where}.content`),
+      });
     }
   }
-  return messages;
+  return withOneSystemMessage(messages);
+}
+
+function withOneSystemMessage(messages: ChatMessage[]): ChatMessage[] {
+  let leading = 0;
+  while (messages[leading]?.role === 'system') leading++;
+  if (leading < 2) return messages;
+  const system = messages
+    .slice(0, leading)
+    .map((message) => message.content)
+    .join('\n\n');
+  return [{ role: 'system', content: system }, ...messages.slice(leading)];
 }
 
 type Call = NonNullable<ChatMessage['tool_calls']>[number];
