@@ -445,6 +445,31 @@ describe('OpenAI Responses API, with the official openai SDK', () => {
     await expect(client.responses.inputItems.list(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
+  it('a conversation whose earlier response was deleted cannot be continued, and says which', async () => {
+    const first = await client.responses.create({
+      model: 'test/tiny-lm',
+      input: 'One',
+      max_output_tokens: 1,
+    });
+    const second = await client.responses.create({
+      model: 'test/tiny-lm',
+      previous_response_id: first.id,
+      input: 'Two',
+      max_output_tokens: 1,
+    });
+    await client.responses.delete(first.id);
+    expect((await client.responses.retrieve(second.id)).id).toBe(second.id);
+    const continued = client.responses.create({
+      model: 'test/tiny-lm',
+      previous_response_id: second.id,
+      input: 'Three',
+    });
+    await expect(continued).rejects.toMatchObject({
+      status: 404,
+      error: { param: 'previous_response_id', message: expect.stringContaining(first.id) },
+    });
+  });
+
   it('store: false keeps nothing: neither retrieve nor previous_response_id finds it', async () => {
     const response = await client.responses.create({
       model: 'test/tiny-lm',
