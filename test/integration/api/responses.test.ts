@@ -530,6 +530,7 @@ describe('OpenAI Responses API, with the official openai SDK', () => {
       /constrained decoding/,
     );
     await expectRefusal({ input: [{ type: 'reasoning', summary: [] }] }, 'input[0].type', /"reasoning"/);
+    await expectRefusal({ input: [{ content: 'Hi' }] }, 'input[0].type', /needs a type/);
     await expectRefusal(
       { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] },
       'input[0].content[0]',

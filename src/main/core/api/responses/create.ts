@@ -1,6 +1,6 @@
-import type { GenerateRequest } from '../../../../shared/engine';
 import { z } from 'zod';
-import type { ResponseRepository } from '../../db/response-repository';
+import type { GenerateRequest } from '../../../../shared/engine';
+import type { ResponseRepository, StoredResponse } from '../../db/response-repository';
 import type { Engine } from '../../engine/engine';
 import { LodgeError } from '../../errors';
 import type { GenerationEnd } from '../responder/formatter';
@@ -106,7 +106,7 @@ export async function createResponse(
  * output, back along `previous_response_id`. Instructions are not carried over (OpenAI's rule).
  */
 function conversationBefore(responses: ResponseRepository, id: string): LocatedItem[] {
-  const turns = [];
+  const turns: StoredResponse[] = [];
   for (let next: string | null = id; next !== null;) {
     const stored = responses.get(next);
     if (stored === null) {

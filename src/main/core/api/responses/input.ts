@@ -30,6 +30,13 @@ export function parseInput(input: string | readonly StoredObject[], where: strin
 
 function parseItem(item: StoredObject, where: string): InputItem {
   const type = item.type ?? ('role' in item ? 'message' : undefined);
+  if (type === undefined) {
+    throw new LodgeError(
+      'invalid_request',
+      `An input item needs a type (${KNOWN_TYPES}), or a role for a message.`,
+      { param: `${where}.type` },
+    );
+  }
   if (type !== 'message' && type !== 'function_call' && type !== 'function_call_output') {
     throw new LodgeError(
       'invalid_request',
