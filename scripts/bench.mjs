@@ -9,18 +9,27 @@ const built = spawnSync(process.execPath, [join(root, 'scripts/ensure-built.mjs'
 if (built.status !== 0) process.exit(built.status ?? 1);
 
 const outDir = join(root, '.cache/bench');
-await build({
-  configFile: false,
-  root,
-  logLevel: 'warn',
-  // onnx-proto is CommonJS with named exports Node's ESM loader cannot see: let Vite bundle it.
-  ssr: { noExternal: ['onnx-proto', 'protobufjs'] },
-  build: { ssr: join(root, 'bench/engine.ts'), outDir, emptyOutDir: true, target: 'node22', minify: false },
-});
-// NOTE: --no-js-float16array as the runner uses it, so the bare loop and transformers.js run the same way.
-const run = spawnSync(process.execPath, ['--no-js-float16array', join(outDir, 'engine.js')], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, LODGE_REPO_ROOT: root },
-});
-process.exit(run.status ?? 1);
+// engine: the runner against its peers; grammar: the cost of constrained decoding per token.
+for (const name of ['engine', 'grammar']) {
+  await build({
+    configFile: false,
+    root,
+    logLevel: 'warn',
+    // onnx-proto is CommonJS with named exports Node's ESM loader cannot see: let Vite bundle it.
+    ssr: { noExternal: ['onnx-proto', 'protobufjs'] },
+    build: {
+      ssr: join(root, `bench/${name}.ts`),
+      outDir,
+      emptyOutDir: true,
+      target: 'node22',
+      minify: false,
+    },
+  });
+  // NOTE: --no-js-float16array as the runner uses it, so the bare loop and transformers.js run the same way.
+  const run = spawnSync(process.execPath, ['--no-js-float16array', join(outDir, `${name}.js`)], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, LODGE_REPO_ROOT: root },
+  });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}

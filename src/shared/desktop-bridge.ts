@@ -1,6 +1,6 @@
 /**
  * What the desktop preload exposes to the renderer as `window.lodge`: the API base URL and the
- * native actions HTTP cannot do. Nothing else crosses the bridge (STYLE.md: not `ipcRenderer`).
+ * native actions HTTP cannot do. Nothing else crosses the bridge (never `ipcRenderer` itself; docs/architecture.md, Processes).
  */
 export interface DesktopBridge {
   /** The core's base URL, e.g. `http://127.0.0.1:11435`. */

@@ -2,6 +2,7 @@
  * Engine vocabulary shared by the core, the runners and the UI: tasks, execution providers,
  * tensors, sampling and generation events.
  */
+import type { GrammarSpec } from './grammar';
 
 /** What a model does. */
 export type ModelTask = 'text-generation' | 'embeddings' | 'tensors';
@@ -138,6 +139,8 @@ export interface GenerateRequest {
   readonly ignoreEos?: boolean;
   /** A smaller context window than the model's, as Ollama's num_ctx asks. */
   readonly contextLimit?: number;
+  /** Constrain the output to a grammar (JSON, a JSON schema, forced tool calls). */
+  readonly grammar?: GrammarSpec;
 }
 
 /** A token's log-probability and its best alternatives. */
@@ -171,8 +174,16 @@ export type GenerateEvent =
       readonly text: string;
       readonly tokens: number;
       readonly logprobs?: readonly TokenLogprob[];
+      /** On the first piece only: the prompt's size, known once it is prefilled. */
+      readonly prompt?: { readonly tokens: number; readonly cached: number };
     }
-  | { readonly type: 'done'; readonly finishReason: FinishReason; readonly stats: GenerationStats };
+  | {
+      readonly type: 'done';
+      readonly finishReason: FinishReason;
+      readonly stats: GenerationStats;
+      /** The stop string that ended the output, when one did. */
+      readonly stopSequence?: string;
+    };
 
 /** A batch of embeddings. */
 export interface EmbedRequest {

@@ -46,6 +46,8 @@ export interface RunnerStats {
 export interface RunnerResults {
   load: LoadedInfo;
   generate: null;
+  /** The prompt's size in tokens, as a generation of the same request would see it. */
+  count: { readonly promptTokens: number };
   embed: EmbedResult;
   infer: InferResult;
   stats: RunnerStats;
@@ -58,6 +60,7 @@ export type RunnerRequestType = keyof RunnerResults;
 export type CoreToRunnerMessage =
   | { readonly type: 'load'; readonly id: number; readonly spec: LoadSpec }
   | { readonly type: 'generate'; readonly id: number; readonly request: GenerateRequest }
+  | { readonly type: 'count'; readonly id: number; readonly request: GenerateRequest }
   | { readonly type: 'embed'; readonly id: number; readonly request: EmbedRequest }
   | { readonly type: 'infer'; readonly id: number; readonly request: InferRequest }
   | { readonly type: 'stats'; readonly id: number }

@@ -135,7 +135,7 @@ export function resolveConfig(
 }
 
 /**
- * Refuses to serve beyond this machine without an API key (DESIGN.md, security defaults): an open
+ * Refuses to serve beyond this machine without an API key (docs/architecture.md, Security defaults): an open
  * model server on a LAN lets anyone run, download or delete models.
  */
 export function assertSafeBind(settings: Pick<Settings, 'host' | 'apiKey'>): void {

@@ -1,13 +1,13 @@
 import { LodgeError } from './errors';
 
-// What a full disk looks like from Node (ENOSPC, EDQUOT for a quota) and from SQLite (SQLITE_FULL;
-// SQLITE_IOERR_WRITE when the WAL or journal cannot grow).
-const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', 'SQLITE_IOERR_WRITE']);
+// What a full disk looks like from Node (ENOSPC, EDQUOT for a quota) and from SQLite (SQLITE_FULL,
+// also when the WAL cannot grow).
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 
 /** Whether `error` (or what caused it) says there is no space left to write. */
 export function isDiskFull(error: unknown): boolean {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
-    const code = (cause as { code?: unknown }).code;
+    const code = 'code' in cause ? cause.code : undefined;
     if (typeof code === 'string' && DISK_FULL_CODES.has(code)) return true;
     cause = cause.cause;
   }

@@ -1,9 +1,11 @@
 // Model policy in one place: how much memory a model takes, whether it fits the budget, how long it
 // stays loaded, and what a request runs with once the model's preset and the settings are applied.
-// The scheduler, the engine, the composition root and the hub's fit check all ask here.
+// The scheduler, the engine, the composition root and the hub's fit check all ask here; the
+// variant order itself is library/variant-choice.ts, which needs no record.
 import type { ExecutionProvider, GenerateRequest } from '../../shared/engine';
 import type { Settings } from '../../shared/contract/settings';
-import type { ModelRecord, ModelVariant, VariantName } from './library/model-folder';
+import type { ModelRecord, ModelVariant, VariantName } from './library/model-record';
+import { chooseVariant } from './library/variant-choice';
 
 /** Memory a session takes beyond its weight files (runtime, arena, activations): a factor and a floor. */
 const OVERHEAD_FACTOR = 1.25;
@@ -18,9 +20,12 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Keep-alive meaning "keep it loaded until asked to unload". */
 export const KEEP_FOREVER = -1;
 
-/** The memory a model with `weightBytes` of weights needs once loaded, as the scheduler budgets it. */
+/**
+ * The memory a model with `weightBytes` of weights needs once loaded, as the scheduler budgets it:
+ * whole bytes (Ollama's `/api/ps` reports it as `size`, and its Go client rejects a fraction).
+ */
 export function estimateBytes(weightBytes: number): number {
-  return Math.max(weightBytes * OVERHEAD_FACTOR, weightBytes + OVERHEAD_BYTES);
+  return Math.ceil(Math.max(weightBytes * OVERHEAD_FACTOR, weightBytes + OVERHEAD_BYTES));
 }
 
 /** Whether a model with `weightBytes` of weights fits in `budgetBytes` on its own. */
@@ -85,39 +90,6 @@ export function callKeepAliveMs(record: ModelRecord, ownMs: number | undefined):
   return seconds === undefined ? undefined : keepAliveMsOf(seconds);
 }
 
-/** Variant preference on CPU: int8/int4 first (fast, small), fp16 last (x86 CPUs lack fp16 kernels). */
-const CPU_VARIANT_ORDER: readonly VariantName[] = [
-  'q4',
-  'quantized',
-  'int8',
-  'uint8',
-  'q8',
-  'fp32',
-  'bnb4',
-  'fp16',
-  'q4f16',
-];
-
-/**
- * The variant to load among `variants` (a local model's, or a hub repo's before download): the one
- * asked for, else the preset's, else the best for the CPU, else the first. Undefined only when
- * there are none.
- */
-export function pickVariant<V extends { readonly name: VariantName }>(
-  variants: readonly V[],
-  wanted: VariantName | null,
-  presetVariant?: string,
-): V | undefined {
-  const find = (name: string | null | undefined) =>
-    name ? variants.find((variant) => variant.name === name) : undefined;
-  return (
-    find(wanted) ??
-    find(presetVariant) ??
-    CPU_VARIANT_ORDER.map(find).find((variant) => variant !== undefined) ??
-    variants[0]
-  );
-}
-
 /** What a call runs with once the request, the model's preset and the settings are applied. */
 export interface ResolvedCall {
   /** The variant to load. */
@@ -137,9 +109,8 @@ export function resolveCall(
   wanted: VariantName | null,
   ownKeepAliveMs?: number,
 ): ResolvedCall {
-  const variant = pickVariant(record.variants, wanted, record.preset.variant);
-  if (variant === undefined) throw new Error(`${record.id} has no ONNX variant to load.`);
-  return { variant, keepAliveMs: callKeepAliveMs(record, ownKeepAliveMs) };
+  if (record.variants.length === 0) throw new Error(`${record.id} has no ONNX variant to load.`);
+  return { variant: chooseVariant(record, wanted), keepAliveMs: callKeepAliveMs(record, ownKeepAliveMs) };
 }
 
 /**

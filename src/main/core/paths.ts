@@ -17,7 +17,7 @@ export function defaultDataDir(): string {
   return join(homedir(), '.lodge');
 }
 
-/** The layout of DESIGN.md under `root`. Pure: creates nothing. */
+/** The data directory's layout (docs/architecture.md, Data) under `root`. Pure: creates nothing. */
 export function dataPaths(root: string): DataPaths {
   const absolute = resolve(root);
   return {

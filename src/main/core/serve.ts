@@ -46,6 +46,9 @@ export async function serve(
     reporter.failed(`Lodge could not start: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
+  // NOTE: a terminal that went away (the parent killed, the pipe closed) makes writes to it fail with
+  // EPIPE; unhandled, that error would take the core down. The log file and the ring still have it all.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   let stoppingSince: number | null = null;
   const stop = (signal: NodeJS.Signals) => {
     if (stoppingSince !== null) {

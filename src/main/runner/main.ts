@@ -8,7 +8,7 @@ import type {
   RunnerToCoreMessage,
 } from '../../shared/runner-protocol';
 import { Embedder } from './embed/embedder';
-import { generate } from './llm/generate';
+import { generate, promptTokens } from './llm/generate';
 import { LanguageModel } from './llm/language-model';
 import { ortErrorText } from './onnx/ort-errors';
 import { listedBackends } from './onnx/providers';
@@ -98,6 +98,11 @@ async function handle(message: Exclude<CoreToRunnerMessage, { type: 'cancel' | '
         for await (const event of generate(model, message.request, id, controller.signal))
           send({ type: 'event', id: message.id, event });
         reply<'generate'>(null);
+        break;
+      }
+      case 'count': {
+        const { model, id } = expect('text-generation');
+        reply<'count'>({ promptTokens: promptTokens(model, message.request, id).length });
         break;
       }
       case 'embed':

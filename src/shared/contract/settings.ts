@@ -10,7 +10,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Default TCP port: one above Ollama's 11434, so both can run side by side. */
 export const DEFAULT_PORT = 11435;
 
-/** Default bind address: loopback only (DESIGN.md, security defaults). */
+/** Default bind address: loopback only (docs/architecture.md, Security defaults). */
 export const DEFAULT_HOST = '127.0.0.1';
 
 /**

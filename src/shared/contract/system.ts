@@ -38,7 +38,7 @@ export const LogQuerySchema = z.object({
 export const LogListSchema = z.object({ entries: z.array(LogEntrySchema) });
 
 /** The API families Lodge serves; each has its own error shape. */
-export const API_FAMILIES = ['openai', 'ollama', 'kserve', 'app'] as const;
+export const API_FAMILIES = ['openai', 'anthropic', 'ollama', 'kserve', 'app'] as const;
 
 /** One of {@link API_FAMILIES}. */
 export type ApiFamily = (typeof API_FAMILIES)[number];

@@ -107,7 +107,7 @@ describe('bad input to every route that takes a body: never a 5xx, always the fa
 
   it('finds the routes of every family to sweep', () => {
     const families = new Set(routes.map((route) => familyOf(route.path)));
-    expect([...families].sort()).toEqual(['app', 'kserve', 'ollama', 'openai']);
+    expect([...families].sort()).toEqual(['anthropic', 'app', 'kserve', 'ollama', 'openai']);
     expect(routes.length).toBeGreaterThan(20);
   });
 

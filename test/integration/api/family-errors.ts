@@ -65,6 +65,11 @@ export function expectFamilyError(family: ApiFamily, body: unknown): void {
         code: expect.any(String),
       },
     });
+  } else if (family === 'anthropic') {
+    expect(body).toEqual({
+      type: 'error',
+      error: { type: expect.stringMatching(/_error$|^request_too_large$/), message },
+    });
   } else if (family === 'app') {
     expect(body).toEqual({ error: { code: expect.any(String), message } });
   } else {

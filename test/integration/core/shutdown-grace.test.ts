@@ -27,7 +27,7 @@ describe('shutdown past the grace period', () => {
     await core.dispose();
   });
 
-  it('ends running streams with an in-stream shutting_down error in each family', async () => {
+  it('ends running streams with an in-stream shutting_down error in each family, and refuses what still arrives with 503', async () => {
     const openAi = await started(
       await fetch(`${core.url}/v1/chat/completions`, {
         method: 'POST',
@@ -42,6 +42,24 @@ describe('shutdown past the grace period', () => {
         body: JSON.stringify({ model: 'test/b', messages: [story], options: { num_predict: 3500 } }),
       }),
     );
+
+    // Once shutdown begins, a request that still reaches the server (on a connection already open)
+    // is refused in its family's shape.
+    core.lodge.server.stopAccepting();
+    const refused = async (url: string) => {
+      const response = await core.lodge.server.fastify.inject({ method: 'GET', url });
+      expect(response.statusCode, url).toBe(503);
+      expect(response.headers['retry-after']).toBe('5');
+      return response.json<unknown>();
+    };
+    expect(await refused('/v1/models')).toEqual({
+      error: expect.objectContaining({ code: 'shutting_down', type: 'api_error' }),
+    });
+    expect(await refused('/api/tags')).toEqual({ error: expect.stringMatching(/shutting down/) });
+    expect(await refused('/v2/health/ready')).toEqual({ error: expect.stringMatching(/shutting down/) });
+    expect(await refused('/app/info')).toEqual({
+      error: { code: 'shutting_down', message: expect.stringMatching(/shutting down/) },
+    });
 
     await core.lodge.dispose(0);
 

@@ -256,7 +256,7 @@ describe('the download manager on its own', () => {
     });
     try {
       await expect(manager.start({ repo: 'acme/big' })).rejects.toMatchObject({
-        code: 'unavailable',
+        code: 'insufficient_storage',
         message: expect.stringMatching(/Not enough disk space: this download needs .* and 0\.00 GiB is free/),
       });
       expect(hub.log.some((entry) => entry.url.includes('/resolve/'))).toBe(false);

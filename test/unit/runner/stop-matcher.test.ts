@@ -26,6 +26,14 @@ describe('StopMatcher', () => {
       stopped: true,
     });
   });
+  it('names the stop string it stopped at: the earliest, not the first listed', () => {
+    const matcher = new StopMatcher(['User:', '\n\n']);
+    expect(matcher.matched).toBeNull();
+    expect(matcher.push('Hi there\n')).toEqual({ emit: 'Hi there', stopped: false });
+    expect(matcher.matched).toBeNull();
+    expect(matcher.push('\nUser: hello')).toEqual({ emit: '', stopped: true });
+    expect(matcher.matched).toBe('\n\n');
+  });
   it('passes everything through without stop strings', () => {
     expect(feed([], ['a', 'b'])).toEqual({ out: 'ab', stopped: false });
   });

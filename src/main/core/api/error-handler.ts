@@ -5,6 +5,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { ApiFamily } from '../../../shared/contract/system';
 import { diskFullError, isDiskFull } from '../disk-full';
 import { isLodgeError, LodgeError } from '../errors';
+import { formatAnthropicError } from './anthropic/errors';
 import { formatAppError } from './app/errors';
 import { familyOf } from './families';
 import type { ErrorFormatter } from './http-error';
@@ -14,6 +15,7 @@ import { formatOpenAiError } from './openai/errors';
 
 const FORMATTERS: Readonly<Record<ApiFamily, ErrorFormatter>> = {
   openai: formatOpenAiError,
+  anthropic: formatAnthropicError,
   ollama: formatOllamaError,
   kserve: formatKserveError,
   app: formatAppError,

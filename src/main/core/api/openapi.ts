@@ -16,7 +16,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         title: 'Lodge',
         version: LODGE_VERSION,
         description:
-          'Lodge hosts AI models on this machine. OpenAI-compatible routes live under /v1, ' +
+          'Lodge hosts AI models on this machine. OpenAI-compatible routes live under /v1 ' +
+          '(Anthropic Messages at /v1/messages), ' +
           "Ollama-compatible under /api, KServe v2 under /v2, and the app's own API under /app.",
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },

@@ -22,6 +22,10 @@ const ALLOWED_REQUEST_HEADERS = [
   'openai-organization',
   'openai-project',
   'inference-header-content-length',
+  'x-api-key',
+  'anthropic-version',
+  'anthropic-beta',
+  'anthropic-dangerous-direct-browser-access',
 ];
 
 /**
@@ -51,7 +55,7 @@ export interface SecurityContext {
 }
 
 /**
- * DESIGN.md's security defaults as pure checks: which Host names, browser origins and credentials
+ * The security defaults (docs/architecture.md) as pure checks: which Host names, browser origins and credentials
  * a request may carry. Kept free of Fastify so each rule is testable on its own.
  */
 export class SecurityPolicy {
@@ -92,10 +96,14 @@ export class SecurityPolicy {
     return this.context.settings().origins.some((pattern) => matchesOrigin(pattern.toLowerCase(), wanted));
   }
 
-  /** True when no API key is set, or `authorization` carries it as a bearer token. */
-  authorizes(authorization: string | undefined): boolean {
+  /**
+   * True when no API key is set, or the request carries it: as a bearer token in `authorization`,
+   * or in `x-api-key` as Anthropic's clients send it.
+   */
+  authorizes(authorization: string | undefined, apiKeyHeader?: string | string[]): boolean {
     const key = this.context.settings().apiKey;
     if (key === null) return true;
+    if (typeof apiKeyHeader === 'string' && constantTimeEquals(apiKeyHeader.trim(), key)) return true;
     const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
     return match?.[1] !== undefined && constantTimeEquals(match[1].trim(), key);
   }
@@ -152,11 +160,17 @@ export function registerSecurity(app: FastifyInstance, policy: SecurityPolicy): 
     }
 
     const path = request.url.split('?')[0] ?? '/';
-    if (!isPublicPath(request.method, path) && !policy.authorizes(request.headers.authorization)) {
+    if (
+      !isPublicPath(request.method, path) &&
+      !policy.authorizes(request.headers.authorization, request.headers['x-api-key'])
+    ) {
       return sendError(
         request,
         reply,
-        new LodgeError('unauthorized', 'This Lodge requires an API key: send "Authorization: Bearer <key>".'),
+        new LodgeError(
+          'unauthorized',
+          'This Lodge requires an API key: send "Authorization: Bearer <key>" (or "x-api-key: <key>").',
+        ),
       );
     }
     return undefined;

@@ -16,6 +16,7 @@ import { PrometheusMetrics } from '../metrics/prometheus';
 import type { LogRing } from '../logging/log-ring';
 import type { Logger } from '../logging/logger';
 import type { SettingsService } from '../settings-service';
+import { registerAnthropicRoutes } from './anthropic/routes';
 import { registerEngineRoutes } from './app/engine-routes';
 import { registerConversationRoutes } from './app/conversation-routes';
 import { registerEventStream } from './app/events';
@@ -64,8 +65,10 @@ export interface HttpServer {
   readonly fastify: FastifyInstance;
   /** Starts accepting connections; resolves once it does, with the bound address. */
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  /** From now on, every request that arrives is answered `shutting_down` in its family's shape. */
+  stopAccepting(): void;
   /**
-   * Stops accepting (new requests get `shutting_down` in their family's shape), lets in-flight
+   * Stops accepting (as {@link stopAccepting}) and listening, lets in-flight
    * requests finish, closes idle connections. Calling it again returns the same promise.
    */
   close(): Promise<void>;
@@ -98,9 +101,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     bound: () => bound ?? { host: deps.settings.values.host, port: deps.settings.values.port },
   });
   registerSecurity(fastify, policy);
+  let accepting = true;
   let closing: Promise<void> | null = null;
   fastify.addHook('onRequest', async (_request, reply) => {
-    if (closing === null) return;
+    if (accepting) return;
     reply.header('connection', 'close');
     throw new LodgeError('shutting_down', 'Lodge is shutting down and accepts no new requests.', {
       retryAfterSeconds: 5,
@@ -108,6 +112,8 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   });
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Anthropic's SDKs read the id from `request-id` (message._request_id).
+    reply.header('request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
   });
@@ -122,11 +128,12 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerAppRoutes(fastify, deps);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
-  registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog);
+  registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog, deps.settings);
   registerConversationRoutes(fastify, deps.conversations);
   registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);
   registerOpenAiRoutes(fastify, deps.engine);
   registerResponsesRoutes(fastify, deps.engine, deps.responses);
+  registerAnthropicRoutes(fastify, deps.engine);
   registerOllamaRoutes(fastify, deps.engine, deps.catalog, deps.downloads);
   registerKserveRoutes(fastify, deps.engine);
   await registerOpenApiRoute(fastify);
@@ -142,7 +149,11 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
       bound = { host, port: address.port };
       return bound;
     },
+    stopAccepting() {
+      accepting = false;
+    },
     close() {
+      accepting = false;
       closing ??= fastify.close();
       return closing;
     },

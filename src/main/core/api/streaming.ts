@@ -37,6 +37,8 @@ export function openStream(
     'cache-control': 'no-cache',
     connection: 'keep-alive',
     'x-request-id': String(request.id),
+    // Anthropic's SDKs read the id from `request-id` (message._request_id).
+    'request-id': String(request.id),
     'x-content-type-options': 'nosniff',
   };
   // Hijacked replies skip Fastify's hooks; keep the CORS headers the security hook set.

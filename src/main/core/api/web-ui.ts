@@ -19,7 +19,7 @@ export const WEB_UI_CSP = [
 
 /**
  * Serves the built renderer at `/` for browsers. `GET /` also keeps Ollama's liveness contract:
- * clients that do not ask for HTML get `Ollama is running` (api-spec 2.1).
+ * clients that do not ask for HTML get `Ollama is running` (as Ollama's own server answers its root).
  */
 export async function registerWebUi(app: FastifyInstance, rendererDir: string | null): Promise<void> {
   const built = rendererDir !== null && existsSync(join(rendererDir, 'index.html'));

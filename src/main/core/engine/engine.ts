@@ -104,6 +104,24 @@ export class Engine {
     }
   }
 
+  /**
+   * The prompt tokens of a generation request, rendered and tokenized by the model's runner exactly
+   * as `generate` would (preset included); nothing is generated, and it is not an inference.
+   */
+  async countTokens(name: string, request: GenerateRequest, options: CallOptions = {}): Promise<number> {
+    const { record, lease, keepAlive } = await this.#lease(name, 'text-generation', options);
+    try {
+      const { promptTokens } = await lease.runner.call(
+        'count',
+        { request: withPreset(record, request) },
+        signalOf(options.signal, lease),
+      );
+      return promptTokens;
+    } finally {
+      lease.release(keepAlive);
+    }
+  }
+
   /** Embeds a batch of texts. */
   async embed(
     name: string,

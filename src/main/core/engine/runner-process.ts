@@ -99,7 +99,7 @@ export class RunnerProcess extends EventEmitter<RunnerProcessEvents> {
   }
 
   /** Any single-reply request. */
-  call<K extends 'embed' | 'infer' | 'stats'>(
+  call<K extends 'embed' | 'infer' | 'stats' | 'count'>(
     type: K,
     payload: K extends 'stats' ? object : { request: unknown },
     signal?: AbortSignal,

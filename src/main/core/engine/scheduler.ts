@@ -91,6 +91,7 @@ export class Scheduler {
   readonly #listeners = new Set<(event: SlotEvent) => void>();
   /** Errors of queued requests whose runner died before they started: safe to retry once. */
   readonly #retryable = new WeakSet<Error>();
+  readonly #stoppingRunners = new Set<Promise<void>>();
   #stopping = false;
   #stopped!: (error: LodgeError) => void;
   /** Rejects when shutdown begins, so requests awaiting a load stop waiting at once. */
@@ -213,13 +214,15 @@ export class Scheduler {
     );
   }
 
-  /** Stops every runner and fails every waiting request. */
+  /** Stops every runner (and waits for those already stopping) and fails every waiting request. */
   async dispose(): Promise<void> {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#stopped(shuttingDown('Lodge is shutting down.'));
     }
     await Promise.all([...this.#slots.values()].map((slot) => this.#unload(slot, 'Lodge is shutting down')));
+    // Runners stopped earlier (evicted, expired, unloaded during the drain) may still be exiting.
+    await Promise.all([...this.#stoppingRunners]);
   }
 
   async #acquireOnce(
@@ -331,7 +334,7 @@ export class Scheduler {
         },
         (error: unknown) => {
           this.#forget(slot);
-          void runner.stop(1000).catch(() => undefined);
+          void this.#stopRunner(runner, 1000);
           if (slot.stopReason) {
             settle.reject(slot.stopReason);
             return;
@@ -500,7 +503,15 @@ export class Scheduler {
     for (const waiter of slot.queue.splice(0)) waiter.fail(error);
     this.#setState(slot, 'unloading');
     this.deps.logger.info({ model: slot.record.id, reason }, `unloading ${slot.record.id}`);
-    await slot.runner.stop();
+    await this.#stopRunner(slot.runner);
+  }
+
+  /** Stops a runner, remembering it until it has exited so {@link dispose} can wait for it. */
+  async #stopRunner(runner: RunnerProcess, graceMs?: number): Promise<void> {
+    const stopped = runner.stop(graceMs).catch(() => undefined);
+    this.#stoppingRunners.add(stopped);
+    await stopped;
+    this.#stoppingRunners.delete(stopped);
   }
 
   #forget(slot: Slot): void {

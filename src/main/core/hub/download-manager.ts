@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DownloadRepository, DownloadRow, DownloadStatus } from '../db/download-repository';
+import { canMove } from './download-states';
 import { isLodgeError, LodgeError } from '../errors';
 import { containedPath, makeFolderInside } from '../library/contained-path';
 import type { ModelCatalog } from '../library/model-catalog';
@@ -244,6 +245,10 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
   }
 
   #save(row: DownloadRow): void {
+    const before = this.#rows.get(row.id);
+    // NOTE: a move outside the table is a bug in this file, never a user's doing: fail loudly.
+    if (before !== undefined && !canMove(before.status, row.status))
+      throw new Error(`download ${row.id} cannot move from ${before.status} to ${row.status}`);
     const next = { ...row, updatedAt: new Date().toISOString() };
     this.#rows.set(row.id, next);
     this.deps.repository.save(next);
@@ -281,7 +286,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     if (free < bytes * 1.02) {
       const gib = (value: number) => `${(value / 1024 ** 3).toFixed(2)} GiB`;
       throw new LodgeError(
-        'unavailable',
+        'insufficient_storage',
         `Not enough disk space: this download needs ${gib(bytes)}, and ${gib(free)} is free. Free some space or choose a smaller variant.`,
       );
     }

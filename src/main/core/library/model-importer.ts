@@ -19,6 +19,7 @@ import { isInside, makeFolderInside } from './contained-path';
 import { folderFiles, inspectModelFolder } from './model-folder';
 import { validModelId } from './model-id';
 import type { FolderInfo } from './model-record';
+import { isDiskFull } from '../disk-full';
 
 /** Bytes hashed (and copied) so far for an import. */
 export interface ImportProgress {
@@ -123,10 +124,12 @@ export class ModelImporter {
       };
     } catch (error) {
       rmSync(staging, { recursive: true, force: true });
-      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+      if (isDiskFull(error)) {
         throw new LodgeError(
-          'unavailable',
+          'insufficient_storage',
           'The disk is full: the import was undone. Free some space and try again.',
+          {},
+          { cause: error },
         );
       }
       throw error;

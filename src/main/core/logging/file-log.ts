@@ -14,6 +14,7 @@ const WARN = 40;
  */
 export class FileLog {
   #fd: number | null = null;
+  /** Set while the file cannot be written: when the last attempt failed. */
   #failedAt: number | null = null;
   #dropped = 0;
   #closed = false;
@@ -29,28 +30,34 @@ export class FileLog {
   /** Appends one JSON line (pino's destination interface); never throws. */
   write(line: string): void {
     if (this.#closed) return;
-    if (this.#fd === null && !this.#reopen()) {
-      this.#fallback(line);
-      return;
+    if (this.#fd === null) {
+      const due = this.#failedAt === null || this.now() - this.#failedAt >= RETRY_MS;
+      if (due) this.#fd = this.#open();
+      if (this.#fd === null) {
+        this.#fallback(line);
+        return;
+      }
     }
     try {
-      writeFully(this.#fd as number, line);
+      writeFully(this.#fd, line);
     } catch (error) {
       this.#fail(error);
       this.#fallback(line);
+      return;
+    }
+    if (this.#failedAt !== null) {
+      this.#failedAt = null;
+      this.stderr(
+        `Lodge can write its log file again (${this.file}); ${this.#dropped} lines in between went only to this terminal.\n`,
+      );
+      this.#dropped = 0;
     }
   }
 
   /** Closes the file; later writes are dropped. */
   close(): void {
     this.#closed = true;
-    if (this.#fd === null) return;
-    try {
-      closeSync(this.#fd);
-    } catch {
-      // Already gone: nothing left to release.
-    }
-    this.#fd = null;
+    this.#closeFd();
   }
 
   #open(): number | null {
@@ -62,34 +69,24 @@ export class FileLog {
     }
   }
 
-  #reopen(): boolean {
-    if (this.#failedAt !== null && this.now() - this.#failedAt < RETRY_MS) return false;
-    this.#failedAt = null;
-    this.#fd = this.#open();
-    if (this.#fd === null) return false;
-    this.stderr(
-      `Lodge can write its log file again (${this.file}); ${this.#dropped} lines in between went only to this terminal.\n`,
-    );
-    this.#dropped = 0;
-    return true;
+  #fail(error: unknown): void {
+    const first = this.#failedAt === null;
+    this.#failedAt = this.now();
+    this.#closeFd();
+    if (!first) return;
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    const why = code === 'ENOSPC' ? 'the disk is full' : code;
+    this.stderr(`Lodge cannot write its log file (${why}); logging here until it can.\n`);
   }
 
-  #fail(error: unknown): void {
-    const first = this.#failedAt === null && this.#dropped === 0;
-    this.#failedAt = this.now();
-    if (this.#fd !== null) {
-      try {
-        closeSync(this.#fd);
-      } catch {
-        // The descriptor is unusable either way.
-      }
-      this.#fd = null;
+  #closeFd(): void {
+    if (this.#fd === null) return;
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // The descriptor is unusable either way.
     }
-    if (first) {
-      const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      const why = code === 'ENOSPC' ? 'the disk is full' : code;
-      this.stderr(`Lodge cannot write its log file (${why}); logging here until it can.\n`);
-    }
+    this.#fd = null;
   }
 
   #fallback(line: string): void {

@@ -1,4 +1,6 @@
 import type { FinishReason, GenerateEvent, GenerateRequest, TokenLogprob } from '../../../shared/engine';
+import { grammarMask } from '../grammar/sequence-grammar';
+import type { GrammarMask } from '../grammar/grammar-mask';
 import { RunnerError } from '../runner-error';
 import { StreamingDetokenizer } from '../text/detokenizer';
 import { StopMatcher } from '../text/stop-matcher';
@@ -38,9 +40,12 @@ export async function* generate(
   signal: AbortSignal,
 ): AsyncGenerator<GenerateEvent> {
   const release = model.acquire();
+  let mask: GrammarMask | null = null;
   try {
-    yield* generateOwned(model, request, modelName, signal);
+    mask = request.grammar ? await grammarMask(model, request.grammar) : null;
+    yield* generateOwned(model, request, modelName, signal, mask);
   } finally {
+    mask?.dispose();
     release();
   }
 }
@@ -50,6 +55,7 @@ async function* generateOwned(
   request: GenerateRequest,
   modelName: string,
   signal: AbortSignal,
+  mask: GrammarMask | null,
 ): AsyncGenerator<GenerateEvent> {
   const started = performance.now();
   const tokens = promptTokens(model, request, modelName);
@@ -82,12 +88,14 @@ async function* generateOwned(
       finish = 'cancelled';
       break;
     }
+    if (mask) await mask.apply(logits, budget - completion);
     const { token, logprobs: scored } = sampler.pick(logits, request.logprobs);
     firstTokenAt ??= performance.now();
     if (!request.ignoreEos && model.eosIds.has(token)) {
       finish = 'stop';
       break;
     }
+    mask?.accept(token);
     sampler.accept(token);
     completion++;
     pendingTokens++;
@@ -101,12 +109,18 @@ async function* generateOwned(
         text: emit,
         tokens: pendingTokens,
         ...(scored ? { logprobs: logprobs.splice(0) } : {}),
+        ...(completion === 1 ? { prompt: { tokens: tokens.length, cached: reused } } : {}),
       };
       pendingTokens = 0;
     }
     if (stopped) {
       finish = 'stop';
       matchedStop = true;
+      break;
+    }
+    // A grammar that took its stop token (only when end-of-sequence is ignored) is complete.
+    if (mask?.done) {
+      finish = 'stop';
       break;
     }
     if (completion >= budget) break;
@@ -135,6 +149,7 @@ async function* generateOwned(
   yield {
     type: 'done',
     finishReason: finish,
+    ...(stops.matched !== null ? { stopSequence: stops.matched } : {}),
     stats: {
       promptTokens: tokens.length,
       cachedTokens: reused,

@@ -4,6 +4,7 @@
  */
 export class StopMatcher {
   #held = '';
+  #matched: string | null = null;
   readonly #longest: number;
 
   constructor(private readonly stops: readonly string[]) {
@@ -20,7 +21,10 @@ export class StopMatcher {
     let first = -1;
     for (const stop of this.stops) {
       const index = buffer.indexOf(stop);
-      if (index !== -1 && (first === -1 || index < first)) first = index;
+      if (index !== -1 && (first === -1 || index < first)) {
+        first = index;
+        this.#matched = stop;
+      }
     }
     if (first !== -1) {
       this.#held = '';
@@ -29,6 +33,11 @@ export class StopMatcher {
     const keep = this.#partialSuffix(buffer);
     this.#held = buffer.slice(buffer.length - keep);
     return { emit: buffer.slice(0, buffer.length - keep), stopped: false };
+  }
+
+  /** The stop string that was reached, once one was. */
+  get matched(): string | null {
+    return this.#matched;
   }
 
   /** The held text, released when generation ends for another reason. */

@@ -9,10 +9,13 @@ export class TextTokenizer {
   readonly config: JsonObject;
   /** Every special token id: never shown in output text. */
   readonly specialIds: ReadonlySet<number>;
+  /** The parsed tokenizer.json (grammar-constrained decoding reads its vocabulary). */
+  readonly json: JsonObject;
 
-  private constructor(tokenizer: Tokenizer, config: JsonObject) {
+  private constructor(tokenizer: Tokenizer, config: JsonObject, json: JsonObject) {
     this.#tokenizer = tokenizer;
     this.config = config;
+    this.json = json;
     this.specialIds = new Set(tokenizer.get_added_tokens_decoder().keys());
   }
 
@@ -21,7 +24,7 @@ export class TextTokenizer {
     const json = readJson(dir, 'tokenizer.json', true);
     const config = readJson(dir, 'tokenizer_config.json');
     try {
-      return new TextTokenizer(new Tokenizer(json, config), config);
+      return new TextTokenizer(new Tokenizer(json, config), config, json);
     } catch (error) {
       throw new RunnerError(
         'model_load_failed',

@@ -96,4 +96,11 @@ describe('SecurityPolicy.authorizes', () => {
     expect(keyed.authorizes('Bearer correct-horse-battery')).toBe(true);
     expect(keyed.authorizes('bearer correct-horse-battery')).toBe(true);
   });
+  it("takes the key from x-api-key too (Anthropic's clients), exact as well", () => {
+    const keyed = policy({ apiKey: 'correct-horse-battery' });
+    expect(keyed.authorizes(undefined, 'correct-horse-battery')).toBe(true);
+    expect(keyed.authorizes(undefined, 'wrong')).toBe(false);
+    expect(keyed.authorizes(undefined, ['correct-horse-battery', 'correct-horse-battery'])).toBe(false);
+    expect(keyed.authorizes('Bearer wrong', 'correct-horse-battery')).toBe(true);
+  });
 });

@@ -6,10 +6,10 @@ import {
   keepAliveMsOf,
   MAX_TIMER_MS,
   memoryBudgetBytes,
-  pickVariant,
   schedulerPolicy,
   timerKeepAlive,
 } from '../../../../src/main/core/model-policy';
+import { chooseVariant } from '../../../../src/main/core/library/variant-choice';
 import { DEFAULT_SETTINGS } from '../../../../src/main/core/config';
 
 const MiB = 1024 * 1024;
@@ -19,6 +19,8 @@ describe('model policy', () => {
   it('budgets weights with a factor and a floor of runtime overhead', () => {
     expect(estimateBytes(10 * MiB)).toBe(74 * MiB);
     expect(estimateBytes(4 * GiB)).toBe(5 * GiB);
+    // Whole bytes: 438,456,739 × 1.25 is 548,070,923.75.
+    expect(estimateBytes(438_456_739)).toBe(548_070_924);
   });
 
   it('fits a model against the budget it is given: the user’s when set, else 80 % of memory', () => {
@@ -47,12 +49,12 @@ describe('model policy', () => {
 
   it('picks a variant without a record: asked for, else the preset’s, else the CPU’s best, else the first', () => {
     const variants = [{ name: 'fp16' as const }, { name: 'fp32' as const }, { name: 'q4' as const }];
-    expect(pickVariant(variants, 'fp16')?.name).toBe('fp16');
-    expect(pickVariant(variants, null, 'fp32')?.name).toBe('fp32');
-    expect(pickVariant(variants, null, 'int8')?.name).toBe('q4');
-    expect(pickVariant(variants, null)?.name).toBe('q4');
-    expect(pickVariant([{ name: 'fp16' as const }], 'int8')?.name).toBe('fp16');
-    expect(pickVariant([], null)).toBeUndefined();
+    expect(chooseVariant({ variants }, 'fp16').name).toBe('fp16');
+    expect(chooseVariant({ variants, preset: { variant: 'fp32' } }, null).name).toBe('fp32');
+    expect(chooseVariant({ variants, preset: { variant: 'int8' } }, null).name).toBe('q4');
+    expect(chooseVariant({ variants }, null).name).toBe('q4');
+    expect(chooseVariant({ variants: [{ name: 'fp16' as const }] }, 'int8').name).toBe('fp16');
+    expect(() => chooseVariant({ variants: [] }, null)).toThrow(/at least one variant/);
   });
 
   it('derives the scheduler’s settings from the user’s and the machine', () => {

@@ -7,16 +7,15 @@ import type { HubClient, HubModel } from '../../hub/hub-client';
 import { compatibility, offeredVariants } from '../../hub/repo-files';
 import type { ModelCatalog } from '../../library/model-catalog';
 import { chooseVariant } from '../../library/variant-choice';
+import { fits, memoryBudgetBytes } from '../../model-policy';
+import type { SettingsService } from '../../settings-service';
 import { contractRoute } from '../contract-route';
-
-/** A model fits when its weights, with runtime overhead, stay within the default memory budget. */
-const fits = (bytes: number, memory: number) => bytes * 1.25 < memory * 0.8;
 
 /** Decimal, as the UI shows sizes. */
 const GB = 1e9;
-/** Size filters of the search: whether a variant of `bytes` passes on a machine with `memory`. */
+/** Size filters of the search: whether a variant of `bytes` passes within a memory budget. */
 const SIZE_FILTERS = {
-  fits,
+  fits: (bytes: number, budget: number) => fits(bytes, budget),
   'under-1gb': (bytes: number) => bytes <= GB,
   'under-4gb': (bytes: number) => bytes <= 4 * GB,
 } as const;
@@ -29,7 +28,10 @@ export function registerHubRoutes(
   hub: HubClient,
   downloads: DownloadManager,
   catalog: ModelCatalog,
+  settings: SettingsService,
 ): void {
+  // What "fits" means is the model policy's: the user's memory budget, else a share of the machine's.
+  const budget = () => memoryBudgetBytes(settings.values.memoryBudgetMb, totalmem());
   contractRoute(app, 'hubSearch', async ({ query }) => {
     const { q, task, sort, limit, variant, size } = query;
     const installed = new Set(
@@ -72,7 +74,7 @@ export function registerHubRoutes(
     variant: string | undefined,
     limit: number,
   ): Promise<T[]> {
-    const memory = totalmem();
+    const memory = budget();
     const matches: T[] = [];
     for (let start = 0; start < candidates.length && matches.length < limit; start += TREE_LOOKUPS) {
       const batch = candidates.slice(start, start + TREE_LOOKUPS);
@@ -109,6 +111,7 @@ export function registerHubRoutes(
         : Promise.resolve(null),
     ]);
     const memory = totalmem();
+    const budgetBytes = budget();
     return {
       id: repo,
       revision: sha,
@@ -122,7 +125,7 @@ export function registerHubRoutes(
       variants: offer.variants.map((variant) => ({
         name: variant.name,
         bytes: variant.bytes,
-        fits: fits(variant.bytes, memory),
+        fits: fits(variant.bytes, budgetBytes),
       })),
       recommendedVariant: offer.variants.length > 0 ? chooseVariant(offer, null).name : null,
       memoryBytes: memory,

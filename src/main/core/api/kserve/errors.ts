@@ -2,7 +2,7 @@ import type { ErrorCode } from '../../../../shared/errors';
 import type { LodgeError } from '../../errors';
 import { commonErrorHeaders, DEFAULT_STATUS, type HttpErrorReply } from '../http-error';
 
-// Triton's mapping (api-spec 3.1): invalid and unknown 400, not found 404, unsupported 501,
+// Triton's HTTP status mapping: invalid and unknown 400, not found 404, unsupported 501,
 // unavailable 503, internal 500; tritonclient reads `body.error` for any non-200 status.
 const TRITON_STATUS: Partial<Record<ErrorCode, number>> = {
   cancelled: 400,

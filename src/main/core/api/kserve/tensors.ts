@@ -281,9 +281,16 @@ function halfToFloat(bits: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-/** NOTE: JSON.rawJSON (V8 11.4+, so Node ≥ 21) writes an integer's digits exactly, which numbers cannot past 2^53. */
+declare global {
+  interface JSON {
+    /** JSON.rawJSON (V8 11.4+, Node ≥ 21; not yet in TypeScript's ES2023 lib). */
+    rawJSON(text: string): unknown;
+  }
+}
+
+/** NOTE: JSON.rawJSON writes an integer's digits exactly, which numbers cannot past 2^53. */
 function rawJson(text: string): unknown {
-  return (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(text);
+  return JSON.rawJSON(text);
 }
 
 /** JSON.parse keeping integers past 2^53 exact, as BigInt (the reviver sees each number's source text). */

@@ -1,7 +1,8 @@
 import type { LodgeError } from '../../errors';
 import { commonErrorHeaders, DEFAULT_STATUS, type HttpErrorReply } from '../http-error';
 
-// Failures that repeat on retry: the openai SDK would otherwise re-run them twice more (api-spec 1.1).
+// Failures that repeat on retry: the openai SDK would otherwise re-run them twice more (it retries
+// 5xx answers unless they carry `x-should-retry: false`).
 const DETERMINISTIC = new Set(['model_load_failed', 'runner_crashed', 'internal', 'not_implemented']);
 
 /** OpenAI's error object: `{error: {message, type, param, code}}`, all four keys present. */

@@ -9,9 +9,18 @@ export interface GenerationEnd {
   /** The calls the model made to functions the request offered (none when it offered none). */
   readonly calls: readonly ToolCall[];
   readonly finishReason: FinishReason;
+  /** The stop string that ended the output, when one did (the request's or the model's). */
+  readonly stopSequence: string | null;
   readonly stats: GenerationStats;
   /** From the request starting the generation to its end, waiting for the model included. */
   readonly totalMs: number;
+}
+
+/** What is known when a stream opens: the prompt, prefilled. */
+export interface GenerationStart {
+  readonly promptTokens: number;
+  /** Prompt tokens whose KV cache was reused from the previous request. */
+  readonly cachedTokens: number;
 }
 
 /** A whole generation, for a reply that is not streamed. */
@@ -32,9 +41,10 @@ export interface CollectedGeneration extends GenerationEnd {
  *   `finish` the held-back content, `tool_calls` deltas, the finish chunk, usage and `[DONE]`.
  * - Ollama `/api/chat`, `/api/generate`: `text` writes one NDJSON line, `finish` the held-back
  *   text and calls, then the `done: true` line with the durations.
- * - Anthropic Messages (to come): `open` writes `message_start` and `content_block_start`,
- *   `text` a `content_block_delta`, `finish` `content_block_stop`, a `tool_use` block per call,
- *   `message_delta` (stop_reason, usage) and `message_stop`; `error` an `event: error`.
+ * - Anthropic Messages: `open` writes `message_start` (with the prompt's size), `text` a
+ *   `content_block_delta` (the text block starts with the first text), `finish` the held-back
+ *   text, `content_block_stop`, a `tool_use` block per call, `message_delta` (stop_reason, usage)
+ *   and `message_stop`; `error` an `event: error`.
  * - OpenAI Responses (to come): `open` writes `response.created`, `text`
  *   `response.output_text.delta`, `finish` the output items and `response.completed`.
  *
@@ -48,8 +58,8 @@ export interface CollectedGeneration extends GenerationEnd {
 export interface StreamFormatter {
   /** The response's content type: `text/event-stream; charset=utf-8` or `application/x-ndjson`. */
   readonly contentType: string;
-  /** What goes out before the first token. */
-  open(): string;
+  /** What goes out before the first token; the prompt is prefilled by then. */
+  open(start: GenerationStart): string;
   /**
    * A piece of visible text (never tool-call markup), with its logprobs when they were asked for;
    * the text is empty when a piece carried only logprobs (the rest was held back).

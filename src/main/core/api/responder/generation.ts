@@ -5,7 +5,7 @@ import { isLodgeError, LodgeError } from '../../errors';
 import { noteUsage } from '../request-log';
 import { clientGone, openStream } from '../streaming';
 import { parseToolCalls, ToolCallHoldback } from '../tool-calls';
-import type { CollectedGeneration, GenerationEnd, StreamFormatter } from './formatter';
+import type { CollectedGeneration, GenerationEnd, GenerationStart, StreamFormatter } from './formatter';
 
 /** What an API family asks the engine to generate, in the engine's words. */
 export interface GenerationCall {
@@ -88,7 +88,7 @@ export class Generation {
     };
     const holdback = this.tools.size > 0 ? new ToolCallHoldback() : null;
     try {
-      write(formatter.open());
+      write(formatter.open(this.#start()));
       const done = await this.#drain((event) => {
         const visible = holdback ? holdback.push(event.text) : event.text;
         if (visible !== '' || event.logprobs) write(formatter.text(visible, event.logprobs));
@@ -112,6 +112,14 @@ export class Generation {
     return reply;
   }
 
+  /** The prompt's size, from the first event (a generation that wrote nothing has only its end). */
+  #start(): GenerationStart {
+    const first = this.first.done ? undefined : this.first.value;
+    if (first?.type === 'done')
+      return { promptTokens: first.stats.promptTokens, cachedTokens: first.stats.cachedTokens };
+    return { promptTokens: first?.prompt?.tokens ?? 0, cachedTokens: first?.prompt?.cached ?? 0 };
+  }
+
   /**
    * Runs the events to their end, handing each text piece to `onText`. NOTE: read to the end, past
    * `done`, so that the engine's generator finishes and releases the model; one left suspended at
@@ -119,8 +127,8 @@ export class Generation {
    */
   async #drain(
     onText: (event: Extract<GenerateEvent, { type: 'text' }>) => void,
-  ): Promise<Pick<GenerationEnd, 'finishReason' | 'stats' | 'totalMs'>> {
-    let done: Pick<GenerationEnd, 'finishReason' | 'stats' | 'totalMs'> | null = null;
+  ): Promise<Pick<GenerationEnd, 'finishReason' | 'stopSequence' | 'stats' | 'totalMs'>> {
+    let done: Pick<GenerationEnd, 'finishReason' | 'stopSequence' | 'stats' | 'totalMs'> | null = null;
     try {
       for (let step = this.first; !step.done; step = await this.events.next()) {
         const event = step.value;
@@ -128,6 +136,7 @@ export class Generation {
         else
           done = {
             finishReason: event.finishReason,
+            stopSequence: event.stopSequence ?? null,
             stats: event.stats,
             totalMs: performance.now() - this.started,
           };
