@@ -1,5 +1,6 @@
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { Ajv2020 } from 'ajv/dist/2020';
 import OpenAI from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -329,6 +330,115 @@ describe('OpenAI Responses API, with the official openai SDK', () => {
     expect(none.usage?.input_tokens).toBe(tokenCount(render([{ role: 'user', content: question }])));
   });
 
+  it('text.format json_schema: a random-weights model writes JSON that validates', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        city: { type: 'string', maxLength: 12 },
+        degrees: { type: 'integer', minimum: -40, maximum: 50 },
+        sky: { enum: ['sunny', 'cloudy', 'rain'] },
+      },
+      required: ['city', 'degrees', 'sky'],
+      additionalProperties: false,
+    };
+    const format = { type: 'json_schema' as const, name: 'weather', schema, strict: true };
+    const validate = new Ajv2020({ strict: false }).compile(schema);
+    const response = await client.responses.create({
+      model: 'test/tiny-lm',
+      input: 'The weather, as JSON.',
+      text: { format },
+      temperature: 1,
+    });
+    expect(response.status).toBe('completed');
+    expect(response.text?.format).toEqual(format);
+    const parsed: unknown = JSON.parse(response.output_text);
+    expect(validate(parsed), JSON.stringify(validate.errors)).toBe(true);
+
+    // Streamed, json_object: the deltas join to one JSON object.
+    const stream = client.responses.stream({
+      model: 'test/tiny-lm',
+      input: 'Any JSON object.',
+      text: { format: { type: 'json_object' } },
+      max_output_tokens: 60,
+      temperature: 1,
+    });
+    let text = '';
+    for await (const event of stream) if (event.type === 'response.output_text.delta') text += event.delta;
+    const final = await stream.finalResponse();
+    expect(final.output_text).toBe(text);
+    const object: unknown = JSON.parse(text);
+    expect(typeof object === 'object' && object !== null && !Array.isArray(object)).toBe(true);
+  });
+
+  it('tool_choice required and a named function force calls whose arguments validate', async () => {
+    const timeTool = {
+      type: 'function' as const,
+      name: 'get_time',
+      description: 'Time by time zone',
+      parameters: {
+        type: 'object',
+        properties: { zone: { enum: ['UTC', 'CET', 'JST'] }, hour24: { type: 'boolean' } },
+        required: ['zone', 'hour24'],
+        additionalProperties: false,
+      },
+      strict: true,
+    };
+    const validators = {
+      get_weather: new Ajv2020({ strict: false }).compile(weatherTool.parameters),
+      get_time: new Ajv2020({ strict: false }).compile(timeTool.parameters),
+    };
+    const calls = (response: OpenAI.Responses.Response) =>
+      response.output.flatMap((item) => (item.type === 'function_call' ? [item] : []));
+    const expectValid = (response: OpenAI.Responses.Response) => {
+      for (const call of calls(response)) {
+        const validate = call.name === 'get_time' ? validators.get_time : validators.get_weather;
+        expect(validate(JSON.parse(call.arguments)), call.arguments).toBe(true);
+      }
+    };
+
+    const required = await client.responses.create({
+      model: 'test/tiny-lm',
+      input: 'What time is it in Tokyo?',
+      tools: [weatherTool, timeTool],
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+      temperature: 1,
+    });
+    expect(required.tool_choice).toBe('required');
+    expect(required.output.map((item) => item.type)).toEqual(['function_call']);
+    expectValid(required);
+
+    const named = await client.responses.create({
+      model: 'test/tiny-lm',
+      input: 'What time is it in Tokyo?',
+      tools: [weatherTool, timeTool],
+      tool_choice: { type: 'function', name: 'get_time' },
+      temperature: 1,
+    });
+    expect(named.tool_choice).toEqual({ type: 'function', name: 'get_time' });
+    expect(calls(named).length).toBeGreaterThan(0);
+    expect(calls(named).map((call) => call.name)).toEqual(calls(named).map(() => 'get_time'));
+    expectValid(named);
+
+    // Streamed: the call comes as its item and argument events, which the SDK reassembles.
+    const stream = client.responses.stream({
+      model: 'test/tiny-lm',
+      input: 'What time is it in Tokyo?',
+      tools: [timeTool],
+      tool_choice: { type: 'function', name: 'get_time' },
+      parallel_tool_calls: false,
+      temperature: 1,
+    });
+    const types: string[] = [];
+    for await (const event of stream) types.push(event.type);
+    const final = await stream.finalResponse();
+    expect(types).toContain('response.function_call_arguments.delta');
+    expect(types).toContain('response.function_call_arguments.done');
+    expect(types.at(-1)).toBe('response.completed');
+    expect(calls(final).map((call) => call.name)).toEqual(['get_time']);
+    expectValid(final);
+  });
+
   it('reads a function_call_output back, continuing by previous_response_id', async () => {
     const first = await client.responses.create({
       model: 'test/caller',
@@ -515,9 +625,9 @@ describe('OpenAI Responses API, with the official openai SDK', () => {
     };
     await expectRefusal({ tools: [{ type: 'web_search' }] }, 'tools[0].type', /"web_search"/);
     await expectRefusal(
-      { tools: [weatherTool], tool_choice: 'required' },
-      'tool_choice',
-      /constrained decoding/,
+      { tools: [weatherTool], tool_choice: 'required', text: { format: { type: 'json_object' } } },
+      'text.format',
+      /only one of them/,
     );
     await expectRefusal(
       { tools: [weatherTool], tool_choice: { type: 'function', name: 'get_time' } },
@@ -525,10 +635,15 @@ describe('OpenAI Responses API, with the official openai SDK', () => {
       /"get_time"/,
     );
     await expectRefusal(
-      { text: { format: { type: 'json_schema', name: 'x', schema: { type: 'object' } } } },
+      {
+        text: {
+          format: { type: 'json_schema', name: 'x', schema: { type: 'array', uniqueItems: true } },
+        },
+      },
       'text.format',
-      /constrained decoding/,
+      /uniqueItems/,
     );
+    await expectRefusal({ text: { format: { type: 'yaml' } } }, 'text.format', /"yaml"/);
     await expectRefusal({ input: [{ type: 'reasoning', summary: [] }] }, 'input[0].type', /"reasoning"/);
     await expectRefusal({ input: [{ content: 'Hi' }] }, 'input[0].type', /needs a type/);
     await expectRefusal(

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { GenerateRequest } from '../../../../shared/engine';
+import type { GrammarSpec } from '../../../../shared/grammar';
 import type { ResponseRepository, StoredResponse } from '../../db/response-repository';
 import type { Engine } from '../../engine/engine';
 import { LodgeError } from '../../errors';
 import type { GenerationEnd } from '../responder/formatter';
 import { startGeneration, type Exchange } from '../responder/generation';
 import { resolveSampling } from '../sampling';
+import { grammarFromTextFormat } from '../structured-output';
 import { responsesId } from './ids';
 import { chatMessages, parseInput, storedItems, type LocatedItem } from './input';
 import {
@@ -17,7 +19,7 @@ import {
 } from './response-object';
 import type { CreateResponseRequest } from './schemas';
 import { responseStream } from './stream';
-import { constrainedDecodingNeeded, toolOffer } from './tools';
+import { toolOffer, type ToolOffer } from './tools';
 
 /** How long a `previous_response_id` chain may be; deeper is surely not a conversation. */
 const MAX_CHAIN = 1000;
@@ -51,8 +53,10 @@ export async function createResponse(
     record.samplingDefaults,
     1,
   );
+  const grammar = outputGrammar(body, tools);
   const request: GenerateRequest = {
     prompt: { kind: 'chat', messages, ...(tools.offered ? { tools: tools.offered } : {}) },
+    ...(grammar ? { grammar } : {}),
     ...(body.max_output_tokens != null ? { maxTokens: body.max_output_tokens } : {}),
     stop: [],
     sampling,
@@ -75,6 +79,7 @@ export async function createResponse(
     top_p: sampling.topP,
     max_output_tokens: body.max_output_tokens ?? null,
     metadata: body.metadata ?? {},
+    text: { format: body.text?.format ?? { type: 'text' } },
     store: body.store !== false,
     ...(body.user !== undefined ? { user: body.user } : {}),
   };
@@ -139,22 +144,23 @@ function conversationBefore(responses: ResponseRepository, id: string): LocatedI
   });
 }
 
-function refuseUnsupported(body: CreateResponseRequest): void {
-  const format = body.text?.format?.type ?? 'text';
-  if (format !== 'text' && format !== 'json_object' && format !== 'json_schema') {
+/**
+ * The grammar the output must follow: a forced tool call, or `text.format` (`json_object`,
+ * `json_schema`); both at once cannot hold, so that is refused.
+ */
+function outputGrammar(body: CreateResponseRequest, tools: ToolOffer): GrammarSpec | undefined {
+  const format = grammarFromTextFormat(body.text?.format);
+  if (format && tools.grammar) {
     throw new LodgeError(
       'invalid_request',
-      `text.format "${format}" is not a format; use "text", "json_object" or "json_schema".`,
-      { param: 'text.format.type' },
+      'text.format asks for JSON while tool_choice forces a function call; the output can be only one of them. Drop one.',
+      { param: 'text.format' },
     );
   }
-  if (format !== 'text') {
-    throw constrainedDecodingNeeded(
-      'text.format',
-      `"${format}"`,
-      'leave it out (or {"type": "text"}) and ask for JSON in the prompt instead',
-    );
-  }
+  return format ?? tools.grammar;
+}
+
+function refuseUnsupported(body: CreateResponseRequest): void {
   if (body.background === true) {
     throw new LodgeError(
       'invalid_request',

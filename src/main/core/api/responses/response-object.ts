@@ -2,7 +2,7 @@ import type { GenerationStats } from '../../../../shared/engine';
 import type { GenerationEnd } from '../responder/formatter';
 import type { ToolCall } from '../tool-calls';
 import { responsesId } from './ids';
-import type { EchoedTool } from './tools';
+import type { EchoedTool, EchoedToolChoice } from './tools';
 
 /** What every snapshot of one response repeats: its id, the request's settings as they apply. */
 export type ResponseEnvelope = {
@@ -12,12 +12,14 @@ export type ResponseEnvelope = {
   readonly instructions: string | null;
   readonly previous_response_id: string | null;
   readonly tools: readonly EchoedTool[];
-  readonly tool_choice: 'auto' | 'none';
+  readonly tool_choice: EchoedToolChoice;
   readonly parallel_tool_calls: boolean;
   readonly temperature: number;
   readonly top_p: number;
   readonly max_output_tokens: number | null;
   readonly metadata: Readonly<Record<string, string>>;
+  /** The output format as the request gave it: `{type: "text"}` unless it asked for JSON. */
+  readonly text: { readonly format: Readonly<Record<string, unknown>> };
   readonly store: boolean;
   readonly user?: string;
 };
@@ -74,7 +76,6 @@ export type ResponseObject = ResponseEnvelope & {
   readonly output: readonly OutputItem[];
   /** The text of the output's messages joined (the SDKs compute it too; curl users get it here). */
   readonly output_text: string;
-  readonly text: { readonly format: { readonly type: 'text' } };
   readonly truncation: 'disabled';
   readonly reasoning: { readonly effort: null; readonly summary: null };
   readonly background: false;
@@ -105,7 +106,6 @@ export function responseObject(envelope: ResponseEnvelope, state: ResponseState)
     output_text: state.output
       .flatMap((item) => (item.type === 'message' ? item.content.map((part) => part.text) : []))
       .join(''),
-    text: { format: { type: 'text' } },
     truncation: 'disabled',
     reasoning: { effort: null, summary: null },
     background: false,

@@ -1,5 +1,7 @@
 import type { ToolDefinition } from '../../../../shared/engine';
+import type { GrammarSpec } from '../../../../shared/grammar';
 import { LodgeError } from '../../errors';
+import { grammarForToolChoice } from '../structured-output';
 import type { CreateResponseRequest } from './schemas';
 
 const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -13,6 +15,10 @@ export type EchoedTool = {
   readonly strict: boolean;
 };
 
+/** tool_choice as a response echoes it. */
+export type EchoedToolChoice =
+  'auto' | 'none' | 'required' | { readonly type: 'function'; readonly name: string };
+
 /** What a request's tools and tool_choice come to. */
 export interface ToolOffer {
   /** The tools as the response echoes them. */
@@ -20,13 +26,17 @@ export interface ToolOffer {
   /** What the chat template is shown; none when tool_choice is "none" or there are no tools. */
   readonly offered: readonly ToolDefinition[] | undefined;
   /** The tool_choice as the response echoes it. */
-  readonly choice: 'auto' | 'none';
+  readonly choice: EchoedToolChoice;
+  /**
+   * The grammar that forces a call, for "required" or a named function: the output can then only
+   * be calls whose arguments validate against the function's `parameters`.
+   */
+  readonly grammar: GrammarSpec | undefined;
 }
 
 /**
- * Checks `tools` (function tools only; any other type is refused, named) and `tool_choice`.
- * NOTE: a forced choice ("required", or a named function) needs grammar-constrained decoding to
- * keep its promise; until the runner has it, those are refused rather than hoped for.
+ * Checks `tools` (function tools only; any other type is refused, named) and `tool_choice`. A
+ * forced choice is kept by grammar-constrained decoding, never by hoping the model obliges.
  */
 export function toolOffer(body: CreateResponseRequest): ToolOffer {
   const echoed = (body.tools ?? []).map((tool, index): EchoedTool => {
@@ -64,14 +74,18 @@ export function toolOffer(body: CreateResponseRequest): ToolOffer {
             ...(tool.parameters !== null ? { parameters: tool.parameters } : {}),
           },
         }));
-  return { echoed, offered, choice };
+  const forced = typeof choice === 'object' ? { type: 'function', function: { name: choice.name } } : choice;
+  return {
+    echoed,
+    offered,
+    choice,
+    grammar: grammarForToolChoice(offered, forced, body.parallel_tool_calls ?? true),
+  };
 }
 
-function toolChoice(body: CreateResponseRequest, tools: readonly EchoedTool[]): 'auto' | 'none' {
+function toolChoice(body: CreateResponseRequest, tools: readonly EchoedTool[]): EchoedToolChoice {
   const choice = body.tool_choice ?? 'auto';
-  if (choice === 'auto' || choice === 'none') return choice;
-  const instead = 'use "auto" and ask for the call in the prompt instead';
-  if (choice === 'required') throw constrainedDecodingNeeded('tool_choice', '"required"', instead);
+  if (typeof choice === 'string') return choice;
   if (choice.type !== 'function') {
     throw new LodgeError(
       'invalid_request',
@@ -79,25 +93,13 @@ function toolChoice(body: CreateResponseRequest, tools: readonly EchoedTool[]): 
       { param: 'tool_choice' },
     );
   }
-  if (!tools.some((tool) => tool.name === choice.name)) {
+  const name = choice.name;
+  if (name === undefined || !tools.some((tool) => tool.name === name)) {
     throw new LodgeError(
       'invalid_request',
-      `tool_choice names the function "${String(choice.name)}", which is not in tools.`,
+      `tool_choice names the function "${String(name)}", which is not in tools (${tools.map((tool) => tool.name).join(', ') || 'none'}).`,
       { param: 'tool_choice.name' },
     );
   }
-  throw constrainedDecodingNeeded(
-    'tool_choice',
-    `{"type": "function", "name": "${String(choice.name)}"}`,
-    instead,
-  );
-}
-
-/** The refusal of a feature that needs the model's output constrained by a grammar. */
-export function constrainedDecodingNeeded(param: string, what: string, instead: string): LodgeError {
-  return new LodgeError(
-    'invalid_request',
-    `${param} ${what} needs constrained decoding, which Lodge does not do yet; ${instead}.`,
-    { param },
-  );
+  return { type: 'function', name };
 }
