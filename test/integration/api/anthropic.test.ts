@@ -397,16 +397,24 @@ describe('Anthropic Messages API, with the official @anthropic-ai/sdk', () => {
     await killed;
   });
 
-  it('refuses a forced tool choice rather than answering without the call', async () => {
-    const failure = client.messages.create({
+  it('refuses a forced tool choice without tools, and one that names a tool not offered', async () => {
+    const none = client.messages.create({
       model: 'test/caller',
       max_tokens: 10,
-      tools: [weatherTool],
       tool_choice: { type: 'any' },
       messages: [{ role: 'user', content: question }],
     });
-    await expect(failure).rejects.toBeInstanceOf(Anthropic.BadRequestError);
-    await expect(failure).rejects.toMatchObject({ apiMessage: expect.stringContaining('tool_choice "any"') });
+    await expect(none).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+    await expect(none).rejects.toMatchObject({ apiMessage: expect.stringContaining('needs tools') });
+    const unknown = client.messages.create({
+      model: 'test/caller',
+      max_tokens: 10,
+      tools: [weatherTool],
+      tool_choice: { type: 'tool', name: 'get_time' },
+      messages: [{ role: 'user', content: question }],
+    });
+    await expect(unknown).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+    await expect(unknown).rejects.toMatchObject({ apiMessage: expect.stringContaining('get_time') });
   });
 });
 

@@ -222,11 +222,11 @@ describe('Ollama compatibility, with the official ollama client', () => {
       body: JSON.stringify({
         model: 'test/tiny-lm',
         messages: [{ role: 'user', content: 'x' }],
-        format: 'json',
+        format: { type: 'array', uniqueItems: true },
       }),
     });
     expect(format.status).toBe(400);
-    expect(((await format.json()) as { error: string }).error).toMatch(/constrained decoding/);
+    expect(((await format.json()) as { error: string }).error).toMatch(/uniqueItems/);
     const bad = await fetch(`${core.url}/api/chat`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -197,12 +197,15 @@ describe('OpenAI compatibility, with the official openai SDK', () => {
       client.chat.completions.create({
         model: 'test/tiny-lm',
         messages: [{ role: 'user', content: 'Hi' }],
-        response_format: { type: 'json_object' },
+        response_format: {
+          type: 'json_schema',
+          json_schema: { name: 'odd', schema: { type: 'integer', multipleOf: 3 } },
+        },
       }),
     ).rejects.toMatchObject({
       status: 400,
       param: 'response_format',
-      message: expect.stringMatching(/constrained decoding/),
+      message: expect.stringMatching(/multipleOf/),
     });
     await expect(
       client.chat.completions.create({ model: 'test/embedder', messages: [{ role: 'user', content: 'Hi' }] }),

@@ -5,6 +5,8 @@ import { LodgeError } from '../../errors';
 import { resolveSampling } from '../sampling';
 import { templatePrompt } from './messages';
 import type { CountTokensRequest, MessagesRequest } from './schemas';
+import { grammarForToolChoice } from '../structured-output';
+import type { GrammarSpec } from '../../../../shared/grammar';
 
 // Anthropic's default temperature.
 const DEFAULT_TEMPERATURE = 1;
@@ -22,9 +24,10 @@ export function chatPrompt(body: CountTokensRequest): GenerateRequest['prompt'] 
 
 /** A `/v1/messages` request as the engine's generation request. */
 export function generateRequest(body: MessagesRequest, record: ModelRecord): GenerateRequest {
-  refuseForcedToolChoice(body);
+  const prompt = chatPrompt(body);
+  const grammar = forcedToolCall(body, prompt);
   return {
-    prompt: chatPrompt(body),
+    prompt,
     maxTokens: body.max_tokens,
     stop: (body.stop_sequences ?? []).filter((stop) => stop.length > 0),
     sampling: resolveSampling(
@@ -32,6 +35,7 @@ export function generateRequest(body: MessagesRequest, record: ModelRecord): Gen
       record.samplingDefaults,
       DEFAULT_TEMPERATURE,
     ),
+    ...(grammar ? { grammar } : {}),
   };
 }
 
@@ -41,26 +45,17 @@ export function offeredToolNames(prompt: GenerateRequest['prompt']): ReadonlySet
 }
 
 /**
- * `tool_choice` `any` and `tool` promise a call, which only constrained decoding can keep; until
- * the request can carry a grammar, they are refused rather than answered with text the client
- * was told could not come. NOTE: the grammar hook goes here: return a `tool_call` grammar
- * (`mode: 'required'` for `any`, `{name}` for `tool`, `parallel: !disable_parallel_tool_use`)
- * and set it on the GenerateRequest in {@link generateRequest}.
+ * `tool_choice` `any` and `tool` promise a call: the grammar forces one (any offered tool, or the
+ * named one), its arguments valid against the tool's `input_schema`; one call only when
+ * `disable_parallel_tool_use` is set. `auto`, `none` and no choice force nothing.
  */
-function refuseForcedToolChoice(body: CountTokensRequest): void {
+function forcedToolCall(body: MessagesRequest, prompt: GenerateRequest['prompt']): GrammarSpec | undefined {
   const choice = body.tool_choice;
-  if (choice === undefined || choice.type === 'auto' || choice.type === 'none') return;
-  if ((body.tools ?? []).length === 0)
+  if (choice === undefined || choice.type === 'auto' || choice.type === 'none') return undefined;
+  const tools = prompt.kind === 'chat' ? prompt.tools : undefined;
+  if ((tools ?? []).length === 0)
     throw new LodgeError('invalid_request', `tool_choice "${choice.type}" needs tools.`, {
       param: 'tool_choice',
     });
-  if (choice.type === 'tool' && !(body.tools ?? []).some((tool) => tool.name === choice.name))
-    throw new LodgeError('invalid_request', `tool_choice names "${choice.name}", which is not in tools.`, {
-      param: 'tool_choice.name',
-    });
-  throw new LodgeError(
-    'invalid_request',
-    `tool_choice "${choice.type}" forces a tool call, which needs constrained decoding that Lodge does not do yet; use "auto".`,
-    { param: 'tool_choice' },
-  );
+  return grammarForToolChoice(tools, choice, choice.disable_parallel_tool_use !== true);
 }

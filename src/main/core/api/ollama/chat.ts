@@ -7,8 +7,9 @@ import { LodgeError } from '../../errors';
 import type { GenerationEnd } from '../responder/formatter';
 import { startGeneration, type Exchange } from '../responder/generation';
 import type { ToolCall } from '../tool-calls';
+import { grammarFromOllamaFormat } from '../structured-output';
 import { formatOllamaError } from './errors';
-import { generationOptions, keepAliveMs, modelName, ns, refuseUnsupported } from './options';
+import { generationOptions, keepAliveMs, modelName, ns, refuseImages } from './options';
 import type { ChatSchema, GenerateSchema } from './schemas';
 
 type Shape = 'chat' | 'generate';
@@ -19,8 +20,7 @@ export async function chat(
   body: z.output<typeof ChatSchema>,
   exchange: Exchange,
 ): Promise<unknown> {
-  if (body.messages.some((message) => (message.images?.length ?? 0) > 0))
-    refuseUnsupported({ images: ['x'] });
+  if (body.messages.some((message) => (message.images?.length ?? 0) > 0)) refuseImages(['x']);
   const { name, record, keepAlive } = accept(engine, body);
   if (body.messages.length === 0) return loadOnly(engine, exchange.reply, name, 'chat', keepAlive);
   const tools: ToolDefinition[] | undefined = body.tools?.map((tool) => ({
@@ -45,9 +45,11 @@ export async function chat(
     ...(message.tool_call_id !== undefined ? { tool_call_id: message.tool_call_id } : {}),
     ...(message.tool_name !== undefined ? { name: message.tool_name } : {}),
   }));
+  const grammar = grammarFromOllamaFormat(body.format);
   const generate: GenerateRequest = {
     prompt: { kind: 'chat', messages, ...(tools && tools.length > 0 ? { tools } : {}) },
     ...generationOptions(body.options, record.samplingDefaults),
+    ...(grammar ? { grammar } : {}),
   };
   return respond(engine, exchange, {
     name,
@@ -81,9 +83,11 @@ export async function generate(
         kind: 'text',
         text: body.system && body.raw !== true ? `${body.system}\n\n${body.prompt}` : body.prompt,
       };
+  const grammar = grammarFromOllamaFormat(body.format);
   const generateRequest: GenerateRequest = {
     prompt,
     ...generationOptions(body.options, record.samplingDefaults),
+    ...(grammar ? { grammar } : {}),
   };
   return respond(engine, exchange, {
     name,
@@ -98,7 +102,7 @@ export async function generate(
 /** The checks every Ollama generation passes: a model named, nothing asked that Lodge cannot do. */
 function accept(engine: Engine, body: z.output<typeof ChatSchema> | z.output<typeof GenerateSchema>) {
   const name = modelName(body);
-  refuseUnsupported(body);
+  refuseImages('images' in body ? body.images : undefined);
   return { name, record: engine.resolve(name).record, keepAlive: keepAliveMs(body.keep_alive) };
 }
 

@@ -16,15 +16,9 @@ export function modelName(body: { model?: string | undefined; name?: string | un
   return name;
 }
 
-/** Refuses request features Lodge cannot honour, with what to do instead. */
-export function refuseUnsupported(body: { format?: unknown; images?: unknown }): void {
-  if (body.format !== undefined && body.format !== null && body.format !== '') {
-    throw new LodgeError(
-      'invalid_request',
-      'format (structured output) needs constrained decoding, which Lodge does not do yet; ask for JSON in the prompt instead.',
-    );
-  }
-  if (Array.isArray(body.images) && body.images.length > 0)
+/** Refuses images: the models Lodge runs take text only. */
+export function refuseImages(images: unknown): void {
+  if (Array.isArray(images) && images.length > 0)
     throw new LodgeError('invalid_request', 'This model takes text only; images are not supported.');
 }
 

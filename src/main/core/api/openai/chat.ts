@@ -5,6 +5,7 @@ import { LodgeError } from '../../errors';
 import type { CollectedGeneration, GenerationEnd, StreamFormatter } from '../responder/formatter';
 import { startGeneration, type Exchange } from '../responder/generation';
 import { resolveSampling } from '../sampling';
+import { grammarForToolChoice, grammarFromResponseFormat } from '../structured-output';
 import type { ToolCall } from '../tool-calls';
 import { formatOpenAiError } from './errors';
 import { offeredTools, templateMessages } from './messages';
@@ -34,18 +35,15 @@ export async function chatCompletions(
   body: ChatCompletionRequest,
   exchange: Exchange,
 ): Promise<unknown> {
-  if (body.response_format && body.response_format.type !== 'text') {
-    throw new LodgeError(
-      'invalid_request',
-      `response_format "${body.response_format.type}" needs constrained decoding, which Lodge does not do yet; ask for JSON in the prompt instead.`,
-      { param: 'response_format' },
-    );
-  }
   if ((body.top_logprobs ?? 0) > 0 && body.logprobs !== true) {
     throw new LodgeError('invalid_request', 'top_logprobs needs logprobs: true.', { param: 'top_logprobs' });
   }
   const { record } = engine.resolve(body.model);
   const tools = offeredTools(body);
+  // A forced tool call wins over a response format: the answer is then the call, not text.
+  const grammar =
+    grammarForToolChoice(tools, body.tool_choice, body.parallel_tool_calls !== false) ??
+    grammarFromResponseFormat(body.response_format);
   const maxTokens = body.max_completion_tokens ?? body.max_tokens;
   const request: GenerateRequest = {
     prompt: { kind: 'chat', messages: templateMessages(body.messages), ...(tools ? { tools } : {}) },
@@ -53,6 +51,7 @@ export async function chatCompletions(
     stop: stopList(body.stop),
     sampling: resolveSampling(samplingInput(body), record.samplingDefaults, 1),
     ...(body.logprobs === true ? { logprobs: body.top_logprobs ?? 0 } : {}),
+    ...(grammar ? { grammar } : {}),
   };
   const generation = await startGeneration(engine, exchange, {
     model: body.model,

@@ -82,6 +82,7 @@ export const ChatCompletionRequestSchema = z.looseObject({
     ])
     .nullable()
     .optional(),
+  parallel_tool_calls: z.boolean().nullable().optional(),
   ...SamplingFields,
 });
 
