@@ -145,19 +145,13 @@ function conversationBefore(responses: ResponseRepository, id: string): LocatedI
 }
 
 /**
- * The grammar the output must follow: a forced tool call, or `text.format` (`json_object`,
- * `json_schema`); both at once cannot hold, so that is refused.
+ * The grammar the output must follow: a forced tool call wins over `text.format` (`json_object`,
+ * `json_schema`), as in chat completions; the answer is then the call, not text. The format is
+ * checked either way, so a schema that cannot be enforced is a 400 whatever the tool choice.
  */
 function outputGrammar(body: CreateResponseRequest, tools: ToolOffer): GrammarSpec | undefined {
   const format = grammarFromTextFormat(body.text?.format);
-  if (format && tools.grammar) {
-    throw new LodgeError(
-      'invalid_request',
-      'text.format asks for JSON while tool_choice forces a function call; the output can be only one of them. Drop one.',
-      { param: 'text.format' },
-    );
-  }
-  return format ?? tools.grammar;
+  return tools.grammar ?? format;
 }
 
 function refuseUnsupported(body: CreateResponseRequest): void {
