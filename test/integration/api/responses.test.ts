@@ -235,6 +235,46 @@ describe('OpenAI Responses API, with the official openai SDK', () => {
     expect(stored.output_text).toBe(greetingAnswer);
   });
 
+  it('takes a request shaped as Codex sends it: developer items, store false, reasoning null, include', async () => {
+    const stream = await client.responses.create({
+      model: 'test/greeter',
+      instructions: 'Be',
+      input: [
+        { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'brief.' }] },
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello there!' }] },
+      ],
+      tools: [{ ...weatherTool, strict: false }],
+      tool_choice: 'auto',
+      parallel_tool_calls: false,
+      reasoning: null,
+      store: false,
+      stream: true,
+      include: [],
+      prompt_cache_key: 'a-session-id',
+    });
+    const events: ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    const completed = events.at(-1);
+    if (completed?.type !== 'response.completed') throw new Error(`ended with ${completed?.type}`);
+    // Instructions and the developer message are one system message: "Be\n\nbrief.".
+    expect(completed.response.usage?.input_tokens).toBe(
+      tokenCount(
+        render(
+          [
+            { role: 'system', content: 'Be\n\nbrief.' },
+            { role: 'user', content: 'Hello there!' },
+          ],
+          [templateTool],
+        ),
+      ),
+    );
+    const done = events.filter((event) => event.type === 'response.output_item.done');
+    expect(done.map((event) => event.item.type)).toEqual(completed.response.output.map((item) => item.type));
+    await expect(client.responses.retrieve(completed.response.id)).rejects.toBeInstanceOf(
+      OpenAI.NotFoundError,
+    );
+  });
+
   it('returns a function call (tool_choice auto) with its text, whole and streamed', async () => {
     const response = await client.responses.create({
       model: 'test/caller',
