@@ -11,6 +11,7 @@ import { DownloadManager } from './hub/download-manager';
 import { HubClient } from './hub/hub-client';
 import { MetricsHistoryRepository } from './db/metrics-history-repository';
 import { RequestLogRepository } from './db/request-log-repository';
+import { ResponseRepository } from './db/response-repository';
 import { SettingsRepository } from './db/settings-repository';
 import { createHttpServer, type HttpServer } from './api/server';
 import { settlesWithin, systemClock } from './engine/clock';
@@ -159,6 +160,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       hub,
       downloads,
       conversations: new ConversationRepository(db),
+      responses: new ResponseRepository(db),
       dirs: { dataDir: paths.root, cacheDir: paths.cache },
       inferences,
       logger,

@@ -5,6 +5,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import type { AppInfo } from '../../../shared/contract/system';
 import type { ConversationRepository } from '../db/conversation-repository';
 import type { RequestLogRepository } from '../db/request-log-repository';
+import type { ResponseRepository } from '../db/response-repository';
 import type { Engine } from '../engine/engine';
 import { LodgeError } from '../errors';
 import type { DownloadManager } from '../hub/download-manager';
@@ -29,6 +30,7 @@ import { registerJsonBodyParser } from './json-body';
 import { registerKserveRoutes } from './kserve/routes';
 import { registerOllamaRoutes } from './ollama/routes';
 import { registerOpenAiRoutes } from './openai/routes';
+import { registerResponsesRoutes } from './responses/routes';
 import { registerOpenApi, registerOpenApiRoute } from './openapi';
 import { registerRequestLog } from './request-log';
 import { registerSecurity, SecurityPolicy } from './security';
@@ -43,6 +45,8 @@ export interface HttpServerDeps {
   readonly catalog: ModelCatalog;
   readonly hub: HubClient;
   readonly conversations: ConversationRepository;
+  /** The Responses API's stored responses. */
+  readonly responses: ResponseRepository;
   readonly downloads: DownloadManager;
   readonly dirs: { readonly dataDir: string; readonly cacheDir: string };
   readonly inferences: InferenceLog;
@@ -135,6 +139,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerConversationRoutes(fastify, deps.conversations);
   registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);
   registerOpenAiRoutes(fastify, deps.engine);
+  registerResponsesRoutes(fastify, deps.engine, deps.responses);
   registerAnthropicRoutes(fastify, deps.engine);
   registerOllamaRoutes(fastify, deps.engine, deps.catalog, deps.downloads);
   registerKserveRoutes(fastify, deps.engine);

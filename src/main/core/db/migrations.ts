@@ -132,4 +132,18 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 7,
+    name: 'responses',
+    sql: `
+      CREATE TABLE responses (
+        id                   TEXT PRIMARY KEY,  -- resp_…
+        previous_response_id TEXT,              -- the response this one continues; no foreign key, it may be deleted
+        model                TEXT NOT NULL,
+        created_at           INTEGER NOT NULL,  -- Unix seconds
+        input                TEXT NOT NULL,     -- JSON: the request's input items, each with its id
+        response             TEXT NOT NULL      -- JSON: the response object as it was answered
+      ) STRICT;
+    `,
+  },
 ];

@@ -45,8 +45,10 @@ export interface CollectedGeneration extends GenerationEnd {
  *   `content_block_delta` (the text block starts with the first text), `finish` the held-back
  *   text, `content_block_stop`, a `tool_use` block per call, `message_delta` (stop_reason, usage)
  *   and `message_stop`; `error` an `event: error`.
- * - OpenAI Responses (to come): `open` writes `response.created`, `text`
- *   `response.output_text.delta`, `finish` the output items and `response.completed`.
+ * - OpenAI Responses (`api/responses/stream.ts`): `open` writes `response.created` and
+ *   `response.in_progress`, `text` a `response.output_text.delta` (the message item opens with the
+ *   first text), `finish` the held-back text, the `.done` events, an item per call with its
+ *   argument events, and `response.completed` or `response.incomplete`; `error` `response.failed`.
  *
  * A family's handler then reads, e.g. for Anthropic Messages:
  * ```ts
