@@ -2,13 +2,17 @@ import { defineConfig } from 'vitest/config';
 
 // Three suites, cheapest first: unit (pure logic), integration (real SQLite files, a real server
 // on a loopback port), e2e (the built CLI as a process, the built UI in Debian Chromium).
+// onnxruntime's telemetry client writes outside the tests' temp dirs unless told not to.
+const env = { ORT_DISABLE_TELEMETRY: '1' };
+
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' } },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node', env } },
       {
         test: {
           name: 'integration',
+          env,
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           // The engine tests fork the built runner, so build first when src/ changed.
@@ -22,6 +26,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          env,
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/helpers/build-once.ts'],

@@ -51,8 +51,15 @@ export class RunnerProcess extends EventEmitter<RunnerProcessEvents> {
       execArgv: ['--no-js-float16array'],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // NOTE: inside Electron, process.execPath is the Electron binary; this makes it act as Node.
-      env: inElectron ? { ...process.env, ELECTRON_RUN_AS_NODE: '1' } : process.env,
+      env: {
+        ...process.env,
+        // NOTE: onnxruntime's Linux build carries Microsoft's telemetry client, which otherwise
+        // writes /tmp/mat-debug-<pid>.log and ~/.cache/Microsoft/DeveloperTools/.onnxruntime/ (a
+        // device id and an event database) on every load: nothing of Lodge's leaves the data dir.
+        ORT_DISABLE_TELEMETRY: '1',
+        // NOTE: inside Electron, process.execPath is the Electron binary; this makes it act as Node.
+        ...(inElectron ? { ELECTRON_RUN_AS_NODE: '1' } : {}),
+      },
     });
     this.ready = new Promise((resolve, reject) => {
       const timer = setTimeout(
