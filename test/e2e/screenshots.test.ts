@@ -67,7 +67,14 @@ describe('every view, light and dark, as the README shows it', () => {
     await expect.poll(() => page.getByTestId('connection').textContent(), POLL).toMatch(/Connected/);
     if (view === 'library')
       await expect.poll(() => page.getByTestId('library').locator('tbody tr').count(), POLL).toBe(2);
-    if (view === 'chat') await expect.poll(() => page.locator('article').count(), POLL).toBe(2);
+    if (view === 'chat') {
+      await page.getByRole('button', { name: 'Sorting a list in Python', exact: true }).click();
+      await expect.poll(() => page.locator('article').count(), POLL).toBe(2);
+    }
+    if (view === 'monitor')
+      await expect
+        .poll(() => page.getByTestId('chart-Machine').getAttribute('data-points').then(Number), POLL)
+        .toBeGreaterThan(1);
     if (view === 'discover') await page.click('form[role="search"] button[type="submit"]');
   };
 
