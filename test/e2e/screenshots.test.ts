@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installFixture, TINY_EMBEDDER, TINY_LM } from '../fixtures/models';
+import { FakeHub } from '../fixtures/fake-hub';
+import { fixturePath, installFixture, TINY_EMBEDDER, TINY_LM } from '../fixtures/models';
 import { launchChromium } from '../helpers/browser';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
 import { tempDir } from '../helpers/temp-dir';
@@ -21,13 +22,18 @@ const BACKGROUND_LUMINANCE = `(() => {
 
 describe('every view, light and dark, as the README shows it', () => {
   const home = tempDir();
+  let hub: FakeHub;
   let server: ServeProcess;
   let browser: Browser;
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
+    hub = await FakeHub.start([
+      { id: 'onnx-community/tiny-chat', dir: fixturePath(TINY_LM), pipelineTag: 'text-generation' },
+      { id: 'acme/tiny-chat-instruct', dir: fixturePath(TINY_LM), pipelineTag: 'text-generation' },
+    ]);
     installFixture(TINY_LM, join(home.path, 'models'), 'test/tiny-lm');
     installFixture(TINY_EMBEDDER, join(home.path, 'models'), 'test/tiny-embedder');
-    server = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path });
+    server = await startServeProcess(['--port', '0'], { HF_ENDPOINT: hub.url, LODGE_HOME: home.path });
     const { id } = await appJson<{ id: string }>(server.url, '/app/conversations', {
       method: 'POST',
       body: JSON.stringify({ model: 'test/tiny-lm', title: 'Sorting a list in Python' }),
@@ -58,6 +64,7 @@ describe('every view, light and dark, as the README shows it', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await hub?.close();
     home.remove();
   });
 
@@ -71,11 +78,25 @@ describe('every view, light and dark, as the README shows it', () => {
       await page.getByRole('button', { name: 'Sorting a list in Python', exact: true }).click();
       await expect.poll(() => page.locator('article').count(), POLL).toBe(2);
     }
-    if (view === 'monitor')
-      await expect
-        .poll(() => page.getByTestId('chart-Machine').getAttribute('data-points').then(Number), POLL)
-        .toBeGreaterThan(1);
-    if (view === 'discover') await page.click('form[role="search"] button[type="submit"]');
+    if (view === 'monitor') {
+      // Some work to show: three answers and one refused request, while the view watches.
+      const points = (title: string) =>
+        page.getByTestId(`chart-${title}`).getAttribute('data-points').then(Number);
+      await expect.poll(() => points('Machine'), POLL).toBeGreaterThan(0);
+      for (const model of ['test/tiny-lm', 'test/tiny-lm', 'test/tiny-lm', 'no/such-model'])
+        await fetch(`${server.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 24 }),
+        });
+      await expect.poll(() => points('Decode speed'), POLL).toBeGreaterThanOrEqual(3);
+      await expect.poll(() => page.getByTestId('recent-errors').count(), POLL).toBe(1);
+    }
+    if (view === 'discover') {
+      await page.click('form[role="search"] button[type="submit"]');
+      await page.getByRole('button', { name: /onnx-community\/tiny-chat/ }).click();
+      await expect.poll(() => page.getByTestId('variants').count(), POLL).toBe(1);
+    }
   };
 
   for (const scheme of ['light', 'dark'] as const) {
