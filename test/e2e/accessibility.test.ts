@@ -128,3 +128,39 @@ describe('accessibility of every view, light and dark', () => {
     await page.close();
   });
 });
+
+describe('the empty window: a fresh install with no model', () => {
+  const home = tempDir();
+  let server: ServeProcess;
+  let browser: Browser;
+  beforeAll(async () => {
+    server = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    home.remove();
+  });
+
+  for (const scheme of ['light', 'dark'] as const) {
+    it(`says what to do next in the Library and the Chat, readably (${scheme})`, async () => {
+      const page = await browser.newPage({ colorScheme: scheme, viewport: { width: 1280, height: 900 } });
+      for (const view of ['library', 'chat'] as const) {
+        await page.goto(`${server.url}/#/${view}`);
+        await expect.poll(() => page.getByTestId('connection').textContent(), POLL).toMatch(/Connected/);
+        const empty = page.getByRole('region', {
+          name: view === 'library' ? 'No models yet' : 'No model to chat with',
+        });
+        await expect.poll(() => empty.count(), POLL).toBe(1);
+        expect(await page.evaluate(CONTRAST_FAILURES), `low contrast in the empty ${view}`).toEqual([]);
+        // The way out: Discover, one click away.
+        await empty.getByRole('button', { name: 'Discover models' }).click();
+        await expect
+          .poll(() => page.locator('main').getAttribute('data-current-view'), POLL)
+          .toBe('discover');
+      }
+      await page.close();
+    });
+  }
+});

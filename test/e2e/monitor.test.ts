@@ -68,4 +68,31 @@ describe('the Monitor view', () => {
     await expect.poll(() => page.getByText('No model is loaded.').count(), { timeout: 10_000 }).toBe(1);
     await page.close();
   });
+
+  it('labels its time axes with clock times, gives each unit its own scale, and lists failed requests', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${server.url}/#/monitor`);
+    const chart = (title: string) => page.getByTestId(`chart-${title}`);
+    // The time axis spans minutes: clock times such as "01:02" or "1:02 AM", never a date such as "8/27/29".
+    for (const title of ['Requests', 'Machine']) {
+      await expect.poll(() => chart(title).getAttribute('data-time-ticks'), POLL).toBeTruthy();
+      const ticks = ((await chart(title).getAttribute('data-time-ticks')) ?? '').split(' | ');
+      for (const tick of ticks)
+        expect(tick, `a tick of ${title}`).toMatch(/^\d{1,2}:\d{2}(:\d{2})?(\s?[AP]M)?$/i);
+    }
+    // A count and milliseconds do not share one axis (one line would lie flat along the bottom).
+    expect(await chart('Requests').getAttribute('data-scales')).toBe('count ms');
+    expect(await chart('Machine').getAttribute('data-scales')).toBe('%');
+
+    const refused = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'no/such-model', messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    expect(refused.status).toBe(404);
+    const errors = page.getByTestId('recent-errors');
+    await expect.poll(() => errors.textContent(), POLL).toContain('POST /v1/chat/completions');
+    expect(await errors.textContent()).toContain('404');
+    await page.close();
+  });
 });

@@ -108,7 +108,7 @@ describe('the web UI served by the headless core', () => {
     expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark');
     expect(
       await page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--bg').trim()"),
-    ).toBe('#141414');
+    ).toBe('#111116');
     await page.close();
   });
 

@@ -1,0 +1,37 @@
+import type { LogEntry, RequestRecord } from '../../../shared/contract/system';
+
+/** One line of the Monitor's "Recent errors": a request answered with an error, or an error logged. */
+export interface RecentError {
+  readonly key: string;
+  readonly time: string;
+  /** The HTTP status of a failed request; null for a logged error. */
+  readonly status: number | null;
+  readonly text: string;
+}
+
+/**
+ * What went wrong lately, newest first: every request the request log holds with a status of 400
+ * or more (a 401 without a key, a 503 while a model could not load), and the core's error-level log
+ * entries, at most `limit` in all.
+ */
+export function recentErrors(
+  requests: readonly RequestRecord[],
+  logs: readonly LogEntry[],
+  limit: number,
+): RecentError[] {
+  const failed = requests
+    .filter((request) => request.status >= 400)
+    .map((request) => ({
+      key: `request:${request.id}`,
+      time: request.time,
+      status: request.status,
+      text: `${request.method} ${request.path}`,
+    }));
+  const logged = logs.map((entry) => ({
+    key: `log:${entry.seq}`,
+    time: entry.time,
+    status: null,
+    text: entry.msg,
+  }));
+  return [...failed, ...logged].sort((a, b) => Date.parse(b.time) - Date.parse(a.time)).slice(0, limit);
+}

@@ -1,0 +1,18 @@
+import Activity from '@lucide/svelte/icons/activity';
+import Compass from '@lucide/svelte/icons/compass';
+import Library from '@lucide/svelte/icons/library';
+import MessagesSquare from '@lucide/svelte/icons/messages-square';
+import Server from '@lucide/svelte/icons/server';
+import Settings from '@lucide/svelte/icons/settings';
+import type { LucideIcon } from '@lucide/svelte';
+import type { ViewId } from './router.svelte';
+
+/** Each view's Lucide icon: the navigation and the view's own header show the same one. */
+export const VIEW_ICONS: Readonly<Record<ViewId, LucideIcon>> = {
+  discover: Compass,
+  library: Library,
+  chat: MessagesSquare,
+  server: Server,
+  monitor: Activity,
+  settings: Settings,
+};
