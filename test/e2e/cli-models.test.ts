@@ -15,7 +15,11 @@ describe('lodge CLI commands against a running server', () => {
     hub = await FakeHub.start([
       { id: 'acme/embedder', dir: fixturePath(TINY_EMBEDDER), pipelineTag: 'feature-extraction' },
     ]);
-    server = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path, HF_ENDPOINT: hub.url });
+    server = await startServeProcess(['--port', '0'], {
+      LODGE_HOME: home.path,
+      HF_ENDPOINT: hub.url,
+      LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl,
+    });
     env = { LODGE_PORT: new URL(server.url).port };
   });
   afterAll(async () => {

@@ -23,7 +23,7 @@ describe('a download survives a killed core', () => {
   });
 
   it('resumes after kill -9 with a Range request and installs a file with the right hash', async () => {
-    const env = { HF_ENDPOINT: hub.url, LODGE_HOME: home.path };
+    const env = { HF_ENDPOINT: hub.url, LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl, LODGE_HOME: home.path };
     hub.throttle(100_000);
     const first = await startServeProcess(['--port', '0'], env);
     const started = (await (

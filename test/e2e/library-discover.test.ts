@@ -27,7 +27,11 @@ describe('Discover and Library in the browser', () => {
       },
       { id: 'onnx-community/tiny-embed', dir: fixturePath(TINY_EMBEDDER), pipelineTag: 'feature-extraction' },
     ]);
-    server = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path, HF_ENDPOINT: hub.url });
+    server = await startServeProcess(['--port', '0'], {
+      LODGE_HOME: home.path,
+      HF_ENDPOINT: hub.url,
+      LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl,
+    });
     browser = await launchChromium();
   });
   afterAll(async () => {

@@ -33,7 +33,11 @@ describe('every view, light and dark, as the README shows it', () => {
     ]);
     installFixture(TINY_LM, join(home.path, 'models'), 'test/tiny-lm');
     installFixture(TINY_EMBEDDER, join(home.path, 'models'), 'test/tiny-embedder');
-    server = await startServeProcess(['--port', '0'], { HF_ENDPOINT: hub.url, LODGE_HOME: home.path });
+    server = await startServeProcess(['--port', '0'], {
+      HF_ENDPOINT: hub.url,
+      LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl,
+      LODGE_HOME: home.path,
+    });
     const { id } = await appJson<{ id: string }>(server.url, '/app/conversations', {
       method: 'POST',
       body: JSON.stringify({ model: 'test/tiny-lm', title: 'Sorting a list in Python' }),

@@ -16,7 +16,11 @@ describe('toasts for background work', () => {
     hub = await FakeHub.start([
       { id: 'acme/tiny-chat', dir: fixturePath(TINY_LM), pipelineTag: 'text-generation' },
     ]);
-    server = await startServeProcess(['--port', '0'], { HF_ENDPOINT: hub.url, LODGE_HOME: home.path });
+    server = await startServeProcess(['--port', '0'], {
+      HF_ENDPOINT: hub.url,
+      LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl,
+      LODGE_HOME: home.path,
+    });
     browser = await launchChromium();
   });
   afterAll(async () => {

@@ -141,6 +141,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
     const hub = new HubClient({
       endpoint: () => settings.values.hubEndpoint,
       token: () => settings.values.hubToken,
+      trustedOrigins: () => hubTrustedOrigins(options.env),
     });
     const downloads = new DownloadManager({
       hub,
@@ -229,4 +230,15 @@ async function listenOrExplain(server: HttpServer, host: string, port: number) {
       throw new ConfigError(`Not allowed to listen on port ${port}. Choose a port above 1024.`);
     throw error;
   }
+}
+
+/** `LODGE_HUB_TRUSTED_ORIGINS`: comma-separated origins a hub's redirects may reach on internal addresses. */
+function hubTrustedOrigins(env: NodeJS.ProcessEnv): string[] {
+  return (env.LODGE_HUB_TRUSTED_ORIGINS ?? '').split(',').flatMap((entry) => {
+    try {
+      return entry.trim() === '' ? [] : [new URL(entry.trim()).origin];
+    } catch {
+      return [];
+    }
+  });
 }

@@ -63,7 +63,7 @@ describe('hub search and downloads against a fake hub on loopback', () => {
       { id: 'acme/gated-chat', dir: chat, pipelineTag: 'text-generation', gated: true },
     ]);
     hub.requireToken('hf_secret_token');
-    core = await startTestCore({ env: { HF_ENDPOINT: hub.url } });
+    core = await startTestCore({ env: { HF_ENDPOINT: hub.url, LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl } });
   });
   afterAll(async () => {
     await core.dispose();
@@ -246,7 +246,7 @@ describe('the download manager on its own', () => {
     const logger = pino({ level: 'silent' });
     const catalog = new ModelCatalog(join(dir.path, 'models'), new ModelRepository(db), logger);
     const manager = new DownloadManager({
-      hub: new HubClient({ endpoint: () => hub.url, token: () => null }),
+      hub: new HubClient({ endpoint: () => hub.url, token: () => null, trustedOrigins: () => [hub.cdnUrl] }),
       repository: new DownloadRepository(db),
       catalog,
       downloadsDir: join(dir.path, 'downloads'),

@@ -12,7 +12,7 @@ describe('what a hub answers is read with limits', () => {
       { id: 'acme/huge-card', dir: fixturePath(TINY_LM), card: `# Huge\n${'x'.repeat(3 * 1024 * 1024)}` },
       { id: 'acme/tiny-chat', dir: fixturePath(TINY_LM) },
     ]);
-    core = await startTestCore({ env: { HF_ENDPOINT: hub.url } });
+    core = await startTestCore({ env: { HF_ENDPOINT: hub.url, LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl } });
   });
   afterAll(async () => {
     await core.dispose();

@@ -41,7 +41,7 @@ describe('a hostile hub cannot write outside the download folder', () => {
         extraFiles: [{ path, content: `written by a hostile hub as ${index}` }],
       })),
     ]);
-    core = await startTestCore({ env: { HF_ENDPOINT: hub.url } });
+    core = await startTestCore({ env: { HF_ENDPOINT: hub.url, LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl } });
   });
   afterAll(async () => {
     await core.dispose();
@@ -82,7 +82,7 @@ describe('a download cannot be installed through a link out of models/', () => {
 
   beforeAll(async () => {
     hub = await FakeHub.start([{ id: 'acme/good', dir: fixturePath(TINY_LM) }]);
-    core = await startTestCore({ env: { HF_ENDPOINT: hub.url } });
+    core = await startTestCore({ env: { HF_ENDPOINT: hub.url, LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl } });
   });
   afterAll(async () => {
     await core.dispose();

@@ -10,7 +10,9 @@ describe('repo ids and revisions are checked before any hub URL is built', () =>
   beforeAll(async () => {
     hub = await FakeHub.start([{ id: 'acme/tiny-chat', dir: fixturePath(TINY_LM) }]);
     hub.requireToken('hf_secret_token');
-    core = await startTestCore({ env: { HF_ENDPOINT: hub.url, HF_TOKEN: 'hf_secret_token' } });
+    core = await startTestCore({
+      env: { HF_ENDPOINT: hub.url, LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl, HF_TOKEN: 'hf_secret_token' },
+    });
   });
   afterAll(async () => {
     await core.dispose();

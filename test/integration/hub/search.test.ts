@@ -35,7 +35,7 @@ describe('hub search filters: task, variant and size', () => {
       { id: 'acme/gated-chat', dir: chat, pipelineTag: 'text-generation', gated: true },
     ]);
     hub.requireToken('hf_secret_token');
-    core = await startTestCore({ env: { HF_ENDPOINT: hub.url } });
+    core = await startTestCore({ env: { HF_ENDPOINT: hub.url, LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl } });
   });
   afterAll(async () => {
     await core.dispose();

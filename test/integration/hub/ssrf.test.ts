@@ -22,7 +22,7 @@ describe('a hub cannot redirect Lodge to an internal service', () => {
     });
     await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
     port = (internal.address() as AddressInfo).port;
-    core = await startTestCore({ env: { HF_ENDPOINT: hub.url } });
+    core = await startTestCore({ env: { HF_ENDPOINT: hub.url, LODGE_HUB_TRUSTED_ORIGINS: hub.cdnUrl } });
   });
   afterAll(async () => {
     await core.dispose();
@@ -42,9 +42,14 @@ describe('a hub cannot redirect Lodge to an internal service', () => {
     `http://localhost:${port}/secret`,
     'http://169.254.169.254/latest/meta-data/',
     'file:///etc/passwd',
+    // The hub's own host is trusted on its own port only: any other port is another service.
+    `http://127.0.0.1:${port}/secret`,
+    `http://0x7f.1:${port}/secret`,
+    `http://2130706433:${port}/secret`,
+    `http://127.0.0.1.:${port}/secret`,
   ];
 
-  it.each([...Array(9).keys()])(
+  it.each([...Array(13).keys()])(
     'refuses redirect %i before connecting, with the token kept',
     async (index) => {
       const target = targets()[index] as string;

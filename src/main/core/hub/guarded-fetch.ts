@@ -66,14 +66,14 @@ export function guardedLookup(
 
 /**
  * An HTTP GET over node:http(s) whose every connection goes through {@link guardedLookup}: a host
- * that is not `trusted` (the configured hub) must resolve to public addresses only, and an IP
+ * that is not `trusted` (the configured hub's origin: scheme, host and port) must resolve to public addresses only, and an IP
  * literal must be one. Answers a WHATWG Response, as `fetch` does, without following redirects.
  */
-export function guardedFetch(trusted: (hostname: string) => boolean): HubFetch {
+export function guardedFetch(trusted: (url: URL) => boolean): HubFetch {
   return (url, init) =>
     new Promise<Response>((resolve, reject) => {
       const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-      const isTrusted = trusted(url.hostname);
+      const isTrusted = trusted(url);
       if (isIP(host) !== 0 && !isTrusted && !isPublicAddress(host)) {
         reject(new PrivateAddressError(url.hostname));
         return;

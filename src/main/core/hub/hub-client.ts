@@ -33,7 +33,12 @@ export interface HubClientOptions {
   readonly endpoint: () => string;
   /** The token for the hub at `endpoint`; it is sent to that origin and nowhere else. */
   readonly token: () => string | null;
-  /** Default: {@link guardedFetch}, trusting only the configured hub's host name. */
+  /**
+   * Origins besides the hub's own that its redirects may reach though their addresses are internal:
+   * a mirror's CDN on the user's own network (`LODGE_HUB_TRUSTED_ORIGINS`). Default: none.
+   */
+  readonly trustedOrigins?: () => readonly string[];
+  /** Default: {@link guardedFetch}, trusting only the configured hub's origin and the trusted ones. */
   readonly fetch?: HubFetch;
 }
 
@@ -89,8 +94,19 @@ export class HubClient {
   readonly #fetch: HubFetch;
 
   constructor(private readonly options: HubClientOptions) {
-    this.#fetch =
-      options.fetch ?? guardedFetch((hostname) => hostname === new URL(this.#endpoint()).hostname);
+    this.#fetch = options.fetch ?? guardedFetch((url) => this.#trusts(url));
+  }
+
+  /**
+   * Whether `url` is the configured hub or a trusted mirror origin. NOTE: trust is by origin, not
+   * host name: another port on the hub's host is another service.
+   */
+  #trusts(url: URL): boolean {
+    if (url.username !== '' || url.password !== '') return false;
+    return (
+      url.origin === new URL(this.#endpoint()).origin ||
+      (this.options.trustedOrigins?.() ?? []).includes(url.origin)
+    );
   }
 
   /** Repositories with ONNX weights for a task, most downloaded (or most recent) first. */
@@ -219,7 +235,7 @@ export class HubClient {
       await response.body?.cancel();
       if (!location) throw new LodgeError('unavailable', `The hub redirected ${path} without saying where.`);
       url = new URL(location, url);
-      checkTarget(path, url, hub);
+      if (!this.#trusts(url)) checkTarget(path, url);
     }
     throw new LodgeError(
       'unavailable',
@@ -272,15 +288,14 @@ export class HubClient {
 }
 
 /**
- * Refuses a redirect that is not HTTP, or that names an internal IP literal on a host other than
- * the hub's own. Host names are checked again when they resolve ({@link guardedFetch}).
+ * Refuses a redirect that is not HTTP, or that names an internal IP literal at an origin other
+ * than the hub's own. Host names are checked again when they resolve ({@link guardedFetch}).
  */
-function checkTarget(path: string, target: URL, hub: URL): void {
+function checkTarget(path: string, target: URL): void {
   if (target.protocol !== 'https:' && target.protocol !== 'http:')
     throw new LodgeError('forbidden', 'The hub redirected to something that is not HTTP.');
   if (target.username !== '' || target.password !== '')
     throw new LodgeError('forbidden', 'The hub redirected to an address with credentials in it.');
-  if (target.hostname === hub.hostname) return;
   const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
   if (isIP(host) !== 0 && !isPublicAddress(host)) throw refusedRedirect(path, target);
 }
