@@ -6,6 +6,7 @@ import type { ModelRecord, ModelVariant } from '../library/model-folder';
 import type { Logger } from '../logging/logger';
 import { estimateBytes, KEEP_FOREVER, providersOf, timerKeepAlive } from '../model-policy';
 import { settlesWithin, type Clock } from './clock';
+import { abandonment, cancelledWhile } from './abort';
 import { loadFailure, sanitizeLoadMessage } from './load-error';
 import type { MemoryInfo } from './hardware';
 import type { RunnerProcess } from './runner-process';
@@ -73,8 +74,9 @@ const STOP_AFTER_ABORT_MS = 3000;
  * Owns every loaded model (Ollama's sched.go is the model). A slot moves
  * `loading → ready ⇄ busy → draining → unloading` and each change is published ({@link onSlot}).
  * Invariants:
- * 1. At most one runner per model id; concurrent first requests share one load, and a model is
- *    never unloaded or switched to another variant while requests await its load.
+ * 1. At most one runner per model id, one still stopping included; concurrent first requests share
+ *    one load, and a model is never unloaded or switched to another variant while requests await
+ *    its load.
  * 2. A runner serves one request at a time (a language model's KV cache is per sequence); the
  *    others wait in its bounded queue, in arrival order.
  * 3. A busy or queued-for model is never evicted and never expires.
@@ -92,6 +94,8 @@ export class Scheduler {
   /** Errors of queued requests whose runner died before they started: safe to retry once. */
   readonly #retryable = new WeakSet<Error>();
   readonly #stoppingRunners = new Set<Promise<void>>();
+  /** Unloaded models whose runner has not exited yet, by id: a new load of the id waits for it. */
+  readonly #unloading = new Map<string, Promise<void>>();
   #stopping = false;
   #stopped!: (error: LodgeError) => void;
   /** Rejects when shutdown begins, so requests awaiting a load stop waiting at once. */
@@ -231,9 +235,38 @@ export class Scheduler {
     started: number,
     signal?: AbortSignal,
   ): Promise<Lease> {
-    if (this.#stopping) throw shuttingDown('Lodge is shutting down and accepts no new requests.');
-    let slot = this.#slots.get(record.id);
-    if (slot && slot.variant.name !== variant.name) {
+    const { slot, info } = await this.#loaded(record, variant, signal);
+    await this.#enqueue(slot, signal);
+    return this.#lease(slot, info, this.deps.clock.now() - started);
+  }
+
+  /**
+   * The slot that serves `variant` of `record` once loaded: the loaded one, else a new load. NOTE:
+   * the first pass runs synchronously within `acquire`, so a request counts as awaiting the load
+   * (and holds it from an unload) from its first moment. Invariant 1: a
+   * runner that is still stopping counts until it has exited, so a request that finds one waits for
+   * it, then looks again (others may have loaded the model meanwhile); an idle slot of another
+   * variant is unloaded first, one in use refuses the switch.
+   */
+  async #loaded(
+    record: ModelRecord,
+    variant: ModelVariant,
+    signal?: AbortSignal,
+  ): Promise<{ slot: Slot; info: LoadedInfo }> {
+    for (;;) {
+      if (this.#stopping) throw shuttingDown('Lodge is shutting down and accepts no new requests.');
+      if (signal?.aborted) throw cancelledWhile('the model');
+      const slot = this.#slots.get(record.id);
+      if (slot === undefined) {
+        const stopping = this.#unloading.get(record.id);
+        if (stopping === undefined) {
+          const loading = this.#load(record, variant);
+          return { slot: loading, info: await this.#awaitLoad(loading, signal) };
+        }
+        await stopping;
+        continue;
+      }
+      if (slot.variant.name === variant.name) return { slot, info: await this.#awaitLoad(slot, signal) };
       if (inUse(slot)) {
         throw new LodgeError(
           'conflict',
@@ -242,22 +275,21 @@ export class Scheduler {
         );
       }
       await this.#unload(slot, 'another variant was requested');
-      slot = undefined;
     }
-    slot ??= this.#load(record, variant);
-    const info = await this.#awaitLoad(slot);
-    await this.#enqueue(slot, signal);
-    return this.#lease(slot, info, this.deps.clock.now() - started);
   }
 
-  async #awaitLoad(slot: Slot): Promise<LoadedInfo> {
+  /** Waits for the slot's load; a client that leaves meanwhile stops waiting and gives up its place. */
+  async #awaitLoad(slot: Slot, signal?: AbortSignal): Promise<LoadedInfo> {
     if (slot.info !== null) return slot.info;
     slot.loadWaiters++;
     this.#publish(slot);
+    const gaveUp = abandonment(signal, 'its model to load');
     try {
-      return await Promise.race([slot.loaded, this.#stopSignal]);
+      return await Promise.race([slot.loaded, this.#stopSignal, gaveUp.promise]);
     } finally {
+      gaveUp.dispose();
       slot.loadWaiters--;
+      if (signal?.aborted && slot.state === 'loading') this.#publish(slot);
     }
   }
 
@@ -288,6 +320,7 @@ export class Scheduler {
       timer: null,
       unloadWhenIdle: false,
       stopReason: null,
+      stopped: null,
     };
     runner.ready
       .then(() =>
@@ -396,6 +429,8 @@ export class Scheduler {
   #enqueue(slot: Slot, signal?: AbortSignal): Promise<void> {
     if (this.#stopping)
       return Promise.reject(shuttingDown('Lodge is shutting down; this request was not started.'));
+    // A listener added to a signal that has already aborted never fires: check first.
+    if (signal?.aborted) return Promise.reject(cancelledWhile('the model'));
     if (slot.current === null && slot.queue.length === 0) {
       this.#claim(slot);
       return Promise.resolve();
@@ -424,7 +459,7 @@ export class Scheduler {
       const abandon = () => {
         const index = slot.queue.indexOf(waiter);
         if (index !== -1) slot.queue.splice(index, 1);
-        reject(new LodgeError('cancelled', 'The request was cancelled while it waited for the model.'));
+        reject(cancelledWhile('the model'));
       };
       signal?.addEventListener('abort', abandon, { once: true });
       slot.queue.push(waiter);
@@ -493,8 +528,9 @@ export class Scheduler {
     }, ms);
   }
 
+  /** Stops a slot's runner; a second call (another request, dispose) waits for the same stop. */
   async #unload(slot: Slot, reason: string): Promise<void> {
-    if (slot.state === 'unloading') return;
+    if (slot.stopped !== null) return slot.stopped;
     this.#forget(slot);
     const error = this.#stopping
       ? shuttingDown(`Lodge is shutting down; ${slot.record.id} was unloaded.`)
@@ -503,7 +539,11 @@ export class Scheduler {
     for (const waiter of slot.queue.splice(0)) waiter.fail(error);
     this.#setState(slot, 'unloading');
     this.deps.logger.info({ model: slot.record.id, reason }, `unloading ${slot.record.id}`);
-    await this.#stopRunner(slot.runner);
+    const stopped = this.#stopRunner(slot.runner);
+    slot.stopped = stopped;
+    this.#unloading.set(slot.record.id, stopped);
+    await stopped;
+    if (this.#unloading.get(slot.record.id) === stopped) this.#unloading.delete(slot.record.id);
   }
 
   /** Stops a runner, remembering it until it has exited so {@link dispose} can wait for it. */

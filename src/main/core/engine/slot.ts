@@ -39,6 +39,8 @@ export interface Slot {
   unloadWhenIdle: boolean;
   /** Why the slot was stopped on purpose; what requests awaiting its load are told. */
   stopReason: LodgeError | null;
+  /** Settles once the runner has exited, after an unload began; null until then. */
+  stopped: Promise<void> | null;
 }
 
 /** Whether a request is using the slot, queued for it, or awaiting its load. */
