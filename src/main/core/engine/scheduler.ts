@@ -5,12 +5,15 @@ import { LodgeError } from '../errors';
 import type { ModelRecord, ModelVariant } from '../library/model-folder';
 import type { Logger } from '../logging/logger';
 import { estimateBytes, KEEP_FOREVER, providersOf, timerKeepAlive } from '../model-policy';
-import { settlesWithin, type Clock } from './clock';
 import { abandonment, cancelledWhile } from './abort';
-import { loadFailure, sanitizeLoadMessage } from './load-error';
+import type { Clock } from './clock';
+import { graceThenCut } from './drain';
+import { planEviction } from './eviction';
+import { loadFailure, sanitizeLoaded } from './load-error';
 import type { MemoryInfo } from './hardware';
 import type { RunnerProcess } from './runner-process';
-import { inUse, newCurrent, slotEvent, type Slot, type Waiter } from './slot';
+import { runningModel, type RunningModel } from './running-model';
+import { inUse, newCurrent, newSlot, slotEvent, type Slot, type Waiter } from './slot';
 
 /** The engine settings the scheduler reads on every decision. */
 export interface SchedulerSettings {
@@ -34,25 +37,7 @@ export interface SchedulerDeps {
   readonly logger: Logger;
 }
 
-/** A loaded model as the running list shows it. */
-export interface RunningModel {
-  readonly id: string;
-  readonly task: ModelRecord['task'];
-  readonly variant: ModelVariant['name'];
-  readonly provider: ExecutionProvider;
-  readonly skippedProviders: LoadedInfo['skipped'];
-  readonly pid: number | null;
-  readonly estimatedBytes: number;
-  readonly loadedAt: number;
-  readonly loadMs: number;
-  readonly lastUsedAt: number;
-  readonly busy: boolean;
-  readonly state: SlotState;
-  readonly queueLength: number;
-  /** When it unloads if no request comes; null while busy or when kept loaded forever. */
-  readonly expiresAt: number | null;
-  readonly contextLength: number | null;
-}
+export type { RunningModel } from './running-model';
 
 /** The right to use a loaded model for one request. Release exactly once. */
 export interface Lease {
@@ -66,9 +51,6 @@ export interface Lease {
   /** Returns the model; `keepAliveMs` sets how long it stays loaded afterwards (default: settings). */
   release(keepAliveMs?: number): void;
 }
-
-/** How long requests cut off at shutdown may take to stop before the runners are stopped anyway. */
-const STOP_AFTER_ABORT_MS = 3000;
 
 /**
  * Owns every loaded model (Ollama's sched.go is the model). A slot moves
@@ -87,6 +69,8 @@ const STOP_AFTER_ABORT_MS = 3000;
  * 6. A runner that dies is forgotten at once; requests still queued for it are retried once on a
  *    fresh runner, the one it was serving fails with `runner_crashed`.
  * 7. Once {@link drain} starts, nothing new is accepted and nothing queued starts (`shutting_down`).
+ * Beside it: the slot itself (slot.ts), the eviction plan (eviction.ts, 3 and 5), the shutdown
+ * grace (drain.ts, 7) and the running list (running-model.ts).
  */
 export class Scheduler {
   readonly #slots = new Map<string, Slot>();
@@ -147,29 +131,7 @@ export class Scheduler {
 
   /** The loaded models, with their runner's memory where it answers. */
   running(): RunningModel[] {
-    return [...this.#slots.values()].flatMap((slot) => {
-      const info = slot.info;
-      if (info === null) return [];
-      return [
-        {
-          id: slot.record.id,
-          task: slot.record.task,
-          variant: slot.variant.name,
-          provider: info.provider,
-          skippedProviders: info.skipped,
-          pid: slot.runner.pid ?? null,
-          estimatedBytes: slot.estimatedBytes,
-          loadedAt: slot.loadedAt,
-          loadMs: info.loadMs,
-          lastUsedAt: slot.lastUsedAt,
-          busy: slot.current !== null,
-          state: slot.state,
-          queueLength: slot.queue.length,
-          expiresAt: slot.current !== null ? null : slot.expiresAt,
-          contextLength: info.contextLength,
-        },
-      ];
-    });
+    return [...this.#slots.values()].flatMap((slot) => runningModel(slot) ?? []);
   }
 
   /** Every slot as a {@link SlotEvent}, loading ones included: what a new subscriber starts from. */
@@ -202,20 +164,7 @@ export class Scheduler {
     this.#stopped(error);
     for (const slot of this.#slots.values()) for (const waiter of slot.queue.splice(0)) waiter.fail(error);
     const running = () => [...this.#slots.values()].flatMap((slot) => (slot.current ? [slot.current] : []));
-    const finished = await settlesWithin(
-      this.deps.clock,
-      Promise.all(running().map((current) => current.released)),
-      graceMs,
-    );
-    if (finished) return;
-    const cut = running();
-    this.deps.logger.warn({ requests: cut.length }, 'stopping requests still running after the grace period');
-    for (const current of cut) current.controller.abort();
-    await settlesWithin(
-      this.deps.clock,
-      Promise.all(cut.map((current) => current.released)),
-      STOP_AFTER_ABORT_MS,
-    );
+    await graceThenCut(running, graceMs, this.deps.clock, this.deps.logger);
   }
 
   /** Stops every runner (and waits for those already stopping) and fails every waiting request. */
@@ -303,25 +252,7 @@ export class Scheduler {
     const loaded = new Promise<LoadedInfo>((resolve, reject) => (settle = { resolve, reject }));
     // Every request for this model awaits `loaded`; this keeps an unawaited failure from going unhandled.
     loaded.catch(() => undefined);
-    const slot: Slot = {
-      record,
-      variant,
-      runner,
-      estimatedBytes,
-      loaded,
-      state: 'loading',
-      loadWaiters: 0,
-      info: null,
-      loadedAt: 0,
-      lastUsedAt: this.deps.clock.now(),
-      current: null,
-      queue: [],
-      expiresAt: null,
-      timer: null,
-      unloadWhenIdle: false,
-      stopReason: null,
-      stopped: null,
-    };
+    const slot = newSlot({ record, variant, runner, estimatedBytes, loaded, now: this.deps.clock.now() });
     runner.ready
       .then(() =>
         runner.load({
@@ -340,14 +271,7 @@ export class Scheduler {
             settle.reject(slot.stopReason);
             return;
           }
-          // Why a provider was skipped is shown to clients (/app/runners): no paths from onnxruntime's build.
-          const info: LoadedInfo = {
-            ...loadedInfo,
-            skipped: loadedInfo.skipped.map((skip) => ({
-              ...skip,
-              reason: sanitizeLoadMessage(skip.reason, record.dir),
-            })),
-          };
+          const info = sanitizeLoaded(loadedInfo, record.dir);
           slot.info = info;
           slot.loadedAt = this.deps.clock.now();
           this.deps.logger.info(
@@ -403,27 +327,8 @@ export class Scheduler {
 
   /** Evicts least recently used idle models until `bytes` more fit; refuses when they cannot. */
   #makeRoom(id: string, bytes: number, settings: SchedulerSettings): void {
-    const gib = (value: number) => `${(value / 1024 ** 3).toFixed(1)} GiB`;
-    if (bytes > settings.memoryBudgetBytes) {
-      throw new LodgeError(
-        'model_load_failed',
-        `${id} needs about ${gib(bytes)} of memory, more than the ${gib(settings.memoryBudgetBytes)} Lodge may use. Choose a smaller variant, or raise the memory budget.`,
-      );
-    }
-    const used = () => [...this.#slots.values()].reduce((sum, slot) => sum + slot.estimatedBytes, 0);
-    while (this.#slots.size >= settings.maxLoadedModels || used() + bytes > settings.memoryBudgetBytes) {
-      const idle = [...this.#slots.values()]
-        .filter((slot) => slot.info !== null && !inUse(slot))
-        .sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
-      if (!idle) {
-        throw new LodgeError(
-          'unavailable',
-          `Cannot load ${id} now: the loaded models are all busy and there is no room for another. Retry shortly.`,
-          { retryAfterSeconds: 2 },
-        );
-      }
-      void this.#unload(idle, `making room for ${id}`);
-    }
+    for (const slot of planEviction(this.#slots.values(), id, bytes, settings))
+      void this.#unload(slot, `making room for ${id}`);
   }
 
   #enqueue(slot: Slot, signal?: AbortSignal): Promise<void> {
