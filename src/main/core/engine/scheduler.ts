@@ -190,12 +190,12 @@ export class Scheduler {
   }
 
   /**
-   * The slot that serves `variant` of `record` once loaded: the loaded one, else a new load. NOTE:
-   * the first pass runs synchronously within `acquire`, so a request counts as awaiting the load
-   * (and holds it from an unload) from its first moment. Invariant 1: a
-   * runner that is still stopping counts until it has exited, so a request that finds one waits for
-   * it, then looks again (others may have loaded the model meanwhile); an idle slot of another
-   * variant is unloaded first, one in use refuses the switch.
+   * The slot that serves `variant` of `record` once loaded: the loaded one, else a new load.
+   * Invariant 1: a runner that is still stopping counts until it has exited, so a request that
+   * finds one waits for it, then looks again (others may have loaded the model meanwhile); an idle
+   * slot of another variant is unloaded first, one in use refuses the switch. NOTE: the first pass
+   * runs synchronously within `acquire`, so a request counts as awaiting the load (and holds the
+   * model from an unload) from its first moment.
    */
   async #loaded(
     record: ModelRecord,
