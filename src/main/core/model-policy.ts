@@ -1,10 +1,16 @@
 // Model policy in one place: how much memory a model takes, whether it fits the budget, how long it
-// stays loaded, and what a request runs with once the model's preset and the settings are applied.
+// stays loaded, what a request runs with once the model's preset and the settings are applied, and
+// its sampling (the request's, else the model's generation_config.json, else neutral).
 // The scheduler, the engine, the composition root and the hub's fit check all ask here; the
 // variant order itself is library/variant-choice.ts, which needs no record.
-import type { ExecutionProvider, GenerateRequest } from '../../shared/engine';
+import {
+  GREEDY,
+  type ExecutionProvider,
+  type GenerateRequest,
+  type SamplingOptions,
+} from '../../shared/engine';
 import type { Settings } from '../../shared/contract/settings';
-import type { ModelRecord, ModelVariant, VariantName } from './library/model-record';
+import type { GenerationDefaults, ModelRecord, ModelVariant, VariantName } from './library/model-record';
 import { chooseVariant } from './library/variant-choice';
 
 /** Memory a session takes beyond its weight files (runtime, arena, activations): a factor and a floor. */
@@ -135,4 +141,42 @@ export function withPreset(record: ModelRecord, request: GenerateRequest): Gener
     };
   }
   return next;
+}
+
+/** Sampling fields as a request gives them; absent ones come from the model, then from greedy. */
+export type SamplingInput = { -readonly [K in keyof SamplingOptions]?: SamplingOptions[K] | undefined };
+
+/**
+ * The sampling a request runs with: what it set, else the model's generation_config.json, else
+ * neutral values. `fallbackTemperature` is the API's own default (OpenAI's is 1).
+ */
+export function resolveSampling(
+  given: SamplingInput,
+  defaults: GenerationDefaults,
+  fallbackTemperature: number,
+): SamplingOptions {
+  const pick = <T>(value: T | undefined, fallback: T): T => (value === undefined ? fallback : value);
+  const sampling: SamplingOptions = {
+    temperature: pick(given.temperature, pick(defaults.temperature, fallbackTemperature)),
+    topK: pick(given.topK, pick(defaults.topK, GREEDY.topK)),
+    topP: pick(given.topP, pick(defaults.topP, GREEDY.topP)),
+    minP: pick(given.minP, pick(defaults.minP, GREEDY.minP)),
+    repetitionPenalty: pick(
+      given.repetitionPenalty,
+      pick(defaults.repetitionPenalty, GREEDY.repetitionPenalty),
+    ),
+    // NOTE: a penalty from generation_config.json has Hugging Face's meaning: every token of the
+    // sequence, prompt included (transformers.js applies it so), not Ollama's last 64.
+    repeatLastN: pick(
+      given.repeatLastN,
+      given.repetitionPenalty === undefined && defaults.repetitionPenalty !== undefined
+        ? Number.MAX_SAFE_INTEGER
+        : GREEDY.repeatLastN,
+    ),
+    presencePenalty: pick(given.presencePenalty, GREEDY.presencePenalty),
+    frequencyPenalty: pick(given.frequencyPenalty, GREEDY.frequencyPenalty),
+    ...(given.seed !== undefined ? { seed: given.seed } : {}),
+    ...(given.logitBias !== undefined ? { logitBias: given.logitBias } : {}),
+  };
+  return sampling;
 }

@@ -36,13 +36,15 @@ describe('behaviour under stress', () => {
     });
     const reader = response.body?.getReader();
     await reader?.read();
+    const pid = (await runner()).models[0]?.pid;
     controller.abort();
     await expect.poll(async () => (await runner()).models[0]?.busy, { timeout: 10_000 }).toBe(false);
     const inferences = (await (await fetch(`${core.url}/app/inferences?limit=1`)).json()) as {
       inferences: { outcome: string; completionTokens: number }[];
     };
     expect(inferences.inferences[0]).toMatchObject({ outcome: 'cancelled' });
-    expect(inferences.inferences[0]?.completionTokens).toBeLessThan(2000);
+    // Freed by the cancel itself: the same runner, not a killed and restarted one.
+    expect((await runner()).models[0]).toMatchObject({ busy: false, pid });
     const next = await fetch(`${core.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -98,6 +98,45 @@ describe('the engine with real runner processes', () => {
     });
   });
 
+  it('asks each runner for its memory without leaving a timer behind per call', async () => {
+    await collect(core.lodge.engine.generate('test/tiny-lm', request({ maxTokens: 1 })));
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => core.lodge.engine.runningWithMemory()),
+    );
+    expect(answers.flat().find((model) => model.id === 'test/tiny-lm')?.rssBytes).toEqual(expect.any(Number));
+    expect(timers() - before).toBeLessThan(5);
+  });
+
+  it('refuses, as invalid_request, a request its runner channel cannot carry; the runner serves on', async () => {
+    const pid = () => core.lodge.engine.running().find((model) => model.id === 'test/tiny-lm')?.pid;
+    await collect(core.lodge.engine.generate('test/tiny-lm', request({ maxTokens: 1 })));
+    const before = pid();
+    let deep: Record<string, unknown> = {};
+    for (let depth = 0; depth < 100_000; depth++) deep = { deep };
+    for (const [parameters, why] of [
+      [{ run: () => 1 }, /not plain data/],
+      [{ marker: Symbol('x') }, /not plain data/],
+      [deep, /nested too deeply/],
+    ] as const) {
+      const prompt = {
+        kind: 'chat' as const,
+        messages: [{ role: 'user' as const, content: 'Hi' }],
+        tools: [{ type: 'function' as const, function: { name: 'f', parameters } }],
+      };
+      await expect(
+        collect(core.lodge.engine.generate('test/tiny-lm', request({ prompt }))),
+      ).rejects.toMatchObject({
+        code: 'invalid_request',
+        message: expect.stringMatching(why),
+      });
+    }
+    const { done } = await collect(core.lodge.engine.generate('test/tiny-lm', request({ maxTokens: 2 })));
+    expect(done).toMatchObject({ type: 'done', stats: { completionTokens: 2 } });
+    expect(pid()).toBe(before);
+  });
+
   it('resolves a bare name and a variant tag, and names the available models when one is unknown', async () => {
     expect(
       (await collect(core.lodge.engine.generate('tiny-lm:latest', request({ maxTokens: 1 })))).done?.type,

@@ -1,7 +1,9 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { GREEDY, type GenerateRequest } from '../../../src/shared/engine';
 import type { SlotEvent } from '../../../src/shared/slot-state';
 import type { Clock } from '../../../src/main/core/engine/clock';
 import { systemMemory } from '../../../src/main/core/engine/hardware';
@@ -44,6 +46,13 @@ class ManualClock implements Clock {
   }
 }
 
+const countRequest: GenerateRequest = {
+  prompt: { kind: 'chat', messages: [{ role: 'user', content: 'Hi' }] },
+  maxTokens: 1,
+  stop: [],
+  sampling: GREEDY,
+};
+
 const SETTINGS: SchedulerSettings = {
   providers: ['cpu'],
   threads: 1,
@@ -60,9 +69,12 @@ describe('scheduler lifecycles, with real runners and a manual clock', () => {
   const dir = tempDir();
 
   beforeAll(async () => {
-    // A model with two variants (the same graph twice), to switch between.
-    const folder = installFixture(TINY_LM, join(dir.path, 'models'), 'test/two');
-    copyFileSync(join(folder, 'onnx/model.onnx'), join(folder, 'onnx/model_q4.onnx'));
+    // Models with two variants (the same graph twice), to switch between. The cases over HTTP each
+    // have their own model id, so that none depends on what an earlier case left loaded.
+    for (const id of ['test/two', 'test/keep', 'test/crash', 'test/events']) {
+      const folder = installFixture(TINY_LM, join(dir.path, 'models'), id);
+      copyFileSync(join(folder, 'onnx/model.onnx'), join(folder, 'onnx/model_q4.onnx'));
+    }
     mkdirSync(join(dir.path, 'cache'), { recursive: true });
     core = await startTestCore({ dataDir: dir.path });
     const { record } = core.lodge.engine.resolve('test/two');
@@ -147,13 +159,13 @@ describe('scheduler lifecycles, with real runners and a manual clock', () => {
     const response = await fetch(`${core.url}/api/generate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'test/two', prompt: '', keep_alive: '99999999h' }),
+      body: JSON.stringify({ model: 'test/keep', prompt: '', keep_alive: '99999999h' }),
     });
     expect(response.status).toBe(200);
-    expect(core.lodge.engine.running()).toEqual([
-      expect.objectContaining({ id: 'test/two', expiresAt: null }),
-    ]);
-    await core.lodge.engine.unload('test/two');
+    expect(core.lodge.engine.running().find((model) => model.id === 'test/keep')).toMatchObject({
+      expiresAt: null,
+    });
+    await core.lodge.engine.unload('test/keep');
   });
 
   it('over HTTP, a request queued behind one whose runner is killed is answered by a fresh runner', async () => {
@@ -161,27 +173,28 @@ describe('scheduler lifecycles, with real runners and a manual clock', () => {
       fetch(`${core.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'test/two', messages: [{ role: 'user', content: 'Hi' }], ...body }),
+        body: JSON.stringify({ model: 'test/crash', messages: [{ role: 'user', content: 'Hi' }], ...body }),
       });
+    const crashing = () => core.lodge.engine.running().find((model) => model.id === 'test/crash');
     const first = await post({ max_tokens: 1800, stream: true });
     const reader = (first.body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
     const queued = post({ max_tokens: 3 });
-    await expect.poll(() => core.lodge.engine.running()[0]?.queueLength).toBe(1);
-    const pid = core.lodge.engine.running()[0]?.pid as number;
+    await expect.poll(() => crashing()?.queueLength).toBe(1);
+    const pid = crashing()?.pid as number;
     process.kill(pid, 'SIGKILL');
     const answer = await queued;
     expect(answer.status).toBe(200);
     expect(((await answer.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(
       3,
     );
-    expect(core.lodge.engine.running()[0]?.pid).not.toBe(pid);
+    expect(crashing()?.pid).not.toBe(pid);
     // The stream that was running gets the crash as an in-stream error, not a 500 page.
     let text = '';
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
       text += new TextDecoder().decode(chunk.value);
     expect(text).toContain('"code":"runner_crashed"');
-    await core.lodge.engine.unload('test/two');
+    await core.lodge.engine.unload('test/crash');
   });
 
   it('publishes slot states on /app/events: loading, then ready or busy, then unloading', async () => {
@@ -190,18 +203,19 @@ describe('scheduler lifecycles, with real runners and a manual clock', () => {
     const reader = (events.body as ReadableStream<Uint8Array>).getReader();
     let text = '';
     const slotStates = () =>
-      [...text.matchAll(/event: slot\ndata: (.*)\n/g)].map(
-        (match) => (JSON.parse(match[1] as string) as SlotEvent).state,
-      );
+      [...text.matchAll(/event: slot\ndata: (.*)\n/g)]
+        .map((match) => JSON.parse(match[1] as string) as SlotEvent)
+        .filter((slot) => slot.id === 'test/events')
+        .map((slot) => slot.state);
     const reading = (async () => {
       for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
         text += new TextDecoder().decode(chunk.value);
     })().catch(() => undefined);
     await expect.poll(() => text.includes(': connected')).toBe(true);
-    await core.lodge.engine.load('test/two', -1);
-    await core.lodge.engine.unload('test/two');
+    await core.lodge.engine.load('test/events', -1);
+    await core.lodge.engine.unload('test/events');
     await expect.poll(slotStates).toEqual(['loading', 'loading', 'ready', 'busy', 'ready', 'unloading']);
-    expect(text).toMatch(/"id":"test\/two","variant":"q4","state":"loading","waiting":1/);
+    expect(text).toMatch(/"id":"test\/events","variant":"q4","state":"loading","waiting":1/);
     controller.abort();
     await reading;
   });
@@ -247,4 +261,79 @@ describe('scheduler lifecycles, with real runners and a manual clock', () => {
     running.release();
     await drained;
   });
+
+  it('two requests for another variant while the model idles share one new runner, and none outlives dispose', async () => {
+    const { scheduler: s } = scheduler();
+    const old = await s.acquire(tiny.record, tiny.fp32);
+    const oldPid = old.runner.pid as number;
+    old.release();
+    const both = [s.acquire(tiny.record, tiny.q4), s.acquire(tiny.record, tiny.q4)];
+    // One is served, the other waits in the queue of the same runner.
+    const served = await Promise.race(both);
+    expect(alive(oldPid)).toBe(false);
+    const pid = served.runner.pid as number;
+    served.release();
+    const leases = await Promise.all(both);
+    expect(leases.map((lease) => lease.runner.pid)).toEqual([pid, pid]);
+    expect(s.running()).toEqual([expect.objectContaining({ variant: 'q4', pid })]);
+    for (const lease of leases) lease.release();
+    await s.dispose();
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('a client that leaves while the model loads, or while queued, gives up its place', async () => {
+    const { scheduler: s } = scheduler();
+    await expect(s.acquire(tiny.record, tiny.fp32, AbortSignal.abort())).rejects.toMatchObject({
+      code: 'cancelled',
+    });
+    expect(s.slots()).toEqual([]);
+    const loading = new AbortController();
+    const staying = s.acquire(tiny.record, tiny.fp32);
+    const leaving = s.acquire(tiny.record, tiny.fp32, loading.signal);
+    loading.abort();
+    await expect(leaving).rejects.toMatchObject({ code: 'cancelled' });
+    const lease = await staying;
+    expect(s.running()[0]).toMatchObject({ state: 'busy', queueLength: 0 });
+    const queued = new AbortController();
+    const gone = s.acquire(tiny.record, tiny.fp32, queued.signal);
+    const next = s.acquire(tiny.record, tiny.fp32);
+    await expect.poll(() => s.running()[0]?.queueLength).toBe(2);
+    queued.abort();
+    await expect(gone).rejects.toMatchObject({ code: 'cancelled' });
+    expect(s.running()[0]?.queueLength).toBe(1);
+    lease.release();
+    (await next).release();
+    expect(s.running()[0]).toMatchObject({ state: 'ready', busy: false, queueLength: 0 });
+    // Nobody holds the model now, so another variant may replace it.
+    const switched = await s.acquire(tiny.record, tiny.q4);
+    expect(switched.variant.name).toBe('q4');
+    switched.release();
+  });
+
+  it('a request the runner channel cannot carry fails as invalid_request and leaves nothing pending', async () => {
+    const { scheduler: s } = scheduler();
+    const lease = await s.acquire(tiny.record, tiny.fp32);
+    const controller = new AbortController();
+    const tools = [{ type: 'function' as const, function: { name: 'f', parameters: { run: () => 1 } } }];
+    const prompt = { kind: 'chat' as const, messages: [{ role: 'user' as const, content: 'Hi' }], tools };
+    await expect(
+      lease.runner.call('count', { request: { ...countRequest, prompt } }, controller.signal),
+    ).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/not plain data/) });
+    expect(lease.runner.inFlight).toBe(0);
+    expect(getEventListeners(controller.signal, 'abort')).toEqual([]);
+    // The runner was never sent it, and still serves.
+    const counted = await lease.runner.call('count', { request: countRequest }, controller.signal);
+    expect(counted.promptTokens).toBeGreaterThan(0);
+    lease.release();
+  });
 });
+
+/** Whether a process with this id exists (signal 0 checks without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -190,12 +190,7 @@ export class Engine {
     return Promise.all(
       this.scheduler.running().map(async (model) => {
         const runner = this.scheduler.runnerOf(model.id);
-        const stats = runner
-          ? await Promise.race([
-              runner.call('stats', {}).catch(() => null),
-              new Promise<null>((resolve) => setTimeout(() => resolve(null), 500)),
-            ])
-          : null;
+        const stats = runner ? await withinMs(runner.call('stats', {}), STATS_TIMEOUT_MS) : null;
         return { ...model, rssBytes: stats?.rssBytes ?? null };
       }),
     );
@@ -260,6 +255,20 @@ export class Engine {
     } finally {
       lease.release(keepAlive);
     }
+  }
+}
+
+/** How long `/app/runners` waits for a runner's memory figure. */
+const STATS_TIMEOUT_MS = 500;
+
+/** What `work` resolves to within `ms`, else null (a failure too); the timer is cleared either way. */
+async function withinMs<T>(work: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([work.catch(() => null), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

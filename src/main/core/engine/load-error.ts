@@ -1,4 +1,5 @@
 import { basename, isAbsolute, relative } from 'node:path';
+import type { LoadedInfo } from '../../../shared/runner-protocol';
 import { LodgeError } from '../errors';
 import type { ModelRecord } from '../library/model-folder';
 
@@ -55,4 +56,15 @@ export function loadFailure(record: ModelRecord, error: unknown): LodgeError {
   const reason = sanitizeLoadMessage(error instanceof Error ? error.message : String(error), record.dir);
   const message = reason.startsWith(`${record.id} `) ? reason : `${record.id} could not be loaded: ${reason}`;
   return new LodgeError('model_load_failed', message, {}, { cause: error });
+}
+
+/**
+ * What a runner reports after a load, safe to show clients (`/app/runners` lists why a provider
+ * was skipped): the reasons without paths from onnxruntime's build or the data dir.
+ */
+export function sanitizeLoaded(info: LoadedInfo, modelDir: string): LoadedInfo {
+  return {
+    ...info,
+    skipped: info.skipped.map((skip) => ({ ...skip, reason: sanitizeLoadMessage(skip.reason, modelDir) })),
+  };
 }

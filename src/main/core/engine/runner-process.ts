@@ -202,9 +202,22 @@ export class RunnerProcess extends EventEmitter<RunnerProcessEvents> {
         },
         ...(onEvent ? { onEvent } : {}),
       });
-      this.#send({ type, id, ...payload } as CoreToRunnerMessage);
+      try {
+        this.#send({ type, id, ...payload } as CoreToRunnerMessage);
+      } catch (error) {
+        // Serializing happens before anything is sent: the runner never saw it, so nothing awaits it.
+        this.#pending.delete(id);
+        settle();
+        reject(unsendable(this.modelId, error));
+        return;
+      }
       if (signal?.aborted) cancel();
     });
+  }
+
+  /** Requests sent to the runner and not yet answered. */
+  get inFlight(): number {
+    return this.#pending.size;
   }
 
   #send(message: CoreToRunnerMessage): void {
@@ -240,4 +253,19 @@ export class RunnerProcess extends EventEmitter<RunnerProcessEvents> {
     this.#pending.clear();
     this.emit('exit', { code, signal, expected });
   }
+}
+
+/**
+ * The error for a request the IPC serializer refused (a value that is not plain data, or nested so
+ * deep it overflows the stack): the request is refused, the runner keeps serving.
+ */
+function unsendable(modelId: string, cause: unknown): LodgeError {
+  const why =
+    cause instanceof RangeError ? 'it is nested too deeply' : 'it holds a value that is not plain data';
+  return new LodgeError(
+    'invalid_request',
+    `The request could not be sent to the runner for ${modelId}: ${why}.`,
+    {},
+    { cause },
+  );
 }

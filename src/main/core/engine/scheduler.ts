@@ -5,11 +5,15 @@ import { LodgeError } from '../errors';
 import type { ModelRecord, ModelVariant } from '../library/model-folder';
 import type { Logger } from '../logging/logger';
 import { estimateBytes, KEEP_FOREVER, providersOf, timerKeepAlive } from '../model-policy';
-import { settlesWithin, type Clock } from './clock';
-import { loadFailure, sanitizeLoadMessage } from './load-error';
+import { abandonment, cancelledWhile } from './abort';
+import type { Clock } from './clock';
+import { graceThenCut } from './drain';
+import { planEviction } from './eviction';
+import { loadFailure, sanitizeLoaded } from './load-error';
 import type { MemoryInfo } from './hardware';
 import type { RunnerProcess } from './runner-process';
-import { inUse, newCurrent, slotEvent, type Slot, type Waiter } from './slot';
+import { runningModel, type RunningModel } from './running-model';
+import { inUse, newCurrent, newSlot, slotEvent, type Slot, type Waiter } from './slot';
 
 /** The engine settings the scheduler reads on every decision. */
 export interface SchedulerSettings {
@@ -33,25 +37,7 @@ export interface SchedulerDeps {
   readonly logger: Logger;
 }
 
-/** A loaded model as the running list shows it. */
-export interface RunningModel {
-  readonly id: string;
-  readonly task: ModelRecord['task'];
-  readonly variant: ModelVariant['name'];
-  readonly provider: ExecutionProvider;
-  readonly skippedProviders: LoadedInfo['skipped'];
-  readonly pid: number | null;
-  readonly estimatedBytes: number;
-  readonly loadedAt: number;
-  readonly loadMs: number;
-  readonly lastUsedAt: number;
-  readonly busy: boolean;
-  readonly state: SlotState;
-  readonly queueLength: number;
-  /** When it unloads if no request comes; null while busy or when kept loaded forever. */
-  readonly expiresAt: number | null;
-  readonly contextLength: number | null;
-}
+export type { RunningModel } from './running-model';
 
 /** The right to use a loaded model for one request. Release exactly once. */
 export interface Lease {
@@ -66,15 +52,13 @@ export interface Lease {
   release(keepAliveMs?: number): void;
 }
 
-/** How long requests cut off at shutdown may take to stop before the runners are stopped anyway. */
-const STOP_AFTER_ABORT_MS = 3000;
-
 /**
  * Owns every loaded model (Ollama's sched.go is the model). A slot moves
  * `loading → ready ⇄ busy → draining → unloading` and each change is published ({@link onSlot}).
  * Invariants:
- * 1. At most one runner per model id; concurrent first requests share one load, and a model is
- *    never unloaded or switched to another variant while requests await its load.
+ * 1. At most one runner per model id, one still stopping included; concurrent first requests share
+ *    one load, and a model is never unloaded or switched to another variant while requests await
+ *    its load.
  * 2. A runner serves one request at a time (a language model's KV cache is per sequence); the
  *    others wait in its bounded queue, in arrival order.
  * 3. A busy or queued-for model is never evicted and never expires.
@@ -85,6 +69,8 @@ const STOP_AFTER_ABORT_MS = 3000;
  * 6. A runner that dies is forgotten at once; requests still queued for it are retried once on a
  *    fresh runner, the one it was serving fails with `runner_crashed`.
  * 7. Once {@link drain} starts, nothing new is accepted and nothing queued starts (`shutting_down`).
+ * Beside it: the slot itself (slot.ts), the eviction plan (eviction.ts, 3 and 5), the shutdown
+ * grace (drain.ts, 7) and the running list (running-model.ts).
  */
 export class Scheduler {
   readonly #slots = new Map<string, Slot>();
@@ -92,6 +78,8 @@ export class Scheduler {
   /** Errors of queued requests whose runner died before they started: safe to retry once. */
   readonly #retryable = new WeakSet<Error>();
   readonly #stoppingRunners = new Set<Promise<void>>();
+  /** Unloaded models whose runner has not exited yet, by id: a new load of the id waits for it. */
+  readonly #unloading = new Map<string, Promise<void>>();
   #stopping = false;
   #stopped!: (error: LodgeError) => void;
   /** Rejects when shutdown begins, so requests awaiting a load stop waiting at once. */
@@ -143,29 +131,7 @@ export class Scheduler {
 
   /** The loaded models, with their runner's memory where it answers. */
   running(): RunningModel[] {
-    return [...this.#slots.values()].flatMap((slot) => {
-      const info = slot.info;
-      if (info === null) return [];
-      return [
-        {
-          id: slot.record.id,
-          task: slot.record.task,
-          variant: slot.variant.name,
-          provider: info.provider,
-          skippedProviders: info.skipped,
-          pid: slot.runner.pid ?? null,
-          estimatedBytes: slot.estimatedBytes,
-          loadedAt: slot.loadedAt,
-          loadMs: info.loadMs,
-          lastUsedAt: slot.lastUsedAt,
-          busy: slot.current !== null,
-          state: slot.state,
-          queueLength: slot.queue.length,
-          expiresAt: slot.current !== null ? null : slot.expiresAt,
-          contextLength: info.contextLength,
-        },
-      ];
-    });
+    return [...this.#slots.values()].flatMap((slot) => runningModel(slot) ?? []);
   }
 
   /** Every slot as a {@link SlotEvent}, loading ones included: what a new subscriber starts from. */
@@ -198,20 +164,7 @@ export class Scheduler {
     this.#stopped(error);
     for (const slot of this.#slots.values()) for (const waiter of slot.queue.splice(0)) waiter.fail(error);
     const running = () => [...this.#slots.values()].flatMap((slot) => (slot.current ? [slot.current] : []));
-    const finished = await settlesWithin(
-      this.deps.clock,
-      Promise.all(running().map((current) => current.released)),
-      graceMs,
-    );
-    if (finished) return;
-    const cut = running();
-    this.deps.logger.warn({ requests: cut.length }, 'stopping requests still running after the grace period');
-    for (const current of cut) current.controller.abort();
-    await settlesWithin(
-      this.deps.clock,
-      Promise.all(cut.map((current) => current.released)),
-      STOP_AFTER_ABORT_MS,
-    );
+    await graceThenCut(running, graceMs, this.deps.clock, this.deps.logger);
   }
 
   /** Stops every runner (and waits for those already stopping) and fails every waiting request. */
@@ -231,9 +184,38 @@ export class Scheduler {
     started: number,
     signal?: AbortSignal,
   ): Promise<Lease> {
-    if (this.#stopping) throw shuttingDown('Lodge is shutting down and accepts no new requests.');
-    let slot = this.#slots.get(record.id);
-    if (slot && slot.variant.name !== variant.name) {
+    const { slot, info } = await this.#loaded(record, variant, signal);
+    await this.#enqueue(slot, signal);
+    return this.#lease(slot, info, this.deps.clock.now() - started);
+  }
+
+  /**
+   * The slot that serves `variant` of `record` once loaded: the loaded one, else a new load.
+   * Invariant 1: a runner that is still stopping counts until it has exited, so a request that
+   * finds one waits for it, then looks again (others may have loaded the model meanwhile); an idle
+   * slot of another variant is unloaded first, one in use refuses the switch. NOTE: the first pass
+   * runs synchronously within `acquire`, so a request counts as awaiting the load (and holds the
+   * model from an unload) from its first moment.
+   */
+  async #loaded(
+    record: ModelRecord,
+    variant: ModelVariant,
+    signal?: AbortSignal,
+  ): Promise<{ slot: Slot; info: LoadedInfo }> {
+    for (;;) {
+      if (this.#stopping) throw shuttingDown('Lodge is shutting down and accepts no new requests.');
+      if (signal?.aborted) throw cancelledWhile('the model');
+      const slot = this.#slots.get(record.id);
+      if (slot === undefined) {
+        const stopping = this.#unloading.get(record.id);
+        if (stopping === undefined) {
+          const loading = this.#load(record, variant);
+          return { slot: loading, info: await this.#awaitLoad(loading, signal) };
+        }
+        await stopping;
+        continue;
+      }
+      if (slot.variant.name === variant.name) return { slot, info: await this.#awaitLoad(slot, signal) };
       if (inUse(slot)) {
         throw new LodgeError(
           'conflict',
@@ -242,22 +224,21 @@ export class Scheduler {
         );
       }
       await this.#unload(slot, 'another variant was requested');
-      slot = undefined;
     }
-    slot ??= this.#load(record, variant);
-    const info = await this.#awaitLoad(slot);
-    await this.#enqueue(slot, signal);
-    return this.#lease(slot, info, this.deps.clock.now() - started);
   }
 
-  async #awaitLoad(slot: Slot): Promise<LoadedInfo> {
+  /** Waits for the slot's load; a client that leaves meanwhile stops waiting and gives up its place. */
+  async #awaitLoad(slot: Slot, signal?: AbortSignal): Promise<LoadedInfo> {
     if (slot.info !== null) return slot.info;
     slot.loadWaiters++;
     this.#publish(slot);
+    const gaveUp = abandonment(signal, 'its model to load');
     try {
-      return await Promise.race([slot.loaded, this.#stopSignal]);
+      return await Promise.race([slot.loaded, this.#stopSignal, gaveUp.promise]);
     } finally {
+      gaveUp.dispose();
       slot.loadWaiters--;
+      if (signal?.aborted && slot.state === 'loading') this.#publish(slot);
     }
   }
 
@@ -271,24 +252,7 @@ export class Scheduler {
     const loaded = new Promise<LoadedInfo>((resolve, reject) => (settle = { resolve, reject }));
     // Every request for this model awaits `loaded`; this keeps an unawaited failure from going unhandled.
     loaded.catch(() => undefined);
-    const slot: Slot = {
-      record,
-      variant,
-      runner,
-      estimatedBytes,
-      loaded,
-      state: 'loading',
-      loadWaiters: 0,
-      info: null,
-      loadedAt: 0,
-      lastUsedAt: this.deps.clock.now(),
-      current: null,
-      queue: [],
-      expiresAt: null,
-      timer: null,
-      unloadWhenIdle: false,
-      stopReason: null,
-    };
+    const slot = newSlot({ record, variant, runner, estimatedBytes, loaded, now: this.deps.clock.now() });
     runner.ready
       .then(() =>
         runner.load({
@@ -307,14 +271,7 @@ export class Scheduler {
             settle.reject(slot.stopReason);
             return;
           }
-          // Why a provider was skipped is shown to clients (/app/runners): no paths from onnxruntime's build.
-          const info: LoadedInfo = {
-            ...loadedInfo,
-            skipped: loadedInfo.skipped.map((skip) => ({
-              ...skip,
-              reason: sanitizeLoadMessage(skip.reason, record.dir),
-            })),
-          };
+          const info = sanitizeLoaded(loadedInfo, record.dir);
           slot.info = info;
           slot.loadedAt = this.deps.clock.now();
           this.deps.logger.info(
@@ -370,32 +327,15 @@ export class Scheduler {
 
   /** Evicts least recently used idle models until `bytes` more fit; refuses when they cannot. */
   #makeRoom(id: string, bytes: number, settings: SchedulerSettings): void {
-    const gib = (value: number) => `${(value / 1024 ** 3).toFixed(1)} GiB`;
-    if (bytes > settings.memoryBudgetBytes) {
-      throw new LodgeError(
-        'model_load_failed',
-        `${id} needs about ${gib(bytes)} of memory, more than the ${gib(settings.memoryBudgetBytes)} Lodge may use. Choose a smaller variant, or raise the memory budget.`,
-      );
-    }
-    const used = () => [...this.#slots.values()].reduce((sum, slot) => sum + slot.estimatedBytes, 0);
-    while (this.#slots.size >= settings.maxLoadedModels || used() + bytes > settings.memoryBudgetBytes) {
-      const idle = [...this.#slots.values()]
-        .filter((slot) => slot.info !== null && !inUse(slot))
-        .sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
-      if (!idle) {
-        throw new LodgeError(
-          'unavailable',
-          `Cannot load ${id} now: the loaded models are all busy and there is no room for another. Retry shortly.`,
-          { retryAfterSeconds: 2 },
-        );
-      }
-      void this.#unload(idle, `making room for ${id}`);
-    }
+    for (const slot of planEviction(this.#slots.values(), id, bytes, settings))
+      void this.#unload(slot, `making room for ${id}`);
   }
 
   #enqueue(slot: Slot, signal?: AbortSignal): Promise<void> {
     if (this.#stopping)
       return Promise.reject(shuttingDown('Lodge is shutting down; this request was not started.'));
+    // A listener added to a signal that has already aborted never fires: check first.
+    if (signal?.aborted) return Promise.reject(cancelledWhile('the model'));
     if (slot.current === null && slot.queue.length === 0) {
       this.#claim(slot);
       return Promise.resolve();
@@ -424,7 +364,7 @@ export class Scheduler {
       const abandon = () => {
         const index = slot.queue.indexOf(waiter);
         if (index !== -1) slot.queue.splice(index, 1);
-        reject(new LodgeError('cancelled', 'The request was cancelled while it waited for the model.'));
+        reject(cancelledWhile('the model'));
       };
       signal?.addEventListener('abort', abandon, { once: true });
       slot.queue.push(waiter);
@@ -493,8 +433,9 @@ export class Scheduler {
     }, ms);
   }
 
+  /** Stops a slot's runner; a second call (another request, dispose) waits for the same stop. */
   async #unload(slot: Slot, reason: string): Promise<void> {
-    if (slot.state === 'unloading') return;
+    if (slot.stopped !== null) return slot.stopped;
     this.#forget(slot);
     const error = this.#stopping
       ? shuttingDown(`Lodge is shutting down; ${slot.record.id} was unloaded.`)
@@ -503,7 +444,11 @@ export class Scheduler {
     for (const waiter of slot.queue.splice(0)) waiter.fail(error);
     this.#setState(slot, 'unloading');
     this.deps.logger.info({ model: slot.record.id, reason }, `unloading ${slot.record.id}`);
-    await this.#stopRunner(slot.runner);
+    const stopped = this.#stopRunner(slot.runner);
+    slot.stopped = stopped;
+    this.#unloading.set(slot.record.id, stopped);
+    await stopped;
+    if (this.#unloading.get(slot.record.id) === stopped) this.#unloading.delete(slot.record.id);
   }
 
   /** Stops a runner, remembering it until it has exited so {@link dispose} can wait for it. */

@@ -39,6 +39,35 @@ export interface Slot {
   unloadWhenIdle: boolean;
   /** Why the slot was stopped on purpose; what requests awaiting its load are told. */
   stopReason: LodgeError | null;
+  /** Settles once the runner has exited, after an unload began; null until then. */
+  stopped: Promise<void> | null;
+}
+
+/** A slot for a model whose runner has just been started: `loading`, nobody waiting yet. */
+export function newSlot(start: {
+  readonly record: ModelRecord;
+  readonly variant: ModelVariant;
+  readonly runner: RunnerProcess;
+  readonly estimatedBytes: number;
+  readonly loaded: Promise<LoadedInfo>;
+  readonly now: number;
+}): Slot {
+  const { now, ...fixed } = start;
+  return {
+    ...fixed,
+    state: 'loading',
+    loadWaiters: 0,
+    info: null,
+    loadedAt: 0,
+    lastUsedAt: now,
+    current: null,
+    queue: [],
+    expiresAt: null,
+    timer: null,
+    unloadWhenIdle: false,
+    stopReason: null,
+    stopped: null,
+  };
 }
 
 /** Whether a request is using the slot, queued for it, or awaiting its load. */

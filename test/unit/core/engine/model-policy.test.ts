@@ -6,6 +6,7 @@ import {
   keepAliveMsOf,
   MAX_TIMER_MS,
   memoryBudgetBytes,
+  resolveSampling,
   schedulerPolicy,
   timerKeepAlive,
 } from '../../../../src/main/core/model-policy';
@@ -70,5 +71,15 @@ describe('model policy', () => {
         { physicalCores: 6, totalMemoryBytes: 10 * GiB },
       ),
     ).toMatchObject({ threads: 2, keepAliveMs: 30_000, memoryBudgetBytes: 512 * MiB });
+  });
+
+  it('resolves sampling as policy: the request, else generation_config.json, else neutral', () => {
+    const sampling = resolveSampling({ topK: 5 }, { temperature: 0.6, topK: 20, repetitionPenalty: 1.1 }, 1);
+    expect(sampling).toMatchObject({ temperature: 0.6, topK: 5, topP: 1, repetitionPenalty: 1.1 });
+    // A penalty from generation_config.json covers the whole sequence, as Hugging Face means it.
+    expect(sampling.repeatLastN).toBe(Number.MAX_SAFE_INTEGER);
+    // Nothing set anywhere: the API's own temperature and greedy neutrals.
+    expect(resolveSampling({}, {}, 0.8)).toMatchObject({ temperature: 0.8, topK: 0, repeatLastN: 64 });
+    expect(resolveSampling({ seed: 7 }, {}, 1)).toHaveProperty('seed', 7);
   });
 });

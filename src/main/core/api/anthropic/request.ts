@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { GenerateRequest } from '../../../../shared/engine';
 import type { ModelRecord } from '../../library/model-folder';
 import { LodgeError } from '../../errors';
-import { resolveSampling } from '../sampling';
+import { resolveSampling } from '../../model-policy';
 import { templatePrompt } from './messages';
 import type { CountTokensRequest, MessagesRequest } from './schemas';
 import { grammarForToolChoice } from '../structured-output';

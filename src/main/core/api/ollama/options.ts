@@ -2,8 +2,7 @@ import type { z } from 'zod';
 import type { GenerateRequest } from '../../../../shared/engine';
 import { LodgeError } from '../../errors';
 import type { GenerationDefaults } from '../../library/model-folder';
-import { keepAliveMsOf } from '../../model-policy';
-import { resolveSampling } from '../sampling';
+import { keepAliveMsOf, resolveSampling } from '../../model-policy';
 import type { OptionsSchema } from './schemas';
 
 /** Ollama's default temperature when neither the request nor the model sets one. */

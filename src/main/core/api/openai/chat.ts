@@ -4,7 +4,7 @@ import type { Engine } from '../../engine/engine';
 import { LodgeError } from '../../errors';
 import type { CollectedGeneration, GenerationEnd, StreamFormatter } from '../responder/formatter';
 import { startGeneration, type Exchange } from '../responder/generation';
-import { resolveSampling } from '../sampling';
+import { resolveSampling } from '../../model-policy';
 import { grammarForToolChoice, grammarFromResponseFormat } from '../structured-output';
 import type { ToolCall } from '../tool-calls';
 import { formatOpenAiError } from './errors';

@@ -3,7 +3,7 @@ import type { Engine } from '../../engine/engine';
 import { LodgeError } from '../../errors';
 import type { StreamFormatter } from '../responder/formatter';
 import { startGeneration, type Exchange } from '../responder/generation';
-import { resolveSampling } from '../sampling';
+import { resolveSampling } from '../../model-policy';
 import { formatOpenAiError } from './errors';
 import type { CompletionRequest } from './schemas';
 import { finishReason, nowSeconds, openAiId, samplingInput, sse, stopList, usage } from './shared';

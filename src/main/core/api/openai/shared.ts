@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FinishReason, GenerationStats, TokenLogprob } from '../../../../shared/engine';
 import type { ChatLogprob, CompletionUsage, GenerationTimings } from '../../../../shared/openai-stream';
 import { LodgeError } from '../../errors';
-import type { SamplingInput } from '../sampling';
+import type { SamplingInput } from '../../model-policy';
 
 /** An id in OpenAI's style: a prefix and random characters. */
 export function openAiId(prefix: string): string {

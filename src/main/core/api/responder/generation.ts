@@ -6,6 +6,7 @@ import { noteError, noteUsage } from '../request-log';
 import { clientGone, openStream } from '../streaming';
 import { parseToolCalls, ToolCallHoldback } from '../tool-calls';
 import type { CollectedGeneration, GenerationEnd, GenerationStart, StreamFormatter } from './formatter';
+import { logStreamFailure } from './stream-failure';
 
 /** What an API family asks the engine to generate, in the engine's words. */
 export interface GenerationCall {
@@ -100,7 +101,7 @@ export class Generation {
         : { content: '', calls: [] };
       write(formatter.finish({ ...done, content, calls }));
     } catch (error) {
-      request.log.warn({ err: error }, 'generation stream failed');
+      logStreamFailure(request.log, error);
       const failure = isLodgeError(error)
         ? error
         : new LodgeError('internal', 'The generation failed; the server log has the details.');

@@ -6,7 +6,7 @@ import type { Engine } from '../../engine/engine';
 import { LodgeError } from '../../errors';
 import type { GenerationEnd } from '../responder/formatter';
 import { startGeneration, type Exchange } from '../responder/generation';
-import { resolveSampling } from '../sampling';
+import { resolveSampling } from '../../model-policy';
 import { grammarFromTextFormat } from '../structured-output';
 import { responsesId } from './ids';
 import { chatMessages, parseInput, storedItems, type LocatedItem } from './input';
