@@ -42,12 +42,46 @@ export async function startGeneration(
   // Noted now, so that a request its client leaves before the first token is logged with its model.
   noteUsage(exchange.request, { model: call.model });
   const signal = clientGone(exchange.request, exchange.reply);
-  const events = engine.generate(call.model, call.request, {
-    signal,
-    ...(call.keepAliveMs !== undefined ? { keepAliveMs: call.keepAliveMs } : {}),
-  });
-  const first = await events.next();
-  return new Generation(exchange, events, first, signal, call, started);
+  const open = () =>
+    engine.generate(call.model, call.request, {
+      signal,
+      ...(call.keepAliveMs !== undefined ? { keepAliveMs: call.keepAliveMs } : {}),
+    });
+  const attempt = await firstEvent(exchange, open, signal, false);
+  return new Generation(exchange, attempt, signal, call, started, open);
+}
+
+/** One run of the engine's generator, with its first event already read. */
+interface Attempt {
+  readonly events: AsyncIterator<GenerateEvent>;
+  readonly first: IteratorResult<GenerateEvent>;
+  /** Whether this is the one retry a crashed runner earns. */
+  readonly retried: boolean;
+}
+
+/**
+ * Opens the generation and reads its first event. NOTE: a runner that dies before anything reached
+ * the client (killed, out of memory) costs the client nothing: the scheduler starts a fresh one and
+ * the request runs once more. A second crash is the model's fault, and answers `runner_crashed`.
+ */
+async function firstEvent(
+  exchange: Exchange,
+  open: () => AsyncIterator<GenerateEvent>,
+  signal: AbortSignal,
+  retried: boolean,
+): Promise<Attempt> {
+  const events = open();
+  try {
+    return { events, first: await events.next(), retried };
+  } catch (error) {
+    if (retried || !isCrash(error) || signal.aborted) throw error;
+    exchange.request.log.warn({ err: error }, 'the runner died before the answer began; running it again');
+    return firstEvent(exchange, open, signal, true);
+  }
+}
+
+function isCrash(error: unknown): boolean {
+  return isLodgeError(error) && error.code === 'runner_crashed';
 }
 
 /** A started generation: collect it into one reply, or pipe it to the client through a formatter. */
@@ -56,17 +90,40 @@ export class Generation {
 
   constructor(
     private readonly exchange: Exchange,
-    private readonly events: AsyncIterator<GenerateEvent>,
-    private readonly first: IteratorResult<GenerateEvent>,
+    private attempt: Attempt,
     private readonly signal: AbortSignal,
     private readonly call: GenerationCall,
     private readonly started: number,
+    private readonly open: () => AsyncIterator<GenerateEvent>,
   ) {
     this.tools = call.tools ?? new Set();
   }
 
-  /** Reads the generation to its end: the text (tool calls parsed out), logprobs and figures. */
+  private get events(): AsyncIterator<GenerateEvent> {
+    return this.attempt.events;
+  }
+
+  private get first(): IteratorResult<GenerateEvent> {
+    return this.attempt.first;
+  }
+
+  /**
+   * Reads the generation to its end: the text (tool calls parsed out), logprobs and figures. Since
+   * nothing has reached the client yet, a runner that dies on the way is replaced and the request
+   * runs once more.
+   */
   async collect(): Promise<CollectedGeneration> {
+    try {
+      return await this.#collectOnce();
+    } catch (error) {
+      if (this.attempt.retried || !isCrash(error) || this.signal.aborted) throw error;
+      this.exchange.request.log.warn({ err: error }, 'the runner died mid-answer; running it again');
+      this.attempt = await firstEvent(this.exchange, this.open, this.signal, true);
+      return this.#collectOnce();
+    }
+  }
+
+  async #collectOnce(): Promise<CollectedGeneration> {
     let text = '';
     const logprobs: TokenLogprob[] = [];
     const done = await this.#drain((event) => {
