@@ -84,6 +84,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
   );
 }
 
+/** How many validation problems an error message lists. */
+const MAX_ISSUES_SHOWN = 5;
+
 /** Normalizes anything thrown into a {@link LodgeError}; exported for tests. */
 export function toLodgeError(error: unknown, request: FastifyRequest): LodgeError {
   if (isLodgeError(error)) return error;
@@ -96,7 +99,14 @@ export function toLodgeError(error: unknown, request: FastifyRequest): LodgeErro
       return `${where}: ${issue.message}`;
     });
     const param = error.validation[0]?.instancePath.split('/').filter(Boolean).join('.') || undefined;
-    return new LodgeError('invalid_request', `Invalid request: ${issues.join('; ')}`, param ? { param } : {});
+    // NOTE: a body can hold thousands of bad fields; the answer names a few, never echoes them all.
+    const shown = issues.slice(0, MAX_ISSUES_SHOWN).map((issue) => issue.slice(0, 300));
+    const more = issues.length > shown.length ? `; and ${issues.length - shown.length} more` : '';
+    return new LodgeError(
+      'invalid_request',
+      `Invalid request: ${shown.join('; ')}${more}`,
+      param ? { param } : {},
+    );
   }
   const fastifyError = error as Partial<FastifyError>;
   switch (fastifyError.code) {

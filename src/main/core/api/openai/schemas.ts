@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { ARGUMENTS_BOUNDS, boundedJson, boundedJsonString, SCHEMA_BOUNDS } from '../json-bounds';
 
+/** The most tokens one request may bias (OpenAI's own limit is of this order). */
+const MAX_LOGIT_BIAS = 1024;
+
 const AnyPart = z.looseObject({ type: z.string() });
 
 /** Message content: a string, or parts (text only; other kinds are refused with the param named). */
@@ -39,7 +42,21 @@ const SamplingFields = {
   repetition_penalty: z.number().min(0.01).max(10).nullable().optional(),
   presence_penalty: z.number().min(-2).max(2).nullable().optional(),
   frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
-  logit_bias: z.record(z.string(), z.number().min(-100).max(100)).nullable().optional(),
+  // Token ids as keys; counted before each entry is checked, so a huge map costs one look.
+  logit_bias: z
+    .custom<Record<string, unknown>>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        !Array.isArray(value) &&
+        Object.keys(value).length <= MAX_LOGIT_BIAS,
+      { message: `logit_bias must be an object of at most ${MAX_LOGIT_BIAS} token ids` },
+    )
+    .pipe(
+      z.record(z.string().regex(/^\d{1,9}$/, 'logit_bias keys are token ids'), z.number().min(-100).max(100)),
+    )
+    .nullable()
+    .optional(),
   seed: z.number().int().nullable().optional(),
   stop: StopSchema,
   n: z.number().int().min(1).max(128).nullable().optional(),
