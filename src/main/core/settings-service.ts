@@ -1,6 +1,6 @@
 import type { Settings, SettingsPatch, SettingsView } from '../../shared/contract/settings';
 import { DESKTOP_ORIGIN } from './api/security';
-import { ConfigError, resolveConfig, type Flags, type ResolvedConfig } from './config';
+import { ConfigError, DEFAULT_SETTINGS, resolveConfig, type Flags, type ResolvedConfig } from './config';
 import type { SettingsRepository } from './db/settings-repository';
 import { LodgeError } from './errors';
 
@@ -18,6 +18,13 @@ export type SettingsCaller =
 function originOf(endpoint: string): string {
   return new URL(endpoint).origin;
 }
+
+/**
+ * The settings key that keeps, next to a stored token, the hub origin it was given for. It is not
+ * a setting (the config layer ignores it); it survives restarts so that a token stays bound to its
+ * hub whatever endpoint is in force when Lodge starts.
+ */
+const TOKEN_ORIGIN_KEY = 'hubTokenOrigin';
 
 /** True for a request from Lodge's own window: the desktop app, or the web UI the core serves. */
 function fromWindow(caller: SettingsCaller): boolean {
@@ -50,7 +57,25 @@ export class SettingsService {
   ) {
     this.#resolved = initial;
     this.#boot = { host: initial.values.host, port: initial.values.port };
-    this.#tokenOrigin = originOf(initial.values.hubEndpoint);
+    this.#tokenOrigin = this.#boundOrigin(initial);
+  }
+
+  /**
+   * The origin the token in force was given for: for `HF_TOKEN`, the hub of `HF_ENDPOINT` or the
+   * default hub (never an endpoint moved here); for a stored token, the origin saved with it.
+   */
+  #boundOrigin(resolved: ResolvedConfig): string {
+    const forEnv = originOf(
+      resolved.sources.hubEndpoint === 'env' ? resolved.values.hubEndpoint : DEFAULT_SETTINGS.hubEndpoint,
+    );
+    if (resolved.sources.hubToken !== 'settings') return forEnv;
+    const saved = this.repository.readAll().get(TOKEN_ORIGIN_KEY);
+    if (typeof saved !== 'string') return forEnv;
+    try {
+      return originOf(saved);
+    } catch {
+      return forEnv;
+    }
   }
 
   /**
@@ -103,7 +128,10 @@ export class SettingsService {
     for (const [key, value] of changes) {
       if (value !== undefined) this.repository.write(key, value === null ? undefined : value);
     }
-    if (typeof patch.hubToken === 'string') this.#tokenOrigin = originOf(next.values.hubEndpoint);
+    const token = changes.get('hubToken');
+    if (typeof token === 'string') this.repository.write(TOKEN_ORIGIN_KEY, originOf(next.values.hubEndpoint));
+    else if (token === null) this.repository.write(TOKEN_ORIGIN_KEY, undefined);
+    this.#tokenOrigin = this.#boundOrigin(next);
     this.#resolved = next;
     const values = this.values;
     for (const listener of this.#listeners) listener(values);
