@@ -1,5 +1,4 @@
 import type { Settings, SettingsPatch, SettingsView } from '../../shared/contract/settings';
-import { DESKTOP_ORIGIN } from './api/security';
 import { ConfigError, DEFAULT_SETTINGS, resolveConfig, type Flags, type ResolvedConfig } from './config';
 import type { SettingsRepository } from './db/settings-repository';
 import { LodgeError } from './errors';
@@ -8,11 +7,11 @@ import { LodgeError } from './errors';
 export type SettingsListener = (settings: Settings) => void;
 
 /**
- * Who asks for a change over HTTP: the request's Origin and Host headers. `in-process` is the
- * app itself (the desktop shell, tests), which may change anything.
+ * Who asks for a change: over HTTP, whether the request comes from Lodge's own window (as the
+ * server's security policy decides it); `in-process` is the app itself (the desktop shell, tests),
+ * which may change anything.
  */
-export type SettingsCaller =
-  { readonly origin: string | undefined; readonly host: string | undefined } | 'in-process';
+export type SettingsCaller = { readonly fromWindow: boolean } | 'in-process';
 
 /** The origin part of a hub endpoint URL (`https://huggingface.co`), the unit a token is bound to. */
 function originOf(endpoint: string): string {
@@ -25,17 +24,6 @@ function originOf(endpoint: string): string {
  * hub whatever endpoint is in force when Lodge starts.
  */
 const TOKEN_ORIGIN_KEY = 'hubTokenOrigin';
-
-/** True for a request from Lodge's own window: the desktop app, or the web UI the core serves. */
-function fromWindow(caller: SettingsCaller): boolean {
-  if (caller === 'in-process') return true;
-  const origin = caller.origin?.toLowerCase();
-  if (origin === undefined) return false;
-  return (
-    origin === DESKTOP_ORIGIN ||
-    (caller.host !== undefined && origin === `http://${caller.host.toLowerCase()}`)
-  );
-}
 
 /**
  * Owns the effective settings of a running core. Reads go to memory; a change is validated against
@@ -114,7 +102,7 @@ export class SettingsService {
     const changes = new Map(Object.entries(patch));
     let next = this.#resolve(changes);
     const movesHub = originOf(next.values.hubEndpoint) !== originOf(current.hubEndpoint);
-    if (movesHub && current.apiKey === null && !fromWindow(caller)) {
+    if (movesHub && current.apiKey === null && caller !== 'in-process' && !caller.fromWindow) {
       throw new LodgeError(
         'forbidden',
         'Changing the hub address decides where Lodge connects and where your Hugging Face token goes: do it from the Lodge window, or set an API key and send it.',

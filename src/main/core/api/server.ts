@@ -121,7 +121,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   fastify.addHook('onClose', async () => metrics.dispose());
   await registerOpenApi(fastify);
 
-  registerAppRoutes(fastify, deps);
+  registerAppRoutes(fastify, deps, policy);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
   registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog, deps.settings);
