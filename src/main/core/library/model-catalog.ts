@@ -69,7 +69,8 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
       found.set(row.id, record);
     }
     for (const [id, dir] of this.#folders()) {
-      if (found.has(id)) continue;
+      // A folder whose row cannot be read keeps that row (alias, tags, preset, source, checksums).
+      if (found.has(id) || this.#store.unreadableError(id) !== null) continue;
       const result = inspectModelFolder(dir, id);
       if ('reason' in result) {
         this.logger.warn({ model: id, reason: result.reason }, `skipped models/${id}: it ${result.reason}`);
@@ -104,6 +105,11 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     return this.#store.entries();
   }
 
+  /** The models whose stored record this Lodge cannot read (a newer Lodge's, or hand-edited), with why. */
+  unreadable(): { id: string; reason: string }[] {
+    return this.#store.unreadable();
+  }
+
   /** A model by its exact id, missing or not. */
   get(id: string): ModelRecord {
     return this.#store.get(id);
@@ -114,7 +120,11 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
    * (`owner/name:q4`) or `:latest`, an alias, or a bare name (`name`) when only one owner has it.
    */
   resolve(requested: string): ResolvedModel {
-    return resolveModel(this.#store.entries(), requested);
+    try {
+      return resolveModel(this.#store.entries(), requested);
+    } catch (error) {
+      throw this.#store.unreadableError(requested.replace(/:[^/]*$/, '')) ?? error;
+    }
   }
 
   /**
