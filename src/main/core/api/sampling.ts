@@ -1,5 +1,5 @@
 import { GREEDY, type SamplingOptions } from '../../../shared/engine';
-import type { GenerationDefaults } from '../library/model-folder';
+import type { GenerationDefaults } from '../library/model-record';
 
 /** Sampling fields as a request gives them; absent ones come from the model, then from greedy. */
 export type SamplingInput = { -readonly [K in keyof SamplingOptions]?: SamplingOptions[K] | undefined };

@@ -12,12 +12,6 @@ import type { ModelRecord } from './model-record';
 import { resolveModel, type ResolvedModel } from './model-resolver';
 import { joinRecord, ModelStore } from './model-store';
 
-// Kept importable from here for the modules that already do.
-export { sha256File } from './model-importer';
-export { validModelId } from './model-id';
-export type { ResolvedModel } from './model-resolver';
-export { chooseVariant, type VariantChoice } from './variant-choice';
-
 /** What the library tells listeners. */
 export interface LibraryEvents {
   /** Models were added, removed, changed or went missing. */

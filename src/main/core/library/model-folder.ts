@@ -11,10 +11,6 @@ import {
 } from './model-record';
 import { readOnnxSignature } from './onnx-signature';
 
-// The domain types moved to model-record.ts; these names stay importable from here meanwhile.
-export { VARIANTS } from './model-record';
-export type { FolderInfo, GenerationDefaults, ModelRecord, ModelVariant, VariantName } from './model-record';
-
 const FILE_PATTERN = /^(model|decoder_model_merged|decoder_model)(?:_([a-z0-9]+))?\.onnx$/;
 
 /**

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { GenerateRequest } from '../../../../shared/engine';
 import { LodgeError } from '../../errors';
-import type { GenerationDefaults } from '../../library/model-folder';
+import type { GenerationDefaults } from '../../library/model-record';
 import { keepAliveMsOf } from '../../model-policy';
 import { resolveSampling } from '../sampling';
 import type { OptionsSchema } from './schemas';
