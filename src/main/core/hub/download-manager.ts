@@ -206,7 +206,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       active.reason = 'cancel';
       active.controller.abort();
     } else if (!['completed', 'cancelled'].includes(row.status)) {
-      rmSync(this.#dir(id), { recursive: true, force: true });
+      this.#removeFiles(id);
       this.#save({ ...row, status: 'cancelled' });
     }
     return this.view(id);
