@@ -67,10 +67,11 @@ interface Active {
 
 /**
  * Downloads models from the hub. Each download's state lives in SQLite and its partial files in
- * downloads/<id>/, so it resumes (HTTP Range) after a pause or a restart. Network errors, 5xx and
- * 429 are retried with backoff; every file is checked against the hub's checksum (LFS SHA-256, or
- * the git blob id) before the folder is moved into models/ in one rename, so a model is either
- * complete and verified, or absent.
+ * downloads/<id>/, so it resumes (HTTP Range) after a pause or a restart. Fetching one file (resume,
+ * retries, the declared-size limit) is `file-transfer.ts`; every file is checked against the hub's
+ * checksum (LFS SHA-256, or the git blob id) before the folder is moved into models/ in one rename,
+ * so a model is either complete and verified, or absent. Its runs are never awaited by anyone, so
+ * nothing in them throws: a failed database write is logged and the row in memory stands.
  */
 export class DownloadManager extends EventEmitter<DownloadEvents> {
   readonly #rows = new Map<string, DownloadRow>();
