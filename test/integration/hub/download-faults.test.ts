@@ -1,10 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../../../src/main/core/db/connection';
 import { DownloadRepository } from '../../../src/main/core/db/download-repository';
 import { migrate } from '../../../src/main/core/db/migrate';
@@ -220,9 +229,32 @@ const mountError = (() => {
   }
 })();
 
+/** Writes until the tmpfs has not one byte left (it is emptied again after each test). */
+function fillDisk(): void {
+  const fd = openSync(join(mountPoint, 'filler.bin'), 'w');
+  try {
+    for (const size of [1024 * 1024, 4096, 1]) {
+      const chunk = Buffer.alloc(size, 1);
+      for (;;) {
+        try {
+          writeSync(fd, chunk);
+        } catch {
+          break;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 describe.skipIf(mountError !== null)(
   `a download on a full disk${mountError ? ` (skipped: ${mountError})` : ''}`,
   () => {
+    afterEach(() => {
+      for (const name of readdirSync(mountPoint))
+        rmSync(join(mountPoint, name), { recursive: true, force: true });
+    });
     afterAll(() => {
       execFileSync('umount', [mountPoint]);
       rmSync(mountPoint, { recursive: true, force: true });
@@ -235,25 +267,33 @@ describe.skipIf(mountError !== null)(
         const started = await manager.start({ repo: 'acme/tiny' });
         // Before the first byte arrives: an empty WAL, then not one byte left for the part or the WAL.
         db.pragma('wal_checkpoint(TRUNCATE)');
-        const fd = openSync(join(mountPoint, 'filler.bin'), 'w');
-        try {
-          for (const size of [1024 * 1024, 4096, 1]) {
-            const chunk = Buffer.alloc(size, 1);
-            for (;;) {
-              try {
-                writeSync(fd, chunk);
-              } catch {
-                break;
-              }
-            }
-          }
-        } finally {
-          closeSync(fd);
-        }
+        fillDisk();
         const done = await settled(manager, started.id, ['failed', 'completed']);
         expect(done.status).toBe('failed');
         expect(done.error).toMatch(/disk (?:filled up|that holds the data directory is full)/);
         expectNothingInternal(done.error ?? '', mountPoint);
+      } finally {
+        await manager.dispose();
+        db.close();
+        await hub.close();
+      }
+    });
+
+    it('fails a resumed download with the full-disk message when its state cannot be written', async () => {
+      const hub = await FakeHub.start([{ id: 'acme/tiny', dir: fixturePath(TINY_LM) }]);
+      hub.throttle(20_000);
+      const { manager, db } = managerIn(mountPoint, hub.url);
+      try {
+        const started = await manager.start({ repo: 'acme/tiny' });
+        manager.pause(started.id);
+        await settled(manager, started.id, ['paused']);
+        db.pragma('wal_checkpoint(TRUNCATE)');
+        fillDisk();
+        // Queuing it again is a write SQLite cannot make: the download fails, and says why.
+        const resumed = manager.resume(started.id);
+        expect(resumed.status).toBe('failed');
+        expect(resumed.error).toMatch(/^The disk that holds the data directory is full/);
+        expect(manager.view(started.id).status).toBe('failed');
       } finally {
         await manager.dispose();
         db.close();
