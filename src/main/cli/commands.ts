@@ -4,23 +4,31 @@ import { ago, fromNow, size, table } from './format';
 import type { Output } from './output';
 import { resolveModel } from './resolve-model';
 
-/** `lodge ls`: the library, most recently used first as the server lists it. */
+/**
+ * `lodge ls`: the library, most recently used first as the server lists it, then the models whose
+ * record this Lodge cannot read (with why, on stderr).
+ */
 export async function list(client: CoreClient, output: Output): Promise<void> {
-  const { models } = await client.call('models');
+  const { models, unreadable } = await client.call('models');
   output.out(
     `${table(
       ['NAME', 'TASK', 'VARIANTS', 'SIZE', 'STATUS', 'ADDED', 'LAST USED'],
-      models.map((model) => [
-        model.alias ? `${model.id} (${model.alias})` : model.id,
-        model.task,
-        model.variants.map((variant) => variant.name).join(','),
-        size(model.totalBytes),
-        model.status,
-        ago(model.addedAt),
-        ago(model.lastUsedAt),
-      ]),
+      [
+        ...models.map((model) => [
+          model.alias ? `${model.id} (${model.alias})` : model.id,
+          model.task,
+          model.variants.map((variant) => variant.name).join(','),
+          size(model.totalBytes),
+          model.status,
+          ago(model.addedAt),
+          ago(model.lastUsedAt),
+        ]),
+        ...unreadable.map((model) => [model.id, '-', '-', '-', 'unreadable', '-', '-']),
+      ],
     )}\n`,
   );
+  for (const model of unreadable)
+    output.err(`${model.id} cannot be read by this Lodge: ${model.reason}. It was left untouched.\n`);
 }
 
 /** `lodge ps`: loaded models. */

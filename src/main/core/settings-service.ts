@@ -1,6 +1,5 @@
 import type { Settings, SettingsPatch, SettingsView } from '../../shared/contract/settings';
-import { DESKTOP_ORIGIN } from './api/security';
-import { ConfigError, resolveConfig, type Flags, type ResolvedConfig } from './config';
+import { ConfigError, DEFAULT_SETTINGS, resolveConfig, type Flags, type ResolvedConfig } from './config';
 import type { SettingsRepository } from './db/settings-repository';
 import { LodgeError } from './errors';
 
@@ -8,27 +7,23 @@ import { LodgeError } from './errors';
 export type SettingsListener = (settings: Settings) => void;
 
 /**
- * Who asks for a change over HTTP: the request's Origin and Host headers. `in-process` is the
- * app itself (the desktop shell, tests), which may change anything.
+ * Who asks for a change: over HTTP, whether the request comes from Lodge's own window (as the
+ * server's security policy decides it); `in-process` is the app itself (the desktop shell, tests),
+ * which may change anything.
  */
-export type SettingsCaller =
-  { readonly origin: string | undefined; readonly host: string | undefined } | 'in-process';
+export type SettingsCaller = { readonly fromWindow: boolean } | 'in-process';
 
 /** The origin part of a hub endpoint URL (`https://huggingface.co`), the unit a token is bound to. */
 function originOf(endpoint: string): string {
   return new URL(endpoint).origin;
 }
 
-/** True for a request from Lodge's own window: the desktop app, or the web UI the core serves. */
-function fromWindow(caller: SettingsCaller): boolean {
-  if (caller === 'in-process') return true;
-  const origin = caller.origin?.toLowerCase();
-  if (origin === undefined) return false;
-  return (
-    origin === DESKTOP_ORIGIN ||
-    (caller.host !== undefined && origin === `http://${caller.host.toLowerCase()}`)
-  );
-}
+/**
+ * The settings key that keeps, next to a stored token, the hub origin it was given for. It is not
+ * a setting (the config layer ignores it); it survives restarts so that a token stays bound to its
+ * hub whatever endpoint is in force when Lodge starts.
+ */
+const TOKEN_ORIGIN_KEY = 'hubTokenOrigin';
 
 /**
  * Owns the effective settings of a running core. Reads go to memory; a change is validated against
@@ -50,7 +45,25 @@ export class SettingsService {
   ) {
     this.#resolved = initial;
     this.#boot = { host: initial.values.host, port: initial.values.port };
-    this.#tokenOrigin = originOf(initial.values.hubEndpoint);
+    this.#tokenOrigin = this.#boundOrigin(initial);
+  }
+
+  /**
+   * The origin the token in force was given for: for `HF_TOKEN`, the hub of `HF_ENDPOINT` or the
+   * default hub (never an endpoint moved here); for a stored token, the origin saved with it.
+   */
+  #boundOrigin(resolved: ResolvedConfig): string {
+    const forEnv = originOf(
+      resolved.sources.hubEndpoint === 'env' ? resolved.values.hubEndpoint : DEFAULT_SETTINGS.hubEndpoint,
+    );
+    if (resolved.sources.hubToken !== 'settings') return forEnv;
+    const saved = this.repository.readAll().get(TOKEN_ORIGIN_KEY);
+    if (typeof saved !== 'string') return forEnv;
+    try {
+      return originOf(saved);
+    } catch {
+      return forEnv;
+    }
   }
 
   /**
@@ -89,7 +102,7 @@ export class SettingsService {
     const changes = new Map(Object.entries(patch));
     let next = this.#resolve(changes);
     const movesHub = originOf(next.values.hubEndpoint) !== originOf(current.hubEndpoint);
-    if (movesHub && current.apiKey === null && !fromWindow(caller)) {
+    if (movesHub && current.apiKey === null && caller !== 'in-process' && !caller.fromWindow) {
       throw new LodgeError(
         'forbidden',
         'Changing the hub address decides where Lodge connects and where your Hugging Face token goes: do it from the Lodge window, or set an API key and send it.',
@@ -103,7 +116,10 @@ export class SettingsService {
     for (const [key, value] of changes) {
       if (value !== undefined) this.repository.write(key, value === null ? undefined : value);
     }
-    if (typeof patch.hubToken === 'string') this.#tokenOrigin = originOf(next.values.hubEndpoint);
+    const token = changes.get('hubToken');
+    if (typeof token === 'string') this.repository.write(TOKEN_ORIGIN_KEY, originOf(next.values.hubEndpoint));
+    else if (token === null) this.repository.write(TOKEN_ORIGIN_KEY, undefined);
+    this.#tokenOrigin = this.#boundOrigin(next);
     this.#resolved = next;
     const values = this.values;
     for (const listener of this.#listeners) listener(values);

@@ -28,8 +28,14 @@ export const ModelSummarySchema = z.object({
 /** Parsed form of {@link ModelSummarySchema}. */
 export type ModelSummary = z.infer<typeof ModelSummarySchema>;
 
-/** `GET /app/models`. */
-export const ModelListSchema = z.object({ models: z.array(ModelSummarySchema) });
+/**
+ * `GET /app/models`: the models, and those whose stored record this Lodge cannot read (written by
+ * a newer Lodge, or edited by hand), by id with why; they are kept untouched, not listed as models.
+ */
+export const ModelListSchema = z.object({
+  models: z.array(ModelSummarySchema),
+  unreadable: z.array(z.object({ id: z.string(), reason: z.string() })),
+});
 
 /**
  * `POST /app/models/rescan` reply: the library after it was reconciled with the disk, and what that

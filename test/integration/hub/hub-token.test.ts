@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeHub } from '../../fixtures/fake-hub';
 import { fixturePath, TINY_LM } from '../../fixtures/models';
 import { startTestCore, type TestCore } from '../../helpers/core';
+import { tempDir } from '../../helpers/temp-dir';
 
 describe('the hub token goes only to the hub it was given for', () => {
   let hub: FakeHub;
@@ -98,6 +99,43 @@ describe('the hub token goes only to the hub it was given for', () => {
     expect(await (await fetch(`${core.url}/app/settings`)).json()).toMatchObject({
       values: { hubTokenSet: true, hubEndpoint: 'https://huggingface.co' },
     });
+  });
+
+  it('keeps HF_TOKEN from a hub the window moved to, across a restart', async () => {
+    const data = tempDir();
+    try {
+      const first = await startTestCore({ dataDir: data.path, env: { HF_TOKEN: 'hf_env_token' } });
+      expect((await settings(first, { hubEndpoint: evil.url }, fromWindow(first))).status).toBe(200);
+      await first.dispose({ keepData: true });
+      // The moved endpoint is what is in force at this start; the token was never given for it.
+      core = await startTestCore({ dataDir: data.path, env: { HF_TOKEN: 'hf_env_token' } });
+      expect(await (await fetch(`${core.url}/app/settings`)).json()).toMatchObject({
+        values: { hubEndpoint: evil.url, hubTokenSet: false },
+      });
+      await search(core);
+      expect(evil.log.length).toBeGreaterThan(0);
+      expect(authsSeenBy(evil).every((auth) => auth === null)).toBe(true);
+    } finally {
+      await core?.dispose({ keepData: true });
+      core = null;
+      data.remove();
+    }
+  });
+
+  it('sends a stored token, after a restart, only to the hub it was given for', async () => {
+    const data = tempDir();
+    try {
+      const first = await startTestCore({ dataDir: data.path });
+      await settings(first, { hubEndpoint: hub.url, hubToken: 'hf_secret_token' }, fromWindow(first));
+      await first.dispose({ keepData: true });
+      core = await startTestCore({ dataDir: data.path });
+      await search(core);
+      expect(authsSeenBy(hub)).toEqual(['Bearer hf_secret_token']);
+    } finally {
+      await core?.dispose({ keepData: true });
+      core = null;
+      data.remove();
+    }
   });
 
   it('lets any caller with the API key move the hub, and binds a token given with it', async () => {

@@ -40,6 +40,9 @@ describe('repo ids and revisions are checked before any hub URL is built', () =>
     [{ repo: 'acme/tiny-chat', revision: '..' }, /not a revision/],
     [{ repo: 'acme/tiny-chat', revision: 'main/../../x' }, /not a revision/],
     [{ repo: 'acme/tiny-chat', revision: '.hidden' }, /not a revision/],
+    // A bare name is not a repo (it once became local/tiny-chat and was asked of the hub).
+    [{ repo: 'tiny-chat' }, /"tiny-chat" is not a hub repo id/],
+    [{ repo: 'acme/tiny--chat' }, /not a hub repo id/],
   ])('POST /app/downloads %j is a 400, and the hub hears nothing', async (body, message) => {
     const before = hub.log.length;
     const response = await fetch(`${core.url}/app/downloads`, {

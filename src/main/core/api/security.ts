@@ -8,7 +8,7 @@ import { LodgeError } from '../errors';
 import { sendError } from './error-handler';
 
 /** The desktop window's origin (the `app://` protocol of `src/main/desktop`). */
-export const DESKTOP_ORIGIN = 'app://lodge';
+const DESKTOP_ORIGIN = 'app://lodge';
 
 /** Request headers a browser client may send cross-origin (the openai SDK's own among them). */
 const ALLOWED_REQUEST_HEADERS = [
@@ -88,11 +88,19 @@ export class SecurityPolicy {
     );
   }
 
+  /**
+   * True when `origin` is Lodge's own window: the desktop app, or the web UI this server serves.
+   * The one rule for "own origin", used for CORS and for settings only the window may change.
+   */
+  isOwnOrigin(origin: string | undefined): boolean {
+    return origin !== undefined && this.#ownOrigins().has(origin.toLowerCase());
+  }
+
   /** True when a browser request from `origin` may proceed; requests without an Origin always may. */
   allowsOrigin(origin: string | undefined): boolean {
     if (origin === undefined) return true;
     const wanted = origin.toLowerCase();
-    if (this.#ownOrigins().has(wanted)) return true;
+    if (this.isOwnOrigin(wanted)) return true;
     return this.context.settings().origins.some((pattern) => matchesOrigin(pattern.toLowerCase(), wanted));
   }
 

@@ -131,7 +131,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   fastify.addHook('onClose', async () => metrics.dispose());
   await registerOpenApi(fastify);
 
-  registerAppRoutes(fastify, deps);
+  registerAppRoutes(fastify, deps, policy);
   registerMonitorRoutes(fastify, deps.history, deps.requests);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);

@@ -2,8 +2,6 @@ import { MODEL_COLUMNS, type FolderInfo, type KeptModelState } from '../library/
 import type { Db } from './connection';
 import { JsonColumnError, readJsonColumn, writeJsonColumn } from './json-column';
 
-export type { KeptModelState } from '../library/model-record';
-
 /** One row of the `models` table, JSON columns parsed and checked. */
 export interface ModelRow extends KeptModelState {
   readonly id: string;

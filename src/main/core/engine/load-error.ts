@@ -1,7 +1,7 @@
 import { basename, isAbsolute, relative } from 'node:path';
 import type { LoadedInfo } from '../../../shared/runner-protocol';
 import { LodgeError } from '../errors';
-import type { ModelRecord } from '../library/model-folder';
+import type { ModelRecord } from '../library/model-record';
 
 /** The longest reason a client is told; the log keeps the whole message. */
 const MAX_REASON_CHARS = 300;

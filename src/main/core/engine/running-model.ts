@@ -1,7 +1,7 @@
 import type { ExecutionProvider } from '../../../shared/engine';
 import type { LoadedInfo } from '../../../shared/runner-protocol';
 import type { SlotState } from '../../../shared/slot-state';
-import type { ModelRecord, ModelVariant } from '../library/model-folder';
+import type { ModelRecord, ModelVariant } from '../library/model-record';
 import type { Slot } from './slot';
 
 /** A loaded model as the running list shows it. */

@@ -2,7 +2,7 @@ import type { ExecutionProvider } from '../../../shared/engine';
 import type { LoadedInfo } from '../../../shared/runner-protocol';
 import type { SlotEvent, SlotState } from '../../../shared/slot-state';
 import { LodgeError } from '../errors';
-import type { ModelRecord, ModelVariant } from '../library/model-folder';
+import type { ModelRecord, ModelVariant } from '../library/model-record';
 import type { Logger } from '../logging/logger';
 import { estimateBytes, KEEP_FOREVER, providersOf, timerKeepAlive } from '../model-policy';
 import { abandonment, cancelledWhile } from './abort';

@@ -1,7 +1,7 @@
 import type { LoadedInfo } from '../../../shared/runner-protocol';
 import type { SlotEvent, SlotState } from '../../../shared/slot-state';
 import type { LodgeError } from '../errors';
-import type { ModelRecord, ModelVariant } from '../library/model-folder';
+import type { ModelRecord, ModelVariant } from '../library/model-record';
 import type { RunnerProcess } from './runner-process';
 
 /** A request waiting in a slot's queue. */

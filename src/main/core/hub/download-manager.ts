@@ -1,28 +1,21 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import {
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  renameSync,
-  rmSync,
-  statfsSync,
-  statSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { DownloadRepository, DownloadRow, DownloadStatus } from '../db/download-repository';
-import { canMove } from './download-states';
+import { diskFullError, isDiskFull } from '../disk-full';
 import { isLodgeError, LodgeError } from '../errors';
 import { containedPath, makeFolderInside } from '../library/contained-path';
 import type { ModelCatalog } from '../library/model-catalog';
 import { validModelId } from '../library/model-id';
 import { chooseVariant } from '../library/variant-choice';
 import type { Logger } from '../logging/logger';
-import { hubError, type HubClient } from './hub-client';
+import { canMove } from './download-states';
+import { failureWords } from './failure-words';
+import { fetchFile, verifyFile } from './file-transfer';
+import type { HubClient } from './hub-client';
 import { checkRepoFiles, compatibility, filesFor } from './repo-files';
+import { validRepoId } from './repo-id';
 
 /** A download as the API shows it, with live progress. */
 export interface DownloadView extends Omit<DownloadRow, 'files'> {
@@ -53,8 +46,12 @@ export interface DownloadManagerDeps {
   readonly maxConcurrent?: number;
 }
 
-const MAX_ATTEMPTS = 5;
 const PROGRESS_EVERY_MS = 250;
+/**
+ * The most a download may declare (4 TiB; the largest open models take under 2): a file list that
+ * claims more is not a model, and is refused before anything is fetched.
+ */
+const MAX_DOWNLOAD_BYTES = 4 * 1024 ** 4;
 
 interface Active {
   readonly controller: AbortController;
@@ -70,10 +67,11 @@ interface Active {
 
 /**
  * Downloads models from the hub. Each download's state lives in SQLite and its partial files in
- * downloads/<id>/, so it resumes (HTTP Range) after a pause or a restart. Network errors, 5xx and
- * 429 are retried with backoff; every file is checked against the hub's checksum (LFS SHA-256, or
- * the git blob id) before the folder is moved into models/ in one rename, so a model is either
- * complete and verified, or absent.
+ * downloads/<id>/, so it resumes (HTTP Range) after a pause or a restart. Fetching one file (resume,
+ * retries, the declared-size limit) is `file-transfer.ts`; every file is checked against the hub's
+ * checksum (LFS SHA-256, or the git blob id) before the folder is moved into models/ in one rename,
+ * so a model is either complete and verified, or absent. Its runs are never awaited by anyone, so
+ * nothing in them throws: a failed database write is logged and the row in memory stands.
  */
 export class DownloadManager extends EventEmitter<DownloadEvents> {
   readonly #rows = new Map<string, DownloadRow>();
@@ -109,7 +107,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     variant?: string | undefined;
     id?: string | undefined;
   }): Promise<DownloadView> {
-    const repo = validModelId(request.repo, 'repo');
+    const repo = validRepoId(request.repo, 'repo');
     const id = validModelId(request.id ?? repo, 'id');
     const existing = [...this.#rows.values()].find(
       (row) => row.modelId === id && ['queued', 'downloading', 'paused', 'verifying'].includes(row.status),
@@ -142,6 +140,12 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     const variant = offered ?? chooseVariant({ variants: offer.variants }, null);
     const needed = filesFor(files, variant);
     const totalBytes = needed.reduce((sum, file) => sum + file.size, 0);
+    if (totalBytes > MAX_DOWNLOAD_BYTES)
+      throw new LodgeError(
+        'invalid_request',
+        `The hub's file list for ${repo} declares ${(totalBytes / 1024 ** 4).toFixed(1)} TiB for ${variant.name}, more than any model Lodge downloads (${MAX_DOWNLOAD_BYTES / 1024 ** 4} TiB); nothing was fetched.`,
+        { param: 'repo' },
+      );
     this.#checkSpace(totalBytes);
     const now = new Date().toISOString();
     const row: DownloadRow = {
@@ -162,7 +166,10 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       createdAt: now,
       updatedAt: now,
     };
-    this.#save(row);
+    // The first write is the client's to hear about (a full disk is a 507); nothing is queued then.
+    this.deps.repository.save(row);
+    this.#rows.set(row.id, row);
+    this.emit('update', this.view(row.id));
     this.deps.logger.info(
       { download: row.id, repo, variant: variant.name, bytes: totalBytes },
       `queued ${repo} (${variant.name})`,
@@ -200,7 +207,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       active.reason = 'cancel';
       active.controller.abort();
     } else if (!['completed', 'cancelled'].includes(row.status)) {
-      rmSync(this.#dir(id), { recursive: true, force: true });
+      this.#removeFiles(id);
       this.#save({ ...row, status: 'cancelled' });
     }
     return this.view(id);
@@ -244,14 +251,31 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     return row;
   }
 
+  /**
+   * Moves a download to its next state in memory, then writes it through. A failed write never
+   * throws (it runs where nothing could catch it): it is logged and the row in memory stands, except
+   * that a download with work left fails on a full disk, with the message every full disk gives.
+   */
   #save(row: DownloadRow): void {
     const before = this.#rows.get(row.id);
     // NOTE: a move outside the table is a bug in this file, never a user's doing: fail loudly.
     if (before !== undefined && !canMove(before.status, row.status))
       throw new Error(`download ${row.id} cannot move from ${before.status} to ${row.status}`);
-    const next = { ...row, updatedAt: new Date().toISOString() };
+    let next: DownloadRow = { ...row, updatedAt: new Date().toISOString() };
+    try {
+      this.deps.repository.save(next);
+    } catch (error) {
+      this.deps.logger.error(
+        { download: row.id, status: row.status, err: error },
+        `could not record the download of ${row.repo} as ${row.status}`,
+      );
+      if (isDiskFull(error) && ['queued', 'downloading', 'verifying'].includes(next.status)) {
+        next = { ...next, status: 'failed', error: diskFullError(error).message };
+        const active = this.#active.get(row.id);
+        if (active) active.controller.abort();
+      }
+    }
     this.#rows.set(row.id, next);
-    this.deps.repository.save(next);
     this.emit('update', this.view(row.id));
   }
 
@@ -309,10 +333,18 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       };
       this.#active.set(row.id, active);
       this.#save({ ...row, status: 'downloading' });
-      void this.#run(row.id, active).finally(() => {
+      if (this.#row(row.id).status !== 'downloading') {
         this.#active.delete(row.id);
-        this.#pump();
-      });
+        continue;
+      }
+      void this.#run(row.id, active)
+        .finally(() => {
+          this.#active.delete(row.id);
+          this.#pump();
+        })
+        .catch((error: unknown) =>
+          this.deps.logger.error({ download: row.id, err: error }, `the download of ${row.repo} broke`),
+        );
     }
   }
 
@@ -323,106 +355,31 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       // Every target is checked before the first byte is written: one bad name refuses them all.
       const targets = row.files.map((file) => ({ file, target: this.#fileOf(row, file.path) }));
       mkdirSync(dir, { recursive: true });
+      const transfer = {
+        hub: this.deps.hub,
+        logger: this.deps.logger,
+        repo: row.repo,
+        revision: row.revision,
+        downloadId: id,
+        signal: active.controller.signal,
+        retryDelayMs: this.deps.retryDelayMs ?? 500,
+        onBytes: (delta: number) => {
+          active.downloaded += delta;
+          if (delta > 0) this.#progress(id, active);
+        },
+      };
       for (const { file, target } of targets) {
         if (existsSync(target)) continue;
         active.currentFile = file.path;
-        await this.#fetchFile(row, file, target, active);
+        await fetchFile(transfer, file, target);
       }
       this.#save({ ...this.#row(id), status: 'verifying' });
-      for (const { file, target } of targets) await this.#verify(row, file, target, active.controller.signal);
+      if (this.#row(id).status !== 'verifying') return;
+      for (const { file, target } of targets)
+        await verifyFile(row.repo, file, target, active.controller.signal);
       this.#install(this.#row(id));
     } catch (error) {
       this.#settle(id, active, error);
-    }
-  }
-
-  /** Downloads one file into `<target>.part` (resuming), with retries, then renames it to `target`. */
-  async #fetchFile(
-    row: DownloadRow,
-    file: DownloadRow['files'][number],
-    target: string,
-    active: Active,
-  ): Promise<void> {
-    const part = `${target}.part`;
-    mkdirSync(dirname(part), { recursive: true });
-    for (let attempt = 1; ; attempt++) {
-      const offset = existsSync(part) ? statSync(part).size : 0;
-      if (offset >= file.size && file.size > 0) break;
-      try {
-        const response = await this.deps.hub.download(
-          row.repo,
-          row.revision,
-          file.path,
-          offset,
-          active.controller.signal,
-        );
-        if (response.status >= 500 || response.status === 429)
-          throw Object.assign(new Error(`the hub answered ${response.status}`), { retryable: true });
-        if (!response.ok) throw hubError(response.status, `${row.repo}/${file.path}`);
-        // A server that ignores Range sends the whole file again: start the file over.
-        const append = offset > 0 && response.status === 206;
-        if (offset > 0 && !append) active.downloaded -= offset;
-        const counter = new Transform({
-          transform: (chunk: Buffer, _encoding, done) => {
-            active.downloaded += chunk.length;
-            this.#progress(row.id, active);
-            done(null, chunk);
-          },
-        });
-        if (!response.body) throw Object.assign(new Error('the hub sent no body'), { retryable: true });
-        await pipeline(
-          chunksOf(response.body),
-          counter,
-          createWriteStream(part, { flags: append ? 'a' : 'w' }),
-          { signal: active.controller.signal },
-        );
-        if (statSync(part).size < file.size)
-          throw Object.assign(new Error('the connection closed early'), { retryable: true });
-        break;
-      } catch (error) {
-        if (
-          active.controller.signal.aborted ||
-          isLodgeError(error) ||
-          (error as NodeJS.ErrnoException).code === 'ENOSPC'
-        )
-          throw error;
-        if (attempt >= MAX_ATTEMPTS)
-          throw new LodgeError(
-            'unavailable',
-            `Downloading ${file.path} failed ${MAX_ATTEMPTS} times: ${(error as Error).message}. Resume to try again.`,
-          );
-        const delay = (this.deps.retryDelayMs ?? 500) * 2 ** (attempt - 1);
-        this.deps.logger.warn(
-          { download: row.id, file: file.path, attempt, err: (error as Error).message },
-          `retrying ${file.path} in ${delay} ms`,
-        );
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-    renameSync(part, target);
-  }
-
-  /** Checks a downloaded file against the hub's checksum; a mismatch deletes it and fails the download. */
-  async #verify(
-    row: DownloadRow,
-    file: DownloadRow['files'][number],
-    path: string,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const sha256 = createHash('sha256');
-    const gitSha1 = createHash('sha1').update(`blob ${statSync(path).size}\0`);
-    for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024, signal })) {
-      sha256.update(chunk as Buffer);
-      gitSha1.update(chunk as Buffer);
-    }
-    const actual = file.sha256 !== null ? sha256.digest('hex') : gitSha1.digest('hex');
-    const expected = file.sha256 ?? file.gitOid;
-    if (expected !== null && actual !== expected) {
-      rmSync(path, { force: true });
-      throw new LodgeError(
-        'model_load_failed',
-        `${file.path} from ${row.repo} does not match the hub's checksum (corrupted in transit). It was deleted; resume the download to fetch it again.`,
-      );
     }
   }
 
@@ -449,28 +406,46 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     );
   }
 
+  /** Records how a run ended; never throws, since nothing awaits a run to catch it. */
   #settle(id: string, active: Active, error: unknown): void {
-    const row = this.#row(id);
-    const status: DownloadStatus =
-      active.reason === 'pause' || active.reason === 'shutdown'
-        ? active.reason === 'pause'
+    try {
+      const row = this.#row(id);
+      // A full disk while recording a state already failed the download (see #save).
+      if (row.status === 'failed') return;
+      const status: DownloadStatus =
+        active.reason === 'pause'
           ? 'paused'
-          : 'queued'
-        : active.reason === 'cancel'
-          ? 'cancelled'
-          : 'failed';
-    if (status === 'cancelled') rmSync(this.#dir(id), { recursive: true, force: true });
-    let message: string | null = null;
-    if (status === 'failed') {
-      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
-        rmSync(this.#dir(id), { recursive: true, force: true });
-        message =
-          'The disk filled up during the download; what was fetched was deleted. Free some space and start it again.';
-      } else
-        message = isLodgeError(error) ? error.message : `The download failed: ${(error as Error).message}`;
-      this.deps.logger.warn({ download: id, err: message }, `download of ${row.repo} failed`);
+          : active.reason === 'shutdown'
+            ? 'queued'
+            : active.reason === 'cancel'
+              ? 'cancelled'
+              : 'failed';
+      if (status === 'cancelled') this.#removeFiles(id);
+      let message: string | null = null;
+      if (status === 'failed') {
+        if (isDiskFull(error)) {
+          this.#removeFiles(id);
+          message =
+            'The disk filled up during the download; what was fetched was deleted. Free some space and start it again.';
+        } else
+          message = isLodgeError(error)
+            ? error.message
+            : `The download of ${row.repo} failed: ${failureWords(error)}. Resume to try again.`;
+        this.deps.logger.warn({ download: id, err: error }, `download of ${row.repo} failed: ${message}`);
+      }
+      this.#save({ ...row, status, error: message });
+    } catch (failure) {
+      this.deps.logger.error({ download: id, err: failure, cause: error }, `could not settle download ${id}`);
     }
-    this.#save({ ...row, status, error: message });
+  }
+
+  /** Deletes what a download fetched; a failure to is logged (the folder is retried on cancel). */
+  #removeFiles(id: string): void {
+    try {
+      rmSync(this.#dir(id), { recursive: true, force: true });
+    } catch (error) {
+      this.deps.logger.warn({ download: id, err: error }, `could not delete the files of download ${id}`);
+    }
   }
 
   #progress(id: string, active: Active): void {
@@ -484,20 +459,6 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     active.lastBytes = active.downloaded;
     active.lastEmit = now;
     this.emit('update', this.view(id));
-  }
-}
-
-/** The chunks of a response body; a consumer that stops early cancels the body (and its socket). */
-async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
   }
 }
 

@@ -109,7 +109,11 @@ export function guardedFetch(trusted: (url: URL) => boolean): HubFetch {
       request.on('error', reject);
       // Like fetch's own body and header timeouts: a hub that goes silent is an error to retry.
       request.setTimeout(IDLE_TIMEOUT_MS, () =>
-        request.destroy(new Error(`no answer from ${url.host} for ${IDLE_TIMEOUT_MS / 1000} s`)),
+        request.destroy(
+          Object.assign(new Error(`no answer from ${url.host} for ${IDLE_TIMEOUT_MS / 1000} s`), {
+            code: 'ETIMEDOUT',
+          }),
+        ),
       );
       request.end();
     });

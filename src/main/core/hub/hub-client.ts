@@ -1,8 +1,7 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { LodgeError } from '../errors';
 import { unsafeNameReason } from '../library/contained-path';
-import { isPublicAddress } from './address-policy';
+import { failureWords } from './failure-words';
 import { guardedFetch, PrivateAddressError, type HubFetch } from './guarded-fetch';
 import { validRepoId, validRevision } from './repo-id';
 
@@ -192,7 +191,12 @@ export class HubClient {
     try {
       return (await readBounded(response, MAX_TEXT_BYTES)).text;
     } catch (error) {
-      throw new LodgeError('unavailable', `${repo}/${path} broke off: ${(error as Error).message}.`);
+      throw new LodgeError(
+        'unavailable',
+        `${repo}/${path} broke off: ${failureWords(error)}.`,
+        {},
+        { cause: error },
+      );
     }
   }
 
@@ -235,7 +239,7 @@ export class HubClient {
       await response.body?.cancel();
       if (!location) throw new LodgeError('unavailable', `The hub redirected ${path} without saying where.`);
       url = new URL(location, url);
-      if (!this.#trusts(url)) checkTarget(path, url);
+      checkTarget(url);
     }
     throw new LodgeError(
       'unavailable',
@@ -255,10 +259,12 @@ export class HubClient {
         headers: token ? { authorization: `Bearer ${token}` } : {},
       });
     } catch (error) {
+      // The words, not the message: it names the address connected to, which may be internal.
       throw new LodgeError(
         'unavailable',
-        `Cannot reach the Hugging Face hub at ${this.#endpoint()}: ${(error as Error).message}.`,
+        `Cannot reach the Hugging Face hub (the endpoint set in Settings): ${failureWords(error)}.`,
         { retryAfterSeconds: 5 },
+        { cause: error },
       );
     }
     if (!response.ok) {
@@ -271,8 +277,9 @@ export class HubClient {
     } catch (error) {
       throw new LodgeError(
         'unavailable',
-        `The hub's answer to ${path} broke off: ${(error as Error).message}.`,
+        `The hub's answer to ${path} broke off: ${failureWords(error)}.`,
         { retryAfterSeconds: 5 },
+        { cause: error },
       );
     }
     if (body.truncated)
@@ -288,16 +295,14 @@ export class HubClient {
 }
 
 /**
- * Refuses a redirect that is not HTTP, or that names an internal IP literal at an origin other
- * than the hub's own. Host names are checked again when they resolve ({@link guardedFetch}).
+ * Refuses a redirect that is not HTTP, or that carries credentials. Where it may connect (no
+ * internal address, by literal or by name) is checked once, by the fetch ({@link guardedFetch}).
  */
-function checkTarget(path: string, target: URL): void {
+function checkTarget(target: URL): void {
   if (target.protocol !== 'https:' && target.protocol !== 'http:')
     throw new LodgeError('forbidden', 'The hub redirected to something that is not HTTP.');
   if (target.username !== '' || target.password !== '')
     throw new LodgeError('forbidden', 'The hub redirected to an address with credentials in it.');
-  const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (isIP(host) !== 0 && !isPublicAddress(host)) throw refusedRedirect(path, target);
 }
 
 function refusedRedirect(path: string, target: URL): LodgeError {

@@ -1,6 +1,7 @@
 import { LodgeError } from '../errors';
 import { unsafeNameReason } from '../library/contained-path';
-import { VARIANTS, type VariantName } from '../library/model-record';
+import { bestGraphs, isExternalDataOf } from '../library/graph-files';
+import type { VariantName } from '../library/model-record';
 import type { HubFile } from './hub-client';
 
 /** Files a model needs besides its weights: configs, tokenizer, chat template, pooling. */
@@ -23,7 +24,11 @@ const SUPPORT_FILES = new Set([
   'README.md',
 ]);
 
-const GRAPH = /^onnx\/(model|decoder_model_merged)(?:_([a-z0-9]+))?\.onnx$/;
+/** A path's name inside the top `onnx/` folder of a repo, or null when it lies elsewhere. */
+function inOnnxFolder(path: string): string | null {
+  const name = path.startsWith('onnx/') ? path.slice('onnx/'.length) : null;
+  return name !== null && !name.includes('/') ? name : null;
+}
 
 /** One downloadable variant: its graph, its external data, and the bytes they take. */
 export interface HubVariant {
@@ -47,13 +52,8 @@ export interface RepoCompatibility {
  * same rules as {@link compatibility}.
  */
 export function offeredVariants(paths: readonly string[]): VariantName[] {
-  const names = new Set<VariantName>();
-  for (const path of paths) {
-    const match = GRAPH.exec(path);
-    const name = match ? (match[2] ?? 'fp32') : null;
-    if (name !== null && (VARIANTS as readonly string[]).includes(name)) names.add(name as VariantName);
-  }
-  if (names.size > 0) return [...names];
+  const names = [...bestGraphs(paths, inOnnxFolder).keys()];
+  if (names.length > 0) return names;
   const plain = paths.filter((path) => !path.includes('/') && path.endsWith('.onnx'));
   return plain.length === 1 ? ['fp32'] : [];
 }
@@ -62,12 +62,8 @@ export function offeredVariants(paths: readonly string[]): VariantName[] {
 export function compatibility(files: readonly HubFile[]): RepoCompatibility {
   const byPath = new Map(files.map((file) => [file.path, file]));
   const variants: HubVariant[] = [];
-  for (const file of files) {
-    const match = GRAPH.exec(file.path);
-    if (!match) continue;
-    const name = (match[2] ?? 'fp32') as VariantName;
-    if (!VARIANTS.includes(name) || variants.some((variant) => variant.name === name)) continue;
-    const all = [file, ...files.filter((other) => isDataOf(other.path, file.path))];
+  for (const [name, file] of bestGraphs(files, (entry) => inOnnxFolder(entry.path))) {
+    const all = [file, ...files.filter((other) => isExternalDataOf(other.path, file.path))];
     variants.push({ name, files: all, bytes: all.reduce((sum, entry) => sum + entry.size, 0) });
   }
   const hasConfig = byPath.has('config.json');
@@ -79,7 +75,7 @@ export function compatibility(files: readonly HubFile[]): RepoCompatibility {
   const plain = files.filter((file) => !file.path.includes('/') && file.path.endsWith('.onnx'));
   if (plain.length === 1 && plain[0]) {
     const file = plain[0];
-    const all = [file, ...files.filter((other) => isDataOf(other.path, file.path))];
+    const all = [file, ...files.filter((other) => isExternalDataOf(other.path, file.path))];
     return {
       format: 'onnx',
       variants: [{ name: 'fp32', files: all, bytes: all.reduce((sum, entry) => sum + entry.size, 0) }],
@@ -100,16 +96,6 @@ export function compatibility(files: readonly HubFile[]): RepoCompatibility {
 /** The files to download for `variant`: its graph and data files, and the support files the repo has. */
 export function filesFor(files: readonly HubFile[], variant: HubVariant): HubFile[] {
   return [...files.filter((file) => SUPPORT_FILES.has(file.path)), ...variant.files];
-}
-
-/**
- * True when `path` is an external-data file of the graph `graph`, beside it in the same folder:
- * `x.onnx_data`, `x.onnx_data_1`, `x.onnx.data`. Nothing below or above it qualifies, so a name
- * like `onnx/model.onnx_data/../../x` is never taken for one.
- */
-function isDataOf(path: string, graph: string): boolean {
-  if (!path.startsWith(graph)) return false;
-  return /^(?:_data(?:_\d+)?|\.data)$/.test(path.slice(graph.length));
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;

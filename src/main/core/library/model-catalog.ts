@@ -12,12 +12,6 @@ import type { ModelRecord } from './model-record';
 import { resolveModel, type ResolvedModel } from './model-resolver';
 import { joinRecord, ModelStore } from './model-store';
 
-// Kept importable from here for the modules that already do.
-export { sha256File } from './model-importer';
-export { validModelId } from './model-id';
-export type { ResolvedModel } from './model-resolver';
-export { chooseVariant, type VariantChoice } from './variant-choice';
-
 /** What the library tells listeners. */
 export interface LibraryEvents {
   /** Models were added, removed, changed or went missing. */
@@ -76,7 +70,8 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
       found.set(row.id, record);
     }
     for (const [id, dir] of this.#folders()) {
-      if (found.has(id)) continue;
+      // A folder whose row cannot be read keeps that row (alias, tags, preset, source, checksums).
+      if (found.has(id) || this.#store.unreadableError(id) !== null) continue;
       const result = inspectModelFolder(dir, id);
       if ('reason' in result) {
         this.logger.warn({ model: id, reason: result.reason }, `skipped models/${id}: it ${result.reason}`);
@@ -130,6 +125,11 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     return this.#store.entries();
   }
 
+  /** The models whose stored record this Lodge cannot read (a newer Lodge's, or hand-edited), with why. */
+  unreadable(): { id: string; reason: string }[] {
+    return this.#store.unreadable();
+  }
+
   /** A model by its exact id, missing or not. */
   get(id: string): ModelRecord {
     return this.#store.get(id);
@@ -140,7 +140,11 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
    * (`owner/name:q4`) or `:latest`, an alias, or a bare name (`name`) when only one owner has it.
    */
   resolve(requested: string): ResolvedModel {
-    return resolveModel(this.#store.entries(), requested);
+    try {
+      return resolveModel(this.#store.entries(), requested);
+    } catch (error) {
+      throw this.#store.unreadableError(requested.replace(/:[^/]*$/, '')) ?? error;
+    }
   }
 
   /**

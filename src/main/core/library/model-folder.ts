@@ -2,20 +2,9 @@ import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSyn
 import { join } from 'node:path';
 import type { ModelTask } from '../../../shared/engine';
 import { isInside } from './contained-path';
-import {
-  VARIANTS,
-  type FolderInfo,
-  type GenerationDefaults,
-  type ModelVariant,
-  type VariantName,
-} from './model-record';
+import { bestGraphs, isExternalDataOf } from './graph-files';
+import type { FolderInfo, GenerationDefaults, ModelVariant } from './model-record';
 import { readOnnxSignature } from './onnx-signature';
-
-// The domain types moved to model-record.ts; these names stay importable from here meanwhile.
-export { VARIANTS } from './model-record';
-export type { FolderInfo, GenerationDefaults, ModelRecord, ModelVariant, VariantName } from './model-record';
-
-const FILE_PATTERN = /^(model|decoder_model_merged|decoder_model)(?:_([a-z0-9]+))?\.onnx$/;
 
 /**
  * Reads a model folder: `hf-onnx` (config.json and `onnx/*.onnx`) or `onnx` (a folder holding one
@@ -68,11 +57,7 @@ function inspectHuggingFace(
     return { reason: `has a config.json that is not valid JSON` };
   }
   const variants: ModelVariant[] = [];
-  for (const name of readdirSync(join(dir, 'onnx')).sort()) {
-    const match = FILE_PATTERN.exec(name);
-    if (!match) continue;
-    const variant = (match[2] ?? 'fp32') as VariantName;
-    if (!VARIANTS.includes(variant) || variants.some((existing) => existing.name === variant)) continue;
+  for (const [variant, name] of bestGraphs(readdirSync(join(dir, 'onnx')).sort(), (name) => name)) {
     const file = join(dir, 'onnx', name);
     variants.push({ name: variant, file, bytes: fileBytes(file) });
   }
@@ -221,8 +206,7 @@ function fileBytes(file: string): number {
   const dir = join(file, '..');
   const base = file.slice(dir.length + 1);
   for (const name of readdirSync(dir)) {
-    if (name !== base && (name.startsWith(`${base}_data`) || name.startsWith(`${base}.data`)))
-      bytes += statSync(join(dir, name)).size;
+    if (isExternalDataOf(name, base)) bytes += statSync(join(dir, name)).size;
   }
   return bytes;
 }

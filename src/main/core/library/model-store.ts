@@ -82,18 +82,40 @@ function rowOf(record: ModelRecord): ModelRow {
  */
 export class ModelStore {
   #models = new Map<string, ModelRecord>();
+  /** Ids whose stored row does not read back (newer Lodge, hand-edited), with why: never overwritten. */
+  #unreadable = new Map<string, string>();
 
   constructor(
     private readonly repository: ModelRepository,
     private readonly logger: Logger,
   ) {}
 
-  /** The rows the table holds; a row that does not read back valid is logged and left out. */
+  /**
+   * The rows the table holds. A row that does not read back valid is logged, left out, and kept
+   * as unreadable: nothing may write that id until a Lodge that reads it does.
+   */
   rows(): ModelRow[] {
     const { rows, invalid } = this.repository.load();
+    this.#unreadable = new Map(invalid.map(({ id, reason }) => [id, reason]));
     for (const { id, reason } of invalid)
-      this.logger.warn({ model: id, reason }, `ignored the stored row of ${id}: ${reason}`);
+      this.logger.warn({ model: id, reason }, `left the stored row of ${id} untouched: ${reason}`);
     return rows;
+  }
+
+  /** The models whose stored row this Lodge cannot read, with why. */
+  unreadable(): { id: string; reason: string }[] {
+    return [...this.#unreadable].map(([id, reason]) => ({ id, reason }));
+  }
+
+  /** The error for an id whose row cannot be read, or null when it can (or does not exist). */
+  unreadableError(id: string): LodgeError | null {
+    const reason = this.#unreadable.get(id);
+    if (reason === undefined) return null;
+    return new LodgeError(
+      'conflict',
+      `The library's record of ${id} cannot be read by this Lodge: ${reason}. Lodge left it and its folder untouched; update Lodge to use it.`,
+      { param: 'model' },
+    );
   }
 
   /** Replaces every record at once (after a reconcile with the disk). */
@@ -119,19 +141,25 @@ export class ModelStore {
   /** A model by its exact id, missing or not. */
   get(id: string): ModelRecord {
     const record = this.#models.get(id);
+    const unreadable = record ? null : this.unreadableError(id);
+    if (unreadable) throw unreadable;
     if (!record)
       throw new LodgeError('model_not_found', `The model '${id}' does not exist.`, { param: 'model' });
     return record;
   }
 
-  /** Writes a record to the table and keeps it. */
+  /** Writes a record to the table and keeps it; a row this Lodge cannot read is never replaced. */
   save(record: ModelRecord): void {
+    const unreadable = this.unreadableError(record.id);
+    if (unreadable) throw unreadable;
     this.repository.save(rowOf(record));
     this.#models.set(record.id, record);
   }
 
   /** Writes a record to the table only (a reconcile keeps its own map until it is done). */
   persist(record: ModelRecord): void {
+    const unreadable = this.unreadableError(record.id);
+    if (unreadable) throw unreadable;
     this.repository.save(rowOf(record));
   }
 

@@ -1,18 +1,25 @@
-import type { VariantName } from './model-record';
+import { VARIANTS, type VariantName } from './model-record';
 
-/** Variant preference on CPU: int8/int4 first (fast, small), fp16 last (x86 CPUs lack fp16 kernels). */
-const CPU_ORDER: readonly VariantName[] = [
-  'q4',
-  'quantized',
-  'int8',
-  'uint8',
-  'q8',
-  'fp32',
-  'bnb4',
-  'fp16',
-  'q4f16',
-  'bf16',
-];
+/**
+ * Each variant's place in the preference on CPU: int8/int4 first (fast, small), fp16 last (x86
+ * CPUs lack fp16 kernels). Typed by {@link VariantName}, so a new variant without a place does
+ * not compile.
+ */
+const CPU_RANK: Readonly<Record<VariantName, number>> = {
+  q4: 0,
+  quantized: 1,
+  int8: 2,
+  uint8: 3,
+  q8: 4,
+  fp32: 5,
+  bnb4: 6,
+  fp16: 7,
+  q4f16: 8,
+  bf16: 9,
+};
+
+/** Every variant, best on CPU first (from {@link VARIANTS} and {@link CPU_RANK}). */
+export const CPU_ORDER: readonly VariantName[] = [...VARIANTS].sort((a, b) => CPU_RANK[a] - CPU_RANK[b]);
 
 /** What choosing a variant needs: the variants on offer and the variant a preset pins, if any. */
 export interface VariantChoice<V extends { readonly name: VariantName }> {

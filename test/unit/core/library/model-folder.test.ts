@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ModelCatalog, chooseVariant } from '../../../../src/main/core/library/model-catalog';
+import { ModelCatalog } from '../../../../src/main/core/library/model-catalog';
+import { chooseVariant } from '../../../../src/main/core/library/variant-choice';
 import { readOnnxSignature } from '../../../../src/main/core/library/onnx-signature';
 import {
   fixturePath,

@@ -49,16 +49,26 @@ describe('the models table: JSON columns with a version, checked on read', () =>
     ['source', JSON.stringify({ version: 1, value: { kind: 'martian' } }), /source column does not hold/],
     ['info', JSON.stringify({ version: 2, value: {} }), /info column has version 2, unknown to this Lodge/],
     ['tags', 'not json', /tags column is not JSON/],
-  ])('leaves out a row whose %s column is wrong, saying why', (column, value, reason) => {
-    setColumn('acme/tiny', column, value);
-    const { rows, invalid } = repository.load();
-    expect(rows).toEqual([]);
-    expect(invalid).toEqual([{ id: 'acme/tiny', reason: expect.stringMatching(reason) }]);
-    // The library logs it and takes the folder in again, writing a valid row.
-    warnings.length = 0;
-    catalog.refresh();
-    expect(warnings.join('')).toMatch(reason);
-    expect(catalog.get('acme/tiny').status).toBe('ready');
-    expect(repository.load().invalid).toEqual([]);
-  });
+  ])(
+    'leaves out a row whose %s column is wrong, saying why, and never overwrites it',
+    (column, value, reason) => {
+      const good = raw('acme/tiny')?.[column] ?? '';
+      setColumn('acme/tiny', column, value);
+      const { rows, invalid } = repository.load();
+      expect(rows).toEqual([]);
+      expect(invalid).toEqual([{ id: 'acme/tiny', reason: expect.stringMatching(reason) }]);
+      // The library logs it and shows it as unreadable; the folder scan does not take models/acme/tiny
+      // in again as a new record over the row.
+      warnings.length = 0;
+      catalog.refresh();
+      expect(warnings.join('')).toMatch(reason);
+      expect(catalog.unreadable()).toEqual([{ id: 'acme/tiny', reason: expect.stringMatching(reason) }]);
+      expect(() => catalog.get('acme/tiny')).toThrow(/record of acme\/tiny cannot be read by this Lodge/);
+      expect(raw('acme/tiny')?.[column]).toBe(value);
+      setColumn('acme/tiny', column, good);
+      catalog.refresh();
+      expect(catalog.get('acme/tiny').status).toBe('ready');
+      expect(catalog.unreadable()).toEqual([]);
+    },
+  );
 });

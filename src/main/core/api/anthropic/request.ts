@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { GenerateRequest } from '../../../../shared/engine';
-import type { ModelRecord } from '../../library/model-folder';
+import type { ModelRecord } from '../../library/model-record';
 import { LodgeError } from '../../errors';
 import { resolveSampling } from '../../model-policy';
 import { templatePrompt } from './messages';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ModelDetail, ModelSummary, RunningModelView } from '../../../../shared/contract/models';
 import type { TensorInfo } from '../../../../shared/engine';
 import type { Engine, RunningModelWithMemory } from '../../engine/engine';
-import type { ModelRecord } from '../../library/model-folder';
+import type { ModelRecord } from '../../library/model-record';
 import type { InferenceLog } from '../../metrics/inference-log';
 import { LodgeError } from '../../errors';
 import { keepAliveMsOf } from '../../model-policy';

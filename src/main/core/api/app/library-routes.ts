@@ -16,7 +16,8 @@ export function registerLibraryRoutes(
   dirs: { dataDir: string; cacheDir: string },
 ): void {
   const idOf = (params: Params) => `${params.owner}/${params.name}`;
-  contractRoute(app, 'models', () => ({ models: catalog.entries().map(modelSummary) }));
+  const list = () => ({ models: catalog.entries().map(modelSummary), unreadable: catalog.unreadable() });
+  contractRoute(app, 'models', list);
   contractRoute(app, 'model', ({ params }) => modelDetail(catalog.get(idOf(params))));
   contractRoute(app, 'importModel', async ({ body }) => modelDetail(await catalog.import(body)));
   contractRoute(app, 'updateModel', ({ params, body }) => modelDetail(catalog.update(idOf(params), body)));
@@ -27,11 +28,8 @@ export function registerLibraryRoutes(
   });
   contractRoute(app, 'refreshModels', () => {
     catalog.refresh();
-    return { models: catalog.entries().map(modelSummary) };
+    return list();
   });
-  contractRoute(app, 'rescanModels', () => ({
-    ...catalog.rescan(),
-    models: catalog.entries().map(modelSummary),
-  }));
+  contractRoute(app, 'rescanModels', () => ({ ...catalog.rescan(), ...list() }));
   contractRoute(app, 'disk', () => ({ dataDir: dirs.dataDir, ...catalog.diskUsage(dirs.cacheDir) }));
 }

@@ -7,6 +7,7 @@ import { LODGE_VERSION } from '../../version';
 import { GpuStats } from '../../metrics/gpu-stats';
 import { SystemStats } from '../../metrics/system-stats';
 import { contractRoute } from '../contract-route';
+import type { SecurityPolicy } from '../security';
 
 /** What the app routes read from. */
 export interface AppRouteDeps {
@@ -18,7 +19,7 @@ export interface AppRouteDeps {
 }
 
 /** `/health` and the `/app/*` routes of the foundation: info, logs, request log, settings. */
-export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps): void {
+export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps, policy: SecurityPolicy): void {
   contractRoute(app, 'health', () => ({
     status: 'ok',
     version: LODGE_VERSION,
@@ -44,6 +45,6 @@ export function registerAppRoutes(app: FastifyInstance, deps: AppRouteDeps): voi
     return { ...sample, loadAverage: [...sample.loadAverage], gpus: [...gpus], gpuNote: note };
   });
   contractRoute(app, 'updateSettings', ({ body, request }) =>
-    deps.settings.update(body, { origin: request.headers.origin, host: request.headers.host }),
+    deps.settings.update(body, { fromWindow: policy.isOwnOrigin(request.headers.origin) }),
   );
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RunningModel } from '../../engine/scheduler';
-import { chooseVariant } from '../../library/model-catalog';
-import type { ModelRecord } from '../../library/model-folder';
+import type { ModelRecord } from '../../library/model-record';
+import { chooseVariant } from '../../library/variant-choice';
 
 /** A time far in the future: what Ollama reports for a model kept loaded forever. */
 const FOREVER = '2318-08-22T00:00:00Z';

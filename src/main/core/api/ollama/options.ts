@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { GenerateRequest } from '../../../../shared/engine';
 import { LodgeError } from '../../errors';
-import type { GenerationDefaults } from '../../library/model-folder';
+import type { GenerationDefaults } from '../../library/model-record';
 import { keepAliveMsOf, resolveSampling } from '../../model-policy';
 import type { OptionsSchema } from './schemas';
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Engine } from '../../engine/engine';
-import type { ModelRecord } from '../../library/model-folder';
+import type { ModelRecord } from '../../library/model-record';
 import { chatCompletions } from './chat';
 import { completions } from './completions';
 import { embeddings } from './embeddings';

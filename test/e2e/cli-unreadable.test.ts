@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/main/core/db/connection';
+import { installFixture, TINY_LM } from '../fixtures/models';
+import { runCli, startServeProcess, type ServeProcess } from '../helpers/serve-process';
+import { tempDir } from '../helpers/temp-dir';
+
+describe('lodge ls with a model record this Lodge cannot read', () => {
+  const home = tempDir();
+  let server: ServeProcess;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    installFixture(TINY_LM, join(home.path, 'models'), 'test/tiny-lm');
+    server = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path });
+    env = { LODGE_PORT: new URL(server.url).port };
+  });
+  afterAll(async () => {
+    await server.stop();
+    home.remove();
+  });
+
+  it('lists it as unreadable, with why, instead of as a fresh folder model', async () => {
+    // A newer Lodge wrote this row (its tags column has a version this one does not know).
+    const db = openDatabase(join(home.path, 'lodge.db'));
+    db.prepare('UPDATE models SET tags = ? WHERE id = ?').run(
+      JSON.stringify({ version: 3, value: ['future'] }),
+      'test/tiny-lm',
+    );
+    db.close();
+    expect((await fetch(`${server.url}/app/models/refresh`, { method: 'POST' })).status).toBe(200);
+    const { code, output } = await runCli(['ls'], env);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/test\/tiny-lm\s+-\s+-\s+-\s+unreadable\s/);
+    expect(output).toMatch(
+      /test\/tiny-lm cannot be read by this Lodge: its tags column has version 3, unknown to this Lodge\. It was left untouched\./,
+    );
+  });
+});
