@@ -62,6 +62,25 @@ describe('what a hub answers is read with limits', () => {
     }
   });
 
+  it('serves a search whose counts are not numbers and whose ids are not repos, dropping what it cannot read', async () => {
+    hub.answer(
+      '/api/models',
+      JSON.stringify([
+        { id: 'acme/odd', downloads: 'NaN', likes: {}, siblings: 'none' },
+        { id: '../../admin', downloads: 5 },
+        { modelId: 42 },
+        { id: 'acme/fine', downloads: 1e400, likes: -3 },
+      ]),
+    );
+    const response = await fetch(`${core.url}/app/hub/search?q=x`);
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { models: { id: string; downloads: number; likes: number }[] };
+    expect(answer.models.map(({ id, downloads, likes }) => ({ id, downloads, likes }))).toEqual([
+      { id: 'acme/odd', downloads: 0, likes: 0 },
+      { id: 'acme/fine', downloads: 0, likes: 0 },
+    ]);
+  });
+
   it('answers a tree that is not a file list with a clear error', async () => {
     const sha = 'a'.repeat(40);
     hub.answer('/api/models/acme/treeless/revision/main', JSON.stringify({ sha }));

@@ -132,22 +132,29 @@ export class HubClient {
     const results = answer.filter(
       (entry: unknown): entry is Record<string, unknown> => typeof entry === 'object' && entry !== null,
     );
-    return results.map((entry) => ({
-      id: String(entry.id ?? entry.modelId ?? ''),
-      downloads: Number(entry.downloads ?? 0),
-      likes: Number(entry.likes ?? 0),
-      lastModified: typeof entry.lastModified === 'string' ? entry.lastModified : null,
-      pipelineTag: typeof entry.pipeline_tag === 'string' ? entry.pipeline_tag : null,
-      tags: Array.isArray(entry.tags)
-        ? entry.tags.filter((tag): tag is string => typeof tag === 'string')
-        : [],
-      files: Array.isArray(entry.siblings)
-        ? entry.siblings.flatMap((sibling: unknown) => {
-            const name = (sibling as { rfilename?: unknown } | null)?.rfilename;
-            return typeof name === 'string' ? [name] : [];
-          })
-        : [],
-    }));
+    // NOTE: a hub answers what it likes: entries without a usable repo id are dropped, and counts
+    // that are not finite, non-negative numbers read as 0 (NaN cannot even be serialized).
+    return results
+      .flatMap((entry) => {
+        const id = entry.id ?? entry.modelId;
+        return typeof id === 'string' && isRepoId(id) ? [{ entry, id }] : [];
+      })
+      .map(({ entry, id }) => ({
+        id,
+        downloads: count(entry.downloads),
+        likes: count(entry.likes),
+        lastModified: typeof entry.lastModified === 'string' ? entry.lastModified : null,
+        pipelineTag: typeof entry.pipeline_tag === 'string' ? entry.pipeline_tag : null,
+        tags: Array.isArray(entry.tags)
+          ? entry.tags.filter((tag): tag is string => typeof tag === 'string')
+          : [],
+        files: Array.isArray(entry.siblings)
+          ? entry.siblings.flatMap((sibling: unknown) => {
+              const name = (sibling as { rfilename?: unknown } | null)?.rfilename;
+              return typeof name === 'string' ? [name] : [];
+            })
+          : [],
+      }));
   }
 
   /** The commit a revision points to, and whether the repo is gated. */
@@ -339,4 +346,19 @@ function repoPath(repo: string): string {
 /** The URL path segment of a revision, after checking it is one. */
 function revisionPath(revision: string): string {
   return encodeURIComponent(validRevision(revision));
+}
+
+/** A count from a hub answer: a finite, non-negative number, else 0. */
+function count(value: unknown): number {
+  const number = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+  return Number.isFinite(number) && number >= 0 ? number : 0;
+}
+
+function isRepoId(id: string): boolean {
+  try {
+    validRepoId(id);
+    return true;
+  } catch {
+    return false;
+  }
 }
