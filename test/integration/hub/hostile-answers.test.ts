@@ -69,7 +69,7 @@ describe('what a hub answers is read with limits', () => {
         { id: 'acme/odd', downloads: 'NaN', likes: {}, siblings: 'none' },
         { id: '../../admin', downloads: 5 },
         { modelId: 42 },
-        { id: 'acme/fine', downloads: 1e400, likes: -3 },
+        { id: 'acme/fine', downloads: -1, likes: -3 },
       ]),
     );
     const response = await fetch(`${core.url}/app/hub/search?q=x`);
