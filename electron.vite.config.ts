@@ -7,11 +7,14 @@ export default defineConfig({
     build: {
       rollupOptions: {
         // NOTE: one bundle per process. `index` is the Electron shell; `core` and `runner` are plain
-        // Node entries (forked or run headless); `cli` is the `lodge` command.
+        // Node entries (forked or run headless); `cli` is the `lodge` command; `template-worker` is
+        // the runner's chat-template sandbox.
         input: {
           index: resolve(import.meta.dirname, 'src/main/index.ts'),
           core: resolve(import.meta.dirname, 'src/main/core/main.ts'),
           runner: resolve(import.meta.dirname, 'src/main/runner/main.ts'),
+          // The runner renders chat templates in a worker thread it can stop (text/template-sandbox.ts).
+          'template-worker': resolve(import.meta.dirname, 'src/main/runner/text/template-worker.ts'),
           cli: resolve(import.meta.dirname, 'src/main/cli.ts'),
         },
       },

@@ -2,17 +2,18 @@
 import { Template } from '@huggingface/jinja';
 import type { ChatMessage, ToolDefinition } from '../../../shared/engine';
 import { RunnerError } from '../runner-error';
+import { TemplateSandbox } from './template-sandbox';
 import type { TextTokenizer } from './tokenizer';
 
 /** A compiled chat template with the special tokens it may refer to. */
 export class ChatTemplate {
-  readonly #template: Template;
+  readonly #sandbox: TemplateSandbox;
 
   private constructor(
-    template: Template,
+    source: string,
     private readonly specials: Record<string, string>,
   ) {
-    this.#template = template;
+    this.#sandbox = new TemplateSandbox(source);
   }
 
   /** The template of a tokenizer's config, or null when the model ships none. */
@@ -30,29 +31,24 @@ export class ChatTemplate {
       if (text !== null) specials[name] = text;
     }
     try {
-      return new ChatTemplate(new Template(source), specials);
+      // Parsed here, so that a template that does not parse refuses the load; rendered in its sandbox.
+      new Template(source);
     } catch (error) {
       throw new RunnerError(
         'model_load_failed',
         `The model's chat template does not parse: ${(error as Error).message}`,
       );
     }
+    return new ChatTemplate(source, specials);
   }
 
   /** Renders `messages` (and `tools`) into the prompt text, ending with the assistant's turn. */
   render(messages: readonly ChatMessage[], tools?: readonly ToolDefinition[]): string {
-    try {
-      return this.#template.render({
-        messages,
-        ...(tools && tools.length > 0 ? { tools } : {}),
-        add_generation_prompt: true,
-        ...this.specials,
-      });
-    } catch (error) {
-      throw new RunnerError(
-        'invalid_request',
-        `The model's chat template could not render these messages: ${(error as Error).message}`,
-      );
-    }
+    return this.#sandbox.render({
+      messages,
+      ...(tools && tools.length > 0 ? { tools } : {}),
+      add_generation_prompt: true,
+      ...this.specials,
+    });
   }
 }
