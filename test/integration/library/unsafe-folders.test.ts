@@ -87,16 +87,25 @@ describe('model folders that lead outside themselves', () => {
     });
   });
 
-  it.each(['/', '/proc', '/etc'])(
-    'refuses %s as a model folder at once, without walking all of it',
-    async (path) => {
-      const imported = await call('POST', '/app/models/import', { path, mode: 'in-place', id: 'local/root' });
+  it('refuses a path that leads into /proc, however it is named', async () => {
+    const link = join(outside.path, 'environ.onnx');
+    symlinkSync('/proc/self/environ', link);
+    for (const path of [link, '/proc', '/proc/self']) {
+      const imported = await call('POST', '/app/models/import', { path, id: 'local/environ' });
       expect(imported.status).toBe(400);
       expect(imported.body).toMatchObject({
-        error: { code: 'invalid_request', message: /^Lodge cannot run this/ },
+        error: { code: 'invalid_request', message: expect.stringMatching(/system folder/) },
       });
-    },
-  );
+    }
+  });
+
+  it.each(['/', '/etc'])('refuses %s as a model folder at once, without walking all of it', async (path) => {
+    const imported = await call('POST', '/app/models/import', { path, mode: 'in-place', id: 'local/root' });
+    expect(imported.status).toBe(400);
+    expect(imported.body).toMatchObject({
+      error: { code: 'invalid_request', message: /^Lodge cannot run this/ },
+    });
+  });
 
   it('refuses a folder with more entries than any model has', async () => {
     const dir = join(outside.path, 'crowded');

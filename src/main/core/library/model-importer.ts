@@ -22,6 +22,9 @@ import { validModelId } from './model-id';
 import type { FolderInfo } from './model-record';
 import { isDiskFull } from '../disk-full';
 
+/** The kernel's virtual file systems: nothing in them is a model, and reading some never ends. */
+const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
+
 /** Bytes hashed (and copied) so far for an import. */
 export interface ImportProgress {
   readonly id: string;
@@ -84,7 +87,18 @@ export class ModelImporter {
         'Only a model folder or an .onnx file can be imported; that path is neither a regular file nor a folder.',
         { param: 'path' },
       );
+    // NOTE: what a path names is judged by where it really leads: a link into the kernel's virtual
+    // file systems (/proc, /sys, /dev) holds no model, whatever its name says.
+    const real = realpathSync(source);
+    if (SYSTEM_TREES.some((tree) => real === tree || real.startsWith(`${tree}/`)))
+      throw new LodgeError('invalid_request', 'That path leads into a system folder that holds no model.', {
+        param: 'path',
+      });
     const single = kind.isFile();
+    if (single && kind.size === 0)
+      throw new LodgeError('invalid_request', 'That file is empty: it is not an ONNX model.', {
+        param: 'path',
+      });
     if (single && !source.endsWith('.onnx'))
       throw new LodgeError('invalid_request', 'A single file to import must be an .onnx model.', {
         param: 'path',
