@@ -44,7 +44,7 @@ describe('a core whose terminal went away', () => {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ model: 'test/broken', messages: [{ role: 'user', content: 'Hi' }] }),
         });
-        expect(again.status).toBe(500);
+        expect(again.status).toBe(422);
       }
       expect((await fetch(`${url}/health`)).status).toBe(200);
       expect(child.exitCode).toBeNull();

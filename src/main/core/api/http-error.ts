@@ -23,7 +23,9 @@ export const DEFAULT_STATUS: Readonly<Record<ErrorCode, number>> = {
   queue_full: 429,
   cancelled: 499,
   internal: 500,
-  model_load_failed: 500,
+  // The model as it stands cannot run (a corrupt file, an unreadable tokenizer, a shape Lodge
+  // refuses): the request was understood, retrying will not help, and the server did not fail.
+  model_load_failed: 422,
   runner_crashed: 500,
   not_implemented: 501,
   unavailable: 503,
