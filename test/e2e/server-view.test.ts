@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installFixture, TINY_LM } from '../fixtures/models';
+import { installFixture, TENSOR_MODEL, TINY_LM } from '../fixtures/models';
 import { launchChromium } from '../helpers/browser';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
 import { tempDir } from '../helpers/temp-dir';
@@ -10,6 +10,13 @@ import { freshPage, POLL } from './ui-helpers';
 
 /** Runs a snippet exactly as a user would paste it into a shell. */
 const paste = (code: string) => execFileSync('bash', ['-c', code], { encoding: 'utf8', timeout: 30_000 });
+/** Runs a JavaScript snippet as pasted into an ES module, with the SDKs this repository installs. */
+const runJs = (code: string) =>
+  execFileSync(process.execPath, ['--input-type=module', '-e', code], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    cwd: join(import.meta.dirname, '../..'),
+  });
 
 describe('the Server view', () => {
   const home = tempDir();
@@ -17,6 +24,7 @@ describe('the Server view', () => {
   let browser: Browser;
   beforeAll(async () => {
     installFixture(TINY_LM, join(home.path, 'models'), 'test/tiny-lm');
+    installFixture(TENSOR_MODEL, join(home.path, 'models'), 'test/tensors');
     server = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path });
     await fetch(`${server.url}/app/models/test/tiny-lm`, {
       method: 'PATCH',
@@ -65,7 +73,7 @@ describe('the Server view', () => {
     expect((await pasted<{ done: boolean }>('ollama')).done).toBe(true);
     await family('KServe v2');
     expect(await pasted<{ name: string; inputs: unknown[] }>('kserve')).toMatchObject({
-      name: 'test/tiny-lm',
+      name: 'test/tensors',
     });
 
     // What to type into Claude Code and Codex names this server and its model.
@@ -115,6 +123,42 @@ describe('the Server view', () => {
       .poll(() => page.getByRole('button', { name: 'Generate an API key' }).count(), { timeout: 10_000 })
       .toBe(1);
     expect(JSON.parse(paste(keyless))).toHaveProperty('choices');
+    await page.close();
+  });
+  it('gives JavaScript snippets that run as pasted with each family’s official client', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${server.url}/#/server`);
+    await expect
+      .poll(() => page.getByTestId('snippet-openai-chat-js').textContent(), POLL)
+      .toContain("model: 'test/tiny-lm'");
+    for (const [name, id] of [
+      ['OpenAI Chat Completions', 'openai-chat'],
+      ['OpenAI Responses', 'responses'],
+      ['Anthropic Messages', 'anthropic'],
+      ['Ollama', 'ollama'],
+      ['KServe v2', 'kserve'],
+    ] as const) {
+      await page
+        .getByRole('group', { name: 'API family' })
+        .getByRole('button', { name, exact: true })
+        .click();
+      const code = (await page.getByTestId(`snippet-${id}-js`).textContent()) ?? '';
+      // A wrong field in a snippet prints "undefined"; a refused call throws (a non-zero exit).
+      expect(runJs(code).trim(), name).not.toMatch(/^undefined$/);
+    }
+    // The KServe snippets send zeros in the tensor model's input shapes (its FP16 input as bytes)
+    // and print what came back: every output, FP16 included. Python's needs only its standard library.
+    const kserve = runJs((await page.getByTestId('snippet-kserve-js').textContent()) ?? '');
+    expect(kserve).toContain("name: 'half_out'");
+    const python = execFileSync(
+      'python3',
+      ['-c', (await page.getByTestId('snippet-kserve-python').textContent()) ?? ''],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(python).toContain("'name': 'half_out'");
     await page.close();
   });
 });

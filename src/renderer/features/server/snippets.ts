@@ -13,7 +13,7 @@ export interface SnippetFamily {
   readonly snippets: readonly Snippet[];
 }
 
-/** The models the snippets name: a chat model, and a model to send tensors to over KServe. */
+/** The models the snippets name: a chat model, and a plain ONNX model to send tensors to over KServe. */
 export interface SnippetModels {
   readonly chat: string;
   readonly tensors: string;
@@ -21,6 +21,10 @@ export interface SnippetModels {
 
 const PROMPT = 'Say hello.';
 const MESSAGES = [{ role: 'user', content: PROMPT }];
+
+const ZEROS_COMMENT =
+  "// Zeros in every input's shape (a free dimension, -1, taken as 1): put your data in their place.";
+const FP16_COMMENT = '// FP16 has no JSON form: its values follow the JSON header as bytes (2 each).';
 
 /** A `-H` line of a curl command, continued from the line before. */
 const header = (name: string, value: string) => ` \\\n  -H "${name}: ${value}"`;
@@ -36,8 +40,6 @@ export function snippets(base: string, models: SnippetModels, apiKey: string | n
   const json = header('Content-Type', 'application/json');
   const model = models.chat;
   const tensorsUrl = `${base}/v2/models/${encodeURIComponent(models.tensors)}`;
-  const pyHeaders = apiKey ? `, "Authorization": "Bearer ${apiKey}"` : '';
-  const jsHeaders = apiKey ? `, Authorization: 'Bearer ${apiKey}'` : '';
   return [
     {
       id: 'openai-chat',
@@ -135,12 +137,72 @@ export function snippets(base: string, models: SnippetModels, apiKey: string | n
         {
           label: 'Python (standard library)',
           language: 'python',
-          code: `import json\nimport urllib.request\n\nMODEL = "${tensorsUrl}"\nHEADERS = {"Content-Type": "application/json"${pyHeaders}}\n\n\ndef call(path="", body=None):\n    data = None if body is None else json.dumps(body).encode()\n    with urllib.request.urlopen(urllib.request.Request(MODEL + path, data, HEADERS)) as response:\n        return json.load(response)\n\n\n# Zeros in every input's shape (a free dimension, -1, taken as 1): put your data in their place.\ninputs = []\nfor tensor in call()["inputs"]:\n    shape = [1 if size < 0 else size for size in tensor["shape"]]\n    count = 1\n    for size in shape:\n        count *= size\n    inputs.append({"name": tensor["name"], "shape": shape, "datatype": tensor["datatype"], "data": [0] * count})\nprint(call("/infer", {"inputs": inputs})["outputs"])`,
+          code: [
+            'import json',
+            'import urllib.request',
+            '',
+            `MODEL = "${tensorsUrl}"`,
+            `AUTH = {${apiKey ? `"Authorization": "Bearer ${apiKey}"` : ''}}`,
+            '',
+            '',
+            'def call(path="", body=None, headers=None):',
+            '    request = urllib.request.Request(MODEL + path, body, {**AUTH, **(headers or {})})',
+            '    with urllib.request.urlopen(request) as response:',
+            '        return json.load(response)',
+            '',
+            '',
+            ZEROS_COMMENT.replace('//', '#'),
+            FP16_COMMENT.replace('//', '#'),
+            'inputs, binary = [], b""',
+            'for tensor in call()["inputs"]:',
+            '    shape = [1 if size < 0 else size for size in tensor["shape"]]',
+            '    count = 1',
+            '    for size in shape:',
+            '        count *= size',
+            '    entry = {"name": tensor["name"], "shape": shape, "datatype": tensor["datatype"]}',
+            '    if tensor["datatype"] == "FP16":',
+            '        binary += bytes(2 * count)',
+            '        entry["parameters"] = {"binary_data_size": 2 * count}',
+            '    else:',
+            '        entry["data"] = [{"BOOL": False, "BYTES": ""}.get(tensor["datatype"], 0)] * count',
+            '    inputs.append(entry)',
+            'header = json.dumps({"inputs": inputs}).encode()',
+            'reply = call("/infer", header + binary, {',
+            '    "Content-Type": "application/octet-stream",',
+            '    "Inference-Header-Content-Length": str(len(header)),',
+            '})',
+            'print(reply["outputs"])',
+          ].join('\n'),
         },
         {
           label: 'JavaScript (fetch)',
           language: 'js',
-          code: `const model = '${tensorsUrl}';\nconst headers = { 'Content-Type': 'application/json'${jsHeaders} };\nconst metadata = await (await fetch(model, { headers })).json();\n// Zeros in every input's shape (a free dimension, -1, taken as 1): put your data in their place.\nconst inputs = metadata.inputs.map(({ name, shape, datatype }) => {\n  const dims = shape.map((size) => (size < 0 ? 1 : size));\n  return { name, shape: dims, datatype, data: new Array(dims.reduce((a, b) => a * b, 1)).fill(0) };\n});\nconst reply = await fetch(\`\${model}/infer\`, { method: 'POST', headers, body: JSON.stringify({ inputs }) });\nconsole.log((await reply.json()).outputs);`,
+          code: [
+            `const model = '${tensorsUrl}';`,
+            `const auth = {${apiKey ? ` Authorization: 'Bearer ${apiKey}' ` : ''}};`,
+            'const metadata = await (await fetch(model, { headers: auth })).json();',
+            ZEROS_COMMENT,
+            FP16_COMMENT,
+            'const binary = [];',
+            'const inputs = metadata.inputs.map(({ name, shape, datatype }) => {',
+            '  const dims = shape.map((size) => (size < 0 ? 1 : size));',
+            '  const count = dims.reduce((a, b) => a * b, 1);',
+            "  if (datatype === 'FP16') {",
+            '    binary.push(new Uint8Array(2 * count));',
+            '    return { name, shape: dims, datatype, parameters: { binary_data_size: 2 * count } };',
+            '  }',
+            "  const zero = datatype === 'BOOL' ? false : datatype === 'BYTES' ? '' : 0;",
+            '  return { name, shape: dims, datatype, data: new Array(count).fill(zero) };',
+            '});',
+            'const header = new TextEncoder().encode(JSON.stringify({ inputs }));',
+            'const reply = await fetch(`${model}/infer`, {',
+            "  method: 'POST',",
+            "  headers: { ...auth, 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(header.length) },",
+            '  body: new Blob([header, ...binary]),',
+            '});',
+            'if (!reply.ok) throw new Error(await reply.text());',
+            'console.log((await reply.json()).outputs);',
+          ].join('\n'),
         },
       ],
     },
