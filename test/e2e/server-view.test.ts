@@ -159,6 +159,10 @@ describe('the Server view', () => {
       },
     );
     expect(python).toContain("'name': 'half_out'");
+    await page.screenshot({
+      path: join(import.meta.dirname, '../../test-results/server-snippets.png'),
+      fullPage: true,
+    });
     await page.close();
   });
 });
