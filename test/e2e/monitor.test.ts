@@ -6,7 +6,7 @@ import { installFixture, TINY_LM } from '../fixtures/models';
 import { launchChromium } from '../helpers/browser';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
 import { tempDir } from '../helpers/temp-dir';
-import { POLL } from './ui-helpers';
+import { appJson, POLL } from './ui-helpers';
 
 const SCREENSHOTS = join(import.meta.dirname, '../../test-results');
 
@@ -93,6 +93,59 @@ describe('the Monitor view', () => {
     const errors = page.getByTestId('recent-errors');
     await expect.poll(() => errors.textContent(), POLL).toContain('POST /v1/chat/completions');
     expect(await errors.textContent()).toContain('404');
+    await page.close();
+  });
+});
+
+describe('the Monitor view, opened after work was done', () => {
+  const home = tempDir();
+  let server: ServeProcess;
+  let browser: Browser;
+  beforeAll(async () => {
+    installFixture(TINY_LM, join(home.path, 'models'), 'test/tiny-lm');
+    server = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    home.remove();
+  });
+
+  it('opens with the history the core kept, and lists the failed requests the core recorded', async () => {
+    const chat = (model: string) =>
+      fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 8 }),
+      });
+    expect((await chat('test/tiny-lm')).status).toBe(200);
+    expect((await chat('no/such-history-model')).status).toBe(404);
+    // More answered requests since than the Monitor would read of the whole log: the 404 is found
+    // among the failed requests the core keeps, not in a window of the latest ones.
+    for (let round = 0; round < 210; round++)
+      expect((await fetch(`${server.url}/v1/models`)).status).toBe(200);
+    // The core samples every interval: wait until its history holds the generation.
+    type History = { samples: { inferences: number; requests: number }[] };
+    const kept = async () => (await appJson<History>(server.url, '/app/metrics/history')).samples;
+    await expect.poll(async () => (await kept()).some((sample) => sample.inferences > 0), POLL).toBe(true);
+
+    // No generation runs while the page is open: its decode-speed points can only come from the history.
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const points = (title: string) =>
+      page.getByTestId(`chart-${title}`).getAttribute('data-points').then(Number);
+    await page.goto(`${server.url}/#/monitor`);
+    await expect.poll(() => points('Decode speed'), POLL).toBeGreaterThan(0);
+    expect(await points('Time to first token')).toBeGreaterThan(0);
+    const errors = page.getByTestId('recent-errors');
+    await expect.poll(() => errors.textContent(), POLL).toContain('404');
+    expect(await errors.textContent()).toContain('POST /v1/chat/completions');
+
+    // Leaving the view and coming back keeps the charts: they open from the history again.
+    await page.click('nav a[data-view="library"]');
+    await expect.poll(() => page.getByTestId('chart-Decode speed').count(), POLL).toBe(0);
+    await page.click('nav a[data-view="monitor"]');
+    await expect.poll(() => points('Decode speed'), POLL).toBeGreaterThan(0);
     await page.close();
   });
 });

@@ -1,6 +1,7 @@
 import type { RequestRecord } from '../../../shared/contract/system';
 import type { ApiClient } from '../../lib/api-client';
 import type { CoreEventStream } from '../../lib/core-events';
+import { historyColumns, prepend, secondsAgo } from './monitor-history';
 
 /** How much history the charts keep, in seconds. */
 const WINDOW_SECONDS = 300;
@@ -15,8 +16,9 @@ function percentile(values: readonly number[], p: number): number | null {
 }
 
 /**
- * The Monitor's rolling figures, every one from the core: CPU, memory and GPU from /app/system, decode
- * speed and time to first token from each inference as it finishes, request rate and latency
+ * The Monitor's rolling figures, every one from the core: first the history the core kept
+ * (/app/metrics/history), so that the charts open full; then CPU, memory and GPU from /app/system,
+ * decode speed and time to first token from each inference as it finishes, request rate and latency
  * percentiles from the request log.
  */
 export class MonitorState {
@@ -70,12 +72,27 @@ export class MonitorState {
     // Stopping (the view going) aborts a sample in flight too.
     const controller = new AbortController();
     const timer = setInterval(() => void this.#sample(controller.signal), 2000);
+    void this.#loadHistory(controller.signal);
     void this.#sample(controller.signal);
     return () => {
       controller.abort();
       clearInterval(timer);
       unsubscribe();
     };
+  }
+
+  /** Puts the core's history of the window under whatever live points arrived meanwhile. */
+  async #loadHistory(signal: AbortSignal): Promise<void> {
+    const since = secondsAgo(WINDOW_SECONDS);
+    try {
+      const history = historyColumns(await this.api.call('metricsHistory', { query: { since } }, signal));
+      this.#system = trim(prepend(history.system, this.#system));
+      this.#gpu = trim(prepend(history.gpu, this.#gpu));
+      this.#inference = trim(prepend(history.inference, this.#inference));
+      this.#requests = trim(prepend(history.requests, this.#requests));
+    } catch {
+      // The core is away (the Connection indicator says so) or the view went: the live samples fill in.
+    }
   }
 
   async #sample(signal: AbortSignal): Promise<void> {

@@ -10,23 +10,21 @@ export interface RecentError {
 }
 
 /**
- * What went wrong lately, newest first: every request the request log holds with a status of 400
- * or more (a 401 without a key, a 503 while a model could not load), and the core's error-level log
- * entries, at most `limit` in all.
+ * What went wrong lately, newest first: the failed requests as `GET /app/requests/errors` lists them
+ * (a 401 without a key, a 503 while a model could not load, a stream that ended in an error or that
+ * its client left), and the core's error-level log entries, at most `limit` in all.
  */
 export function recentErrors(
-  requests: readonly RequestRecord[],
+  failedRequests: readonly RequestRecord[],
   logs: readonly LogEntry[],
   limit: number,
 ): RecentError[] {
-  const failed = requests
-    .filter((request) => request.status >= 400)
-    .map((request) => ({
-      key: `request:${request.id}`,
-      time: request.time,
-      status: request.status,
-      text: `${request.method} ${request.path}`,
-    }));
+  const failed = failedRequests.map((request) => ({
+    key: `request:${request.id}`,
+    time: request.time,
+    status: request.status,
+    text: `${request.method} ${request.path}${request.errorCode ? ` · ${request.errorCode}` : ''}`,
+  }));
   const logged = logs.map((entry) => ({
     key: `log:${entry.seq}`,
     time: entry.time,
