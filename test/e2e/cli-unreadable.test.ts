@@ -11,6 +11,17 @@ describe('lodge ls with a model record this Lodge cannot read', () => {
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     installFixture(TINY_LM, join(home.path, 'models'), 'test/tiny-lm');
+    // A first run registers the folder (and hashes its files in the background); a newer Lodge then
+    // writes the row in a form this one does not know (its tags column has a version it has not
+    // seen); this Lodge starts again on the same data directory.
+    const first = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path });
+    await first.stop();
+    const db = openDatabase(join(home.path, 'lodge.db'));
+    db.prepare('UPDATE models SET tags = ? WHERE id = ?').run(
+      JSON.stringify({ version: 3, value: ['future'] }),
+      'test/tiny-lm',
+    );
+    db.close();
     server = await startServeProcess(['--port', '0'], { LODGE_HOME: home.path });
     env = { LODGE_PORT: new URL(server.url).port };
   });
@@ -20,13 +31,6 @@ describe('lodge ls with a model record this Lodge cannot read', () => {
   });
 
   it('lists it as unreadable, with why, instead of as a fresh folder model', async () => {
-    // A newer Lodge wrote this row (its tags column has a version this one does not know).
-    const db = openDatabase(join(home.path, 'lodge.db'));
-    db.prepare('UPDATE models SET tags = ? WHERE id = ?').run(
-      JSON.stringify({ version: 3, value: ['future'] }),
-      'test/tiny-lm',
-    );
-    db.close();
     expect((await fetch(`${server.url}/app/models/refresh`, { method: 'POST' })).status).toBe(200);
     const { code, output } = await runCli(['ls'], env);
     expect(code, output).toBe(0);
