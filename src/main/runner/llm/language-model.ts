@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
-import { readJson, positiveInt, tokenIds, type JsonObject } from '../model/model-files';
+import { readModelConfig } from '../model/model-config';
+import { positiveInt, tokenIds, type JsonObject } from '../model/model-files';
 import {
   openSession,
   tensor,
@@ -65,8 +66,7 @@ export class LanguageModel {
     options: OpenOptions,
     name = basename(dir),
   ): Promise<{ model: LanguageModel; opened: OpenedSession }> {
-    const config = readJson(dir, 'config.json', true);
-    const generation = readJson(dir, 'generation_config.json');
+    const { config, generation } = readModelConfig(dir);
     const tokenizer = TextTokenizer.load(dir);
     const window = slidingWindow(config, name);
     const opened = await openSession(modelFile, options);
@@ -87,7 +87,7 @@ export class LanguageModel {
       const model = new LanguageModel(
         opened.session,
         tokenizer,
-        ChatTemplate.fromTokenizer(tokenizer),
+        ChatTemplate.forModel(dir, tokenizer),
         layout,
         eos,
         contextLength,
