@@ -2,12 +2,14 @@
 // GroupQueryAttention decoder beside genai_config.json, no config.json) are read as text models
 // with genai's search defaults and context, and answer over the OpenAI API token for token like a
 // bare onnxruntime loop, over two chat turns (the second reusing the first one's KV cache).
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectModelFolder } from '../../../src/main/core/library/model-folder';
-import { startTestCore, type TestCore } from '../../helpers/core';
+import { RunnerProcess } from '../../../src/main/core/engine/runner-process';
+import { BUILT_RUNNER, startTestCore, type TestCore } from '../../helpers/core';
+import { tempDir } from '../../helpers/temp-dir';
 import { FOUNDRY_PROMPT_TEMPLATE, genaiFileName, GENAI_SEARCH } from '../../fixtures/genai-layout';
 import { fixturePath, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
 import { bareGreedy, chatIds, decodeIds, textIds, type Message } from './reference';
@@ -94,6 +96,41 @@ describe.each([
       expect(text.length, `turn ${turn + 1}`).toBeGreaterThan(0);
       if (turn === 1) expect(answer.usage?.prompt_tokens_details?.cached_tokens ?? 0).toBeGreaterThan(0);
       turns.push([...messages, { role: 'assistant', content: text }, SECOND]);
+    }
+  });
+});
+
+describe('a genai folder whose decoder tensors are renamed', () => {
+  it('is refused at load, naming the tensor and the name Lodge feeds', async () => {
+    const dir = tempDir();
+    const runner = new RunnerProcess('local/renamed', BUILT_RUNNER);
+    try {
+      cpSync(fixturePath(GENAI), dir.path, { recursive: true });
+      const file = join(dir.path, 'genai_config.json');
+      const config = JSON.parse(readFileSync(file, 'utf8')) as {
+        model: { decoder: { inputs: Record<string, string> } };
+      };
+      config.model.decoder.inputs.past_key_names = 'past.%d.key';
+      writeFileSync(file, JSON.stringify(config));
+      await runner.ready;
+      await expect(
+        runner.load({
+          modelId: 'local/renamed',
+          task: 'text-generation',
+          dir: dir.path,
+          modelFile: join(dir.path, genaiFileName(GENAI)),
+          providers: ['cpu'],
+          threads: 1,
+          cacheDir: null,
+        }),
+      ).rejects.toMatchObject({
+        code: 'model_load_failed',
+        message:
+          'genai_config.json names the decoder\'s past_key_names "past.%d.key"; Lodge feeds the builder\'s default "past_key_values.%d.key".',
+      });
+    } finally {
+      await runner.stop();
+      dir.remove();
     }
   });
 });
