@@ -339,10 +339,13 @@ async function main(): Promise<void> {
   );
   const rows: string[][] = [];
   const turns: string[][] = [];
+  // LODGE_BENCH_MODELS=wide (or tiny) runs one model only.
+  const only = process.env.LODGE_BENCH_MODELS;
   for (const [name, spec] of [
     ['tiny (vocab 283)', TINY_LM],
     ['wide (vocab 151,936)', WIDE_LM],
   ] as const) {
+    if (only !== undefined && !name.startsWith(only)) continue;
     const dir = fixturePath(spec);
     const ids = TextTokenizer.load(dir).encode(PROMPT);
     const api = await overApi(dir, ids.length);
