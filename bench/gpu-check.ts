@@ -116,6 +116,14 @@ async function main(): Promise<number> {
     }
   }
   console.log('  cpu: loaded');
+  if (!loaded.includes('cuda') && process.platform === 'linux') {
+    const dir = join(ROOT, 'node_modules/onnxruntime-node/bin/napi-v6/linux', process.arch);
+    console.log(
+      `  (To check CUDA: put onnxruntime's CUDA provider libraries, libonnxruntime_providers_cuda.so and\n` +
+        `  libonnxruntime_providers_shared.so, which npm run setup:cuda fetches, in ${dir},\n` +
+        '  with CUDA 12 and cuDNN 9 installed. WebGPU needs libvulkan.so.1 and the NVIDIA Vulkan driver.)',
+    );
+  }
 
   let failures = 0;
   for (const provider of loaded) {
