@@ -3,8 +3,8 @@
 // async generators and an HTTP write, time taken from the runner's own cores.
 import type { GenerateEvent } from '../../shared/engine';
 
-/** After the first, text is sent when this long has passed since the last send… */
-export const FLUSH_MS = 16;
+/** After the first, text is sent when this long (a 30 Hz frame) has passed since the last send… */
+export const FLUSH_MS = 33;
 /** …or when this many tokens are waiting, whichever comes first. */
 export const FLUSH_TOKENS = 8;
 
@@ -14,7 +14,7 @@ type TextEvent = Extract<GenerateEvent, { type: 'text' }>;
  * Merges consecutive text events (texts joined, token counts added, logprobs concatenated) and
  * hands them to `deliver`: the first at once (time to first token is the client's), then at most
  * every {@link FLUSH_MS} ms or {@link FLUSH_TOKENS} tokens. Any other event flushes first, so order
- * holds; a slow model (a token per 16 ms or slower) still sends every token as it comes.
+ * holds; a slow model (a token per 33 ms or slower) still sends every token as it comes.
  */
 export class TextBatcher {
   #pending: TextEvent | null = null;
