@@ -1,5 +1,5 @@
 // A runner process: forked by the core, one per loaded model. It owns one onnxruntime session set
-// and answers the core's typed messages; generation streams one event per piece of text.
+// and answers the core's typed messages; generation streams pieces of text, merged per frame.
 import type {
   CoreToRunnerMessage,
   LoadedInfo,
@@ -15,6 +15,7 @@ import { listedBackends } from './onnx/providers';
 import { ortVersion, type OpenedSession } from './onnx/session';
 import { RunnerError } from './runner-error';
 import { TensorModel } from './tensors/tensor-model';
+import { TextBatcher } from './text-batcher';
 
 type Loaded =
   | { task: 'text-generation'; model: LanguageModel; id: string }
@@ -88,6 +89,7 @@ async function handle(message: Exclude<CoreToRunnerMessage, { type: 'cancel' | '
   running.set(message.id, controller);
   const reply = <K extends keyof RunnerResults>(result: RunnerResults[K]) =>
     send({ type: 'result', id: message.id, result });
+  const events = new TextBatcher((event) => send({ type: 'event', id: message.id, event }));
   try {
     switch (message.type) {
       case 'load':
@@ -95,8 +97,8 @@ async function handle(message: Exclude<CoreToRunnerMessage, { type: 'cancel' | '
         break;
       case 'generate': {
         const { model, id } = expect('text-generation');
-        for await (const event of generate(model, message.request, id, controller.signal))
-          send({ type: 'event', id: message.id, event });
+        for await (const event of generate(model, message.request, id, controller.signal)) events.push(event);
+        events.flush();
         reply<'generate'>(null);
         break;
       }
@@ -116,6 +118,8 @@ async function handle(message: Exclude<CoreToRunnerMessage, { type: 'cancel' | '
         break;
     }
   } catch (error) {
+    // Text written before a failure still reaches the client, ahead of the error.
+    events.flush();
     fail(message.id, error);
   } finally {
     running.delete(message.id);

@@ -37,6 +37,12 @@ export async function chatIds(dir: string, messages: readonly Message[]): Promis
   return ids;
 }
 
+/** The token ids of `text` (special tokens written in it recognized, none added), by transformers.js. */
+export async function textIds(dir: string, text: string): Promise<number[]> {
+  const tokenizer = await AutoTokenizer.from_pretrained(useLocalFolder(dir));
+  return tokenizer.encode(text, { add_special_tokens: false });
+}
+
 /** The text of `ids` without special tokens, decoded by transformers.js. */
 export async function decodeIds(dir: string, ids: readonly number[]): Promise<string> {
   const tokenizer = await AutoTokenizer.from_pretrained(useLocalFolder(dir));

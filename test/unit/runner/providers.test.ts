@@ -26,6 +26,16 @@ describe('why a provider was skipped, in words', () => {
     expect(reason).not.toMatch(/onnxruntime_src|\.cc:/);
   });
 
+  it('names the CUDA library the CUDA provider could not load', () => {
+    const reason = creationFailureReason(
+      'cuda',
+      '/onnxruntime_src/onnxruntime/core/session/provider_bridge_ort.cc:1862 onnxruntime::TryGetProviderInfo_CUDA() [ONNXRuntimeError] : 1 : FAIL : Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.12: cannot open shared object file: No such file or directory',
+    );
+    expect(reason).toBe(
+      'the CUDA provider needs libcublasLt.so.12, which is not installed (install CUDA 12 and cuDNN 9, or put their libraries on LD_LIBRARY_PATH)',
+    );
+  });
+
   it.runIf(
     !existsSync(join(ortBinaryDir(), 'libonnxruntime_providers_cuda.so')) && process.platform === 'linux',
   )('names the missing CUDA library and the command that installs it', () => {

@@ -5,6 +5,7 @@ import { isInside } from './contained-path';
 import { bestGraphs, isExternalDataOf } from './graph-files';
 import type { FolderInfo, GenerationDefaults, ModelVariant } from './model-record';
 import { readOnnxSignature } from './onnx-signature';
+import { promptTemplateToJinja, readPromptTemplate } from '../../../shared/prompt-template';
 
 /**
  * Reads a model folder: `hf-onnx` (config.json and `onnx/*.onnx`) or `onnx` (a folder holding one
@@ -16,6 +17,8 @@ export function inspectModelFolder(dir: string, id: string): { record: FolderInf
   if (unsafe !== null) return { reason: unsafe };
   const configFile = join(dir, 'config.json');
   if (existsSync(configFile) && existsSync(join(dir, 'onnx'))) return inspectHuggingFace(dir, id, configFile);
+  const genaiFile = join(dir, 'genai_config.json');
+  if (existsSync(genaiFile)) return inspectGenai(dir, id, genaiFile);
   const onnxFiles = existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.onnx')) : [];
   if (onnxFiles.length === 1 && onnxFiles[0] !== undefined) {
     const file = join(dir, onnxFiles[0]);
@@ -85,6 +88,67 @@ function inspectHuggingFace(
       signature,
     },
   };
+}
+
+/**
+ * An onnxruntime-genai / Foundry Local folder: genai_config.json names the decoder's ONNX file,
+ * its context and its search defaults; the chat template is inference_model.json's PromptTemplate
+ * (what Foundry renders) or tokenizer_config.json's. Read as a Hugging Face text model.
+ */
+function inspectGenai(
+  dir: string,
+  id: string,
+  genaiFile: string,
+): { record: FolderInfo } | { reason: string } {
+  let genai: Record<string, unknown>;
+  try {
+    genai = JSON.parse(readFileSync(genaiFile, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return { reason: 'has a genai_config.json that is not valid JSON' };
+  }
+  const field = (value: unknown): Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  const model = field(genai.model);
+  const search = field(genai.search);
+  const filename = field(model.decoder).filename;
+  if (typeof filename !== 'string' || !filename.endsWith('.onnx'))
+    return { reason: 'has a genai_config.json that names no decoder model file (model.decoder.filename)' };
+  const file = join(dir, filename);
+  if (!isInside(dir, file) || !existsSync(file))
+    return { reason: `has a genai_config.json naming ${filename}, which the folder does not hold` };
+  const foundry = readPromptTemplate(readJsonOrEmpty(join(dir, 'inference_model.json')).PromptTemplate);
+  const tokenizerConfig = readJsonOrEmpty(join(dir, 'tokenizer_config.json'));
+  const template =
+    foundry !== null ? promptTemplateToJinja(foundry) : templateSource(tokenizerConfig.chat_template);
+  const lengths = [model.context_length, search.max_length].filter(
+    (value): value is number => typeof value === 'number' && value > 0,
+  );
+  return {
+    record: {
+      id,
+      dir,
+      format: 'hf-onnx',
+      task: 'text-generation',
+      architecture: typeof model.type === 'string' ? model.type : null,
+      variants: [{ name: genaiVariant(filename), file, bytes: fileBytes(file) }],
+      contextLength: lengths.length > 0 ? Math.min(...lengths) : null,
+      hasChatTemplate: template !== null,
+      generationDefaults: generationDefaults(search),
+      chatTemplate: template,
+      modifiedAt: statSync(genaiFile).mtimeMs,
+      signature: signatureOf(file),
+    },
+  };
+}
+
+/** The variant a genai file name suggests (`…-int4-…`, `…fp16…`); genai folders hold one. */
+function genaiVariant(filename: string): VariantName {
+  if (/int4|q4/i.test(filename)) return 'q4';
+  if (/fp16/i.test(filename)) return 'fp16';
+  if (/int8/i.test(filename)) return 'int8';
+  return 'fp32';
 }
 
 function generationDefaults(config: Record<string, unknown>): GenerationDefaults {

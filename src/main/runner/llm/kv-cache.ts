@@ -31,7 +31,10 @@ export class KvCache {
     return this.#past;
   }
 
-  /** Adopts a run's `present.*` outputs as the new past after feeding `fed` tokens. */
+  /**
+   * Adopts a run's `present.*` outputs as the new past after feeding `fed` tokens. Presents kept on
+   * the GPU (WebGPU's `gpu-buffer` outputs) stay there; the past they replace is freed.
+   */
   advance(presents: Record<string, OrtTensor>, fed: readonly number[]): void {
     const next = new Map<string, OrtTensor>();
     for (let layer = 0; layer < this.layout.layers; layer++) {
@@ -41,12 +44,16 @@ export class KvCache {
         next.set(`past_key_values.${layer}.${part}`, asFeedable(present));
       }
     }
+    disposeOnDevice(this.#past);
     this.#past = next;
     this.#tokens.push(...fed);
   }
 
-  /** Keeps only the first `length` tokens' keys and values (copying those rows out). */
-  truncate(length: number): void {
+  /**
+   * Keeps only the first `length` tokens' keys and values (copying those rows out; a past held on
+   * the GPU is read back once for it, and the kept rows are fed from the CPU on the next run).
+   */
+  async truncate(length: number): Promise<void> {
     if (length >= this.#tokens.length) return;
     if (length === 0) {
       this.clear();
@@ -56,7 +63,9 @@ export class KvCache {
     const total = this.#tokens.length;
     const next = new Map<string, OrtTensor>();
     for (const [name, past] of this.#past) {
-      const source = past.data as Float32Array | Uint16Array;
+      // getData(true) downloads a GPU buffer and frees it; CPU data is returned as it is.
+      const source = (past.location === 'cpu' ? past.data : await past.getData(true)) as
+        Float32Array | Uint16Array;
       const target = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(
         kvHeads * length * headDim,
       );
@@ -72,11 +81,17 @@ export class KvCache {
     this.#tokens = this.#tokens.slice(0, length);
   }
 
-  /** Forgets everything (a failed run may have left the cache half-advanced). */
+  /** Forgets everything (a failed run may have left the cache half-advanced), freeing GPU buffers. */
   clear(): void {
+    disposeOnDevice(this.#past);
     this.#tokens = [];
     this.#past = emptyPast(this.layout);
   }
+}
+
+/** Frees the past tensors held in GPU buffers; CPU tensors are the garbage collector's. */
+function disposeOnDevice(past: ReadonlyMap<string, OrtTensor>): void {
+  for (const tensor of past.values()) if (tensor.location !== 'cpu') tensor.dispose();
 }
 
 function emptyPast(layout: KvLayout): Map<string, OrtTensor> {
@@ -95,7 +110,9 @@ function emptyPast(layout: KvLayout): Map<string, OrtTensor> {
 
 /** NOTE: where the runtime has Float16Array, fp16 outputs must be re-viewed as Uint16Array to feed back. */
 function asFeedable(present: OrtTensor): OrtTensor {
-  if (present.type !== 'float16' || present.data instanceof Uint16Array) return present;
+  // A tensor on the GPU is fed back as it is: its data is never read on the CPU.
+  if (present.location !== 'cpu' || present.type !== 'float16' || present.data instanceof Uint16Array)
+    return present;
   const data = present.data as unknown as ArrayBufferView;
   return tensor('float16', new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2), present.dims);
 }

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
-import { readJson, positiveInt, tokenIds, type JsonObject } from '../model/model-files';
+import { readModelConfig } from '../model/model-config';
+import { positiveInt, tokenIds, type JsonObject } from '../model/model-files';
 import {
   openSession,
   tensor,
@@ -65,11 +66,10 @@ export class LanguageModel {
     options: OpenOptions,
     name = basename(dir),
   ): Promise<{ model: LanguageModel; opened: OpenedSession }> {
-    const config = readJson(dir, 'config.json', true);
-    const generation = readJson(dir, 'generation_config.json');
+    const { config, generation } = readModelConfig(dir);
     const tokenizer = TextTokenizer.load(dir);
     const window = slidingWindow(config, name);
-    const opened = await openSession(modelFile, options);
+    const opened = await openSession(modelFile, { ...options, outputLocations: deviceOutputs(config) });
     try {
       const feeds = checkGraph(opened.session, name);
       const layout = kvLayout(config, opened.session, feeds);
@@ -87,7 +87,7 @@ export class LanguageModel {
       const model = new LanguageModel(
         opened.session,
         tokenizer,
-        ChatTemplate.fromTokenizer(tokenizer),
+        ChatTemplate.forModel(dir, tokenizer),
         layout,
         eos,
         contextLength,
@@ -112,7 +112,7 @@ export class LanguageModel {
   ): Promise<{ logits: Float32Array; reused: number }> {
     // At least the last token is always fed: its logits are what the next token is chosen from.
     const reused = Math.min(commonPrefix(this.cache.tokens, tokens), tokens.length - 1);
-    this.cache.truncate(reused);
+    await this.cache.truncate(reused);
     const chunk =
       this.#feeds.keep !== null
         ? PREFILL_CHUNK
@@ -137,6 +137,7 @@ export class LanguageModel {
   async logitsOfAll(tokens: readonly number[]): Promise<Float32Array[]> {
     const scratch = new KvCache(this.layout);
     const flat = await this.#run(scratch, tokens, true, true);
+    scratch.clear();
     // The graph's logits width, which config.json may not state (or may state padded).
     const width = flat.length / tokens.length;
     const rows: Float32Array[] = [];
@@ -191,6 +192,8 @@ export class LanguageModel {
       if (found === null) found = problem(await this.#run(scratch, [argmax(first)], false));
     } catch (error) {
       found = `a test prompt failed to run (${(error as Error).message})`;
+    } finally {
+      scratch.clear();
     }
     if (found !== null) {
       throw new RunnerError(
@@ -248,6 +251,21 @@ export class LanguageModel {
       this.#ones = ones(this.#feeds.mask ?? 'int64', Math.max(length, this.#ones.length * 2));
     return this.#ones.subarray(0, length);
   }
+}
+
+/**
+ * Where a GPU session puts its outputs: the presents stay on the device (they are fed straight back
+ * as the next step's past), the logits come to the CPU, where tokens are chosen. Named from
+ * config.json's layer count, since a session needs the names when it is created.
+ */
+function deviceOutputs(config: JsonObject): Readonly<Record<string, 'cpu' | 'gpu-buffer'>> {
+  const locations: Record<string, 'cpu' | 'gpu-buffer'> = { logits: 'cpu' };
+  const layers = positiveInt(config.num_hidden_layers) ?? 0;
+  for (let layer = 0; layer < layers; layer++) {
+    locations[`present.${layer}.key`] = 'gpu-buffer';
+    locations[`present.${layer}.value`] = 'gpu-buffer';
+  }
+  return locations;
 }
 
 /** A [1, length] tensor of integer ids in the element type the graph declares. */

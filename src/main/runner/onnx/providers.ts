@@ -74,6 +74,11 @@ function hasSharedLibrary(name: string): boolean {
 export function creationFailureReason(provider: ExecutionProvider, message: string): string {
   if (provider === 'webgpu' && /adapter/i.test(message))
     return 'no GPU adapter found (WebGPU found no usable GPU)';
+  // "Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.12: cannot
+  // open shared object file": the provider is installed, one of the CUDA libraries it needs is not.
+  const missing = /(lib[\w+-]+\.so[\w.]*): cannot open shared object file/.exec(message)?.[1];
+  if (provider === 'cuda' && missing !== undefined)
+    return `the CUDA provider needs ${missing}, which is not installed (install CUDA 12 and cuDNN 9, or put their libraries on LD_LIBRARY_PATH)`;
   if (provider === 'cuda' && /libcu|cudnn|CUDA driver|no CUDA-capable/i.test(message))
     return 'the CUDA libraries or an NVIDIA driver could not be loaded (run npm run setup:cuda; check nvidia-smi)';
   // "/path/file.cc:136 fn(...) condition was false. What went wrong" keeps only what went wrong.

@@ -28,6 +28,11 @@ export interface OpenOptions {
   readonly threads: number;
   /** Where optimized graphs are cached (CPU only), or null for no cache. */
   readonly cacheDir: string | null;
+  /**
+   * Where a WebGPU session leaves each named output: `gpu-buffer` keeps it on the device (a KV
+   * cache fed back at the next step), `cpu` copies it back. Other providers copy everything back.
+   */
+  readonly outputLocations?: Readonly<Record<string, 'cpu' | 'gpu-buffer'>>;
 }
 
 /** An open session, the provider it runs on, and the providers skipped on the way with their reasons. */
@@ -115,6 +120,9 @@ async function create(modelFile: string, provider: ExecutionProvider, options: O
     ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    ...(provider === 'webgpu' && options.outputLocations !== undefined
+      ? { preferredOutputLocation: options.outputLocations }
+      : {}),
   };
   // NOTE: only CPU graphs are cached: other providers' optimizations depend on the device.
   const cached =

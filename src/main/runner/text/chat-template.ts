@@ -1,6 +1,8 @@
 // Chat templates: the model's own Jinja template (tokenizer_config.json), rendered with @huggingface/jinja.
 import { Template } from '@huggingface/jinja';
 import type { ChatMessage, ToolDefinition } from '../../../shared/engine';
+import { readPromptTemplate, promptTemplateToJinja } from '../../../shared/prompt-template';
+import { readJson } from '../model/model-files';
 import { RunnerError } from '../runner-error';
 import { TemplateSandbox } from './template-sandbox';
 import type { TextTokenizer } from './tokenizer';
@@ -16,6 +18,16 @@ export class ChatTemplate {
     this.#sandbox = new TemplateSandbox(source);
   }
 
+  /**
+   * The model's chat template: Foundry Local's `inference_model.json` PromptTemplate where the
+   * folder has one (it is what Foundry renders), else the tokenizer config's; null when neither.
+   */
+  static forModel(dir: string, tokenizer: TextTokenizer): ChatTemplate | null {
+    const foundry = readPromptTemplate(readJson(dir, 'inference_model.json').PromptTemplate);
+    if (foundry !== null) return ChatTemplate.#compile(promptTemplateToJinja(foundry), tokenizer);
+    return ChatTemplate.fromTokenizer(tokenizer);
+  }
+
   /** The template of a tokenizer's config, or null when the model ships none. */
   static fromTokenizer(tokenizer: TextTokenizer): ChatTemplate | null {
     let source = tokenizer.config.chat_template;
@@ -25,6 +37,10 @@ export class ChatTemplate {
       source = (named.find((entry) => entry.name === 'default') ?? named[0])?.template;
     }
     if (typeof source !== 'string' || source.trim() === '') return null;
+    return ChatTemplate.#compile(source, tokenizer);
+  }
+
+  static #compile(source: string, tokenizer: TextTokenizer): ChatTemplate {
     const specials: Record<string, string> = {};
     for (const name of ['bos_token', 'eos_token', 'pad_token', 'unk_token']) {
       const text = tokenizer.special(name);
