@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ModelTask } from '../../../shared/engine';
 import { isInside } from './contained-path';
 import { bestGraphs, isExternalDataOf } from './graph-files';
-import type { FolderInfo, GenerationDefaults, ModelVariant } from './model-record';
+import type { FolderInfo, GenerationDefaults, ModelVariant, VariantName } from './model-record';
 import { readOnnxSignature } from './onnx-signature';
 import { promptTemplateToJinja, readPromptTemplate } from '../../../shared/prompt-template';
 

@@ -113,7 +113,8 @@ function asFeedable(present: OrtTensor): OrtTensor {
   // A tensor on the GPU is fed back as it is: its data is never read on the CPU.
   if (present.location !== 'cpu' || present.type !== 'float16' || present.data instanceof Uint16Array)
     return present;
-  const data = present.data as unknown as ArrayBufferView;
+  const data: unknown = present.data;
+  if (!ArrayBuffer.isView(data)) return present;
   return tensor('float16', new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2), present.dims);
 }
 

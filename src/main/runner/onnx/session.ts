@@ -46,7 +46,7 @@ export interface OpenedSession {
 
 /** Creates a tensor of `type` over `data` (not copied). */
 export function tensor(type: TensorType, data: TensorData, dims: readonly number[]): OrtTensor {
-  return new ort.Tensor(type, data as never, dims);
+  return new ort.Tensor(type, data, dims);
 }
 
 /** One onnxruntime-node session, with its graph's inputs and outputs described. */
