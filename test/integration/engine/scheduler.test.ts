@@ -105,6 +105,29 @@ describe('scheduler lifecycles, with real runners and a manual clock', () => {
     return { scheduler: made, clock, events };
   }
 
+  it('says once that a provider is not available here, not on every load', async () => {
+    const lines: string[] = [];
+    const made = new Scheduler({
+      settings: () => ({ ...SETTINGS, providers: ['webgpu', 'cpu'] }),
+      spawn: (modelId) => new RunnerProcess(modelId, BUILT_RUNNER),
+      cacheDir: join(dir.path, 'cache'),
+      clock: new ManualClock(),
+      memory: systemMemory,
+      logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    });
+    schedulers.push(made);
+    for (const variant of [tiny.fp32, tiny.q4, tiny.fp32]) {
+      const lease = await made.acquire(tiny.record, variant);
+      expect(lease.info.provider).toBe('cpu');
+      lease.release();
+      await made.unload('test/two');
+    }
+    const loads = lines.filter((line) => line.includes('"loaded test/two on cpu"'));
+    const announced = lines.filter((line) => line.includes('webgpu is not available here'));
+    expect(loads).toHaveLength(3);
+    expect(announced).toHaveLength(1);
+  });
+
   it('an unload during the load waits for the requests awaiting it, serves them, then unloads', async () => {
     const { scheduler: s, events } = scheduler();
     const leased = s.acquire(tiny.record, tiny.fp32);

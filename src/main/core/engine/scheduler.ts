@@ -74,6 +74,8 @@ export interface Lease {
  */
 export class Scheduler {
   readonly #slots = new Map<string, Slot>();
+  /** Providers already said to be unavailable here: the terminal hears it once, not on every load. */
+  readonly #announcedSkips = new Set<string>();
   readonly #listeners = new Set<(event: SlotEvent) => void>();
   /** Errors of queued requests whose runner died before they started: safe to retry once. */
   readonly #retryable = new WeakSet<Error>();
@@ -274,12 +276,19 @@ export class Scheduler {
           const info = sanitizeLoaded(loadedInfo, record.dir);
           slot.info = info;
           slot.loadedAt = this.deps.clock.now();
+          for (const skip of info.skipped) {
+            if (this.#announcedSkips.has(skip.provider)) continue;
+            this.#announcedSkips.add(skip.provider);
+            this.deps.logger.info(
+              { provider: skip.provider },
+              `${skip.provider} is not available here (${skip.reason}); models run on what is`,
+            );
+          }
           this.deps.logger.info(
             {
               model: record.id,
               variant: variant.name,
               provider: info.provider,
-              skipped: info.skipped,
               loadMs: Math.round(info.loadMs),
             },
             `loaded ${record.id} on ${info.provider}`,
