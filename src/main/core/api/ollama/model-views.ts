@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RunningModel } from '../../engine/scheduler';
-import type { ModelRecord } from '../../library/model-record';
+import type { ModelRecord, VariantName } from '../../library/model-record';
 import { chooseVariant } from '../../library/variant-choice';
 
 /** A time far in the future: what Ollama reports for a model kept loaded forever. */
@@ -20,9 +20,12 @@ export function parameterSize(count: number | null): string {
   return String(Math.round(count));
 }
 
-/** The `details` object of a model in `/api/tags`, `/api/ps` and `/api/show`. */
-export function details(record: ModelRecord) {
-  const variant = chooseVariant(record, null);
+/**
+ * The `details` object of a model in `/api/tags`, `/api/ps` and `/api/show`: of the variant that
+ * is loaded, where one is (`/api/ps`), else of the one a request would load.
+ */
+export function details(record: ModelRecord, loaded: VariantName | null = null) {
+  const variant = chooseVariant(record, loaded);
   const family = record.architecture?.replace(/(ForCausalLM|LMHeadModel|Model)$/, '').toLowerCase() ?? 'onnx';
   return {
     parent_model: '',
@@ -78,5 +81,10 @@ export function runningFields(running: RunningModel) {
 
 /** A loaded model in `/api/ps`. */
 export function psOf(record: ModelRecord, running: RunningModel) {
-  return { ...tagOf(record), ...runningFields(running) };
+  const loaded = record.variants.find((variant) => variant.name === running.variant);
+  return {
+    ...tagOf(record),
+    ...(loaded ? { details: details(record, loaded.name) } : {}),
+    ...runningFields(running),
+  };
 }
