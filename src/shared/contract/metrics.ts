@@ -1,5 +1,26 @@
 import { z } from 'zod';
 
+/** The machine's load, as both a sample and a stored minute give it. */
+const LoadFields = {
+  cpuPercent: z.number(),
+  memoryUsedBytes: z.number(),
+  memoryTotalBytes: z.number(),
+  /** The first GPU's utilization and memory use, in percent; null without a GPU the driver reports. */
+  gpuPercent: z.number().nullable(),
+  gpuMemoryPercent: z.number().nullable(),
+};
+
+/** What was served: API requests that ended (and failed), and inferences that finished. */
+const ServedFields = {
+  requests: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  inferences: z.number().int().nonnegative(),
+  /** The inferences' mean decode speed and time to first token. */
+  decodeTokensPerSecond: z.number().nullable(),
+  timeToFirstTokenMs: z.number().nullable(),
+  completionTokens: z.number().int().nonnegative(),
+};
+
 /**
  * One interval of the Monitor's history, as the core measured it: the machine's load at the
  * interval's end, and what was served during it. A figure nothing measured (no GPU, no request, no
@@ -9,22 +30,10 @@ export const MetricsSampleSchema = z.object({
   /** When the interval ended. */
   time: z.iso.datetime(),
   intervalMs: z.number().nonnegative(),
-  cpuPercent: z.number(),
-  memoryUsedBytes: z.number(),
-  memoryTotalBytes: z.number(),
-  /** The first GPU's utilization and memory use, in percent; null without a GPU the driver reports. */
-  gpuPercent: z.number().nullable(),
-  gpuMemoryPercent: z.number().nullable(),
-  /** API requests that ended in the interval (as the request log records them), and how many of them failed. */
-  requests: z.number().int().nonnegative(),
-  errors: z.number().int().nonnegative(),
+  ...LoadFields,
+  ...ServedFields,
   latencyP50Ms: z.number().nullable(),
   latencyP95Ms: z.number().nullable(),
-  /** Inferences that finished in the interval, their mean decode speed and time to first token. */
-  inferences: z.number().int().nonnegative(),
-  decodeTokensPerSecond: z.number().nullable(),
-  timeToFirstTokenMs: z.number().nullable(),
-  completionTokens: z.number().int().nonnegative(),
 });
 
 /** Parsed form of {@link MetricsSampleSchema}. */
@@ -36,19 +45,10 @@ export const MetricsMinuteSchema = z.object({
   time: z.iso.datetime(),
   /** How many samples the minute's means are over. */
   samples: z.number().int().positive(),
-  cpuPercent: z.number(),
-  memoryUsedBytes: z.number(),
-  memoryTotalBytes: z.number(),
-  gpuPercent: z.number().nullable(),
-  gpuMemoryPercent: z.number().nullable(),
-  requests: z.number().int().nonnegative(),
-  errors: z.number().int().nonnegative(),
+  ...LoadFields,
+  ...ServedFields,
   latencyMeanMs: z.number().nullable(),
   latencyMaxMs: z.number().nullable(),
-  inferences: z.number().int().nonnegative(),
-  decodeTokensPerSecond: z.number().nullable(),
-  timeToFirstTokenMs: z.number().nullable(),
-  completionTokens: z.number().int().nonnegative(),
 });
 
 /** Parsed form of {@link MetricsMinuteSchema}. */
