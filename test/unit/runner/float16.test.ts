@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { halfBits, halfBitsToNumber, halfToFloat32 } from '../../../src/main/runner/onnx/float16';
+import { halfBits, halfToFloat32 } from '../../../src/main/runner/onnx/float16';
+import { halfBitsToNumber } from '../../../src/shared/float16';
 
 // Node 24 has a native Float16Array (runners are started without it); it is the reference here.
 const NativeHalf = (globalThis as { Float16Array?: new (buffer: ArrayBuffer) => ArrayLike<number> })

@@ -1,18 +1,10 @@
 // Half-precision data as onnxruntime-node hands it over: raw IEEE 754 binary16 bits in a
 // Uint16Array (runners run without Float16Array), read here into float32.
 
+import { halfBitsToNumber } from '../../../shared/float16';
+
 /** The float32 value of every 16-bit pattern: 256 KiB, built at load, one indexed read per element. */
 const HALF_TABLE = Float32Array.from({ length: 65536 }, (_, bits) => halfBitsToNumber(bits));
-
-/** The value of one binary16 bit pattern (subnormals, infinities and NaN included). */
-export function halfBitsToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
-}
 
 /**
  * The 16-bit patterns of half-precision `data`: a Uint16Array as is, or the same bytes re-viewed

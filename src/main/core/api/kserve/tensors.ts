@@ -1,6 +1,7 @@
 import type { NamedTensor, TensorData, TensorInfo, TensorType } from '../../../../shared/engine';
 import { LodgeError } from '../../errors';
 import type { V2Input } from './schemas';
+import { halfBitsToNumber } from '../../../../shared/float16';
 
 /** KServe v2 datatypes and the ONNX Runtime types they carry. */
 const V2_TO_ORT: Readonly<Record<string, TensorType>> = {
@@ -247,7 +248,7 @@ function fromBinary(input: V2Input, type: TensorType, bytes: Uint8Array, count: 
 export function jsonData(tensor: NamedTensor): unknown[] {
   const { data, type } = tensor;
   if (type === 'bool') return [...(data as Uint8Array)].map(Boolean);
-  if (type === 'float16') return [...(data as Uint16Array)].map(halfToFloat);
+  if (type === 'float16') return [...(data as Uint16Array)].map(halfBitsToNumber);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     return [...data].map((value) =>
       value >= -9007199254740991n && value <= 9007199254740991n ? Number(value) : rawJson(value.toString()),
@@ -270,15 +271,6 @@ export function binaryData(tensor: NamedTensor): Buffer {
   }
   const view = tensor.data as Exclude<TensorData, string[]>;
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
-}
-
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 0x1f) return fraction ? Number.NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
 declare global {
