@@ -25,6 +25,19 @@ for (const name of ['engine', 'grammar']) {
       minify: false,
     },
   });
+  // The runner's chat templates render in a worker that must sit beside the bundle that starts it.
+  await build({
+    configFile: false,
+    root,
+    logLevel: 'warn',
+    build: {
+      ssr: join(root, 'src/main/runner/text/template-worker.ts'),
+      outDir,
+      emptyOutDir: false,
+      target: 'node22',
+      minify: false,
+    },
+  });
   // NOTE: --no-js-float16array as the runner uses it, so the bare loop and transformers.js run the same way.
   const run = spawnSync(process.execPath, ['--no-js-float16array', join(outDir, `${name}.js`)], {
     cwd: root,

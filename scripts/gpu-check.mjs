@@ -24,6 +24,20 @@ await build({
     minify: false,
   },
 });
+// The runner's chat templates render in a worker that must sit beside the bundle that starts it.
+await build({
+  configFile: false,
+  root,
+  logLevel: 'warn',
+  ssr: { noExternal: true },
+  build: {
+    ssr: join(root, 'src/main/runner/text/template-worker.ts'),
+    outDir,
+    emptyOutDir: false,
+    target: 'node22',
+    minify: false,
+  },
+});
 if (process.argv.includes('--build-only')) process.exit(0);
 
 // NOTE: --no-js-float16array as the runner uses it (fp16 tensors stay Uint16Array).

@@ -37,8 +37,10 @@ const copy = (from, to, filter) =>
 
 copy(realpathSync(join(packageDir('node'), 'bin/node')), 'node');
 copy(join(root, '.cache/gpu-check/gpu-check.js'), 'gpu-check.js');
-// The runner as it ships (out/main/runner.js and the chunks it shares with the core).
+copy(join(root, '.cache/gpu-check/template-worker.js'), 'template-worker.js');
+// The runner as it ships (out/main/runner.js, its chat-template worker, the chunks it shares with the core).
 copy(join(root, 'out/main/runner.js'), 'out/main/runner.js');
+copy(join(root, 'out/main/template-worker.js'), 'out/main/template-worker.js');
 copy(join(root, 'out/main/chunks'), 'out/main/chunks');
 // What the runner imports at run time, and nothing of onnxruntime-node's installer.
 for (const module of ['@huggingface/tokenizers', '@huggingface/jinja', 'onnxruntime-common'])
