@@ -113,10 +113,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       (row) => row.modelId === id && ['queued', 'downloading', 'paused', 'verifying'].includes(row.status),
     );
     if (existing) return this.view(existing.id);
-    if (
-      this.deps.catalog.entries().some((model) => model.id === id) ||
-      existsSync(join(this.deps.modelsDir, ...id.split('/')))
-    ) {
+    if (this.deps.catalog.taken(id) || existsSync(join(this.deps.modelsDir, ...id.split('/')))) {
       throw new LodgeError('conflict', `A model named ${id} is already installed.`, { param: 'id' });
     }
     const { sha } = await this.deps.hub.revision(repo, request.revision ?? 'main');

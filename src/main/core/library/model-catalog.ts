@@ -156,7 +156,7 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     mode: 'copy' | 'in-place';
     id?: string | undefined;
   }): Promise<ModelRecord> {
-    const imported = await this.#importer.import(options, (id) => this.#store.find(id) !== undefined);
+    const imported = await this.#importer.import(options, (id) => this.taken(id));
     return this.#added(this.#store.add(imported.info, imported.source, imported.files));
   }
 
@@ -203,11 +203,23 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     return { filesRemoved };
   }
 
+  /**
+   * Whether a new model may not take `id`: one exists by that id in any letter case (on macOS and
+   * Windows both would be one folder, and deleting one would delete the other), readable or not.
+   */
+  taken(id: string): boolean {
+    const wanted = id.toLowerCase();
+    return (
+      this.#store.entries().some((model) => model.id.toLowerCase() === wanted) ||
+      this.#store.unreadable().some((row) => row.id.toLowerCase() === wanted)
+    );
+  }
+
   /** Copies a model's folder to a new id (Ollama's copy). */
   copy(sourceId: string, destination: string): string {
     const source = this.resolve(sourceId).record;
     const id = validModelId(destination);
-    if (this.#store.find(id) !== undefined)
+    if (this.taken(id))
       throw new LodgeError('conflict', `A model named ${id} already exists.`, { param: 'destination' });
     const info = this.#importer.copy(source.dir, id);
     this.#added(

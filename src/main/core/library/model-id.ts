@@ -16,5 +16,15 @@ export function validModelId(name: string, param = 'destination'): string {
       { param },
     );
   }
+  const reserved = id.split('/').find((part) => WINDOWS_RESERVED.test(part));
+  if (reserved !== undefined)
+    throw new LodgeError(
+      'invalid_request',
+      `"${name}" is not a valid model name: "${reserved}" names a device on Windows, so its folder could not exist there.`,
+      { param },
+    );
   return id;
 }
+
+/** Names Windows keeps for devices, whatever their case or extension. */
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
