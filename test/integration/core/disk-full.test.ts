@@ -101,6 +101,16 @@ describe.skipIf(mountError !== null)(`a full disk${mountError ? ` (skipped: ${mo
     expect(settings.status).toBe(507);
     expect(((await settings.json()) as { error: { code: string } }).error.code).toBe('insufficient_storage');
 
+    // A copy of a model cannot fit: it answers 507 in Ollama's shape and leaves no half a model.
+    const copied = await fetch(`${core.url}/api/copy`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ source: 'test/tiny-lm', destination: 'test/copy-on-full' }),
+    });
+    expect(copied.status).toBe(507);
+    expect(await copied.json()).toEqual({ error: expect.stringMatching(/disk is full/) });
+    expect(existsSync(join(mountPoint, 'models/test/copy-on-full'))).toBe(false);
+
     // What needs no space still works: health, reads, and a generation.
     expect((await fetch(`${core.url}/health`)).status).toBe(200);
     const list = await fetch(`${core.url}/app/conversations`);

@@ -161,12 +161,25 @@ export class ModelImporter {
       throw new LodgeError('conflict', `models/${id} already exists on disk.`, { param: 'destination' });
     this.inside(from);
     makeFolderInside(this.modelsDir, dirname(target));
-    for (const file of folderFiles(from)) {
-      const to = join(target, file.path);
-      mkdirSync(dirname(to), { recursive: true });
-      copyFileSync(join(from, file.path), to);
+    try {
+      for (const file of folderFiles(from)) {
+        const to = join(target, file.path);
+        mkdirSync(dirname(to), { recursive: true });
+        copyFileSync(join(from, file.path), to);
+      }
+      return this.inspectOrExplain(target, id);
+    } catch (error) {
+      // A copy that failed half-way (a full disk, most often) leaves no half a model behind.
+      rmSync(target, { recursive: true, force: true });
+      if (isDiskFull(error))
+        throw new LodgeError(
+          'insufficient_storage',
+          'The disk is full: the copy was undone. Free some space and try again.',
+          {},
+          { cause: error },
+        );
+      throw error;
     }
-    return this.inspectOrExplain(target, id);
   }
 
   /** Where the model `id` lives in models/ (the id is checked before it gets here). */
