@@ -160,6 +160,7 @@ export class ModelImporter {
     if (existsSync(target))
       throw new LodgeError('conflict', `models/${id} already exists on disk.`, { param: 'destination' });
     this.inside(from);
+    // NOTE: outside the try: when this refuses (a link on the way), nothing under target is ours to remove.
     makeFolderInside(this.modelsDir, dirname(target));
     try {
       for (const file of folderFiles(from)) {
