@@ -5,6 +5,7 @@ import { FakeHub } from '../../fixtures/fake-hub';
 import { fixturePath, TINY_LM } from '../../fixtures/models';
 import { startTestCore, type TestCore } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
+import { downloadUntil } from '../../helpers/downloads';
 
 /** Every file below `dir`, as paths relative to it. */
 function filesBelow(dir: string): string[] {
@@ -93,27 +94,8 @@ describe('a download cannot be installed through a link out of models/', () => {
   it('installs nothing through a models/<owner> folder that links outside', async () => {
     mkdirSync(core.lodge.paths.models, { recursive: true });
     symlinkSync(outside.path, join(core.lodge.paths.models, 'linked'));
-    const started = await fetch(`${core.url}/app/downloads`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ repo: 'acme/good', id: 'linked/good' }),
-    });
-    expect(started.status).toBe(200);
-    const { id } = (await started.json()) as { id: string };
-    let last: { status: string; error: string | null } | undefined;
-    await expect
-      .poll(
-        async () => {
-          const list = (await (await fetch(`${core.url}/app/downloads`)).json()) as {
-            downloads: { id: string; status: string; error: string | null }[];
-          };
-          last = list.downloads.find((download) => download.id === id);
-          return last?.status;
-        },
-        { timeout: 20_000 },
-      )
-      .toBe('failed');
-    expect(last?.error).toMatch(/leads outside it; Lodge wrote nothing there/);
+    const last = await downloadUntil(core.url, { repo: 'acme/good', id: 'linked/good' }, 'failed');
+    expect(last.error).toMatch(/leads outside it; Lodge wrote nothing there/);
     expect(filesBelow(outside.path)).toEqual([]);
   });
 });

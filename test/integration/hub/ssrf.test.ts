@@ -5,6 +5,7 @@ import { HubClient } from '../../../src/main/core/hub/hub-client';
 import { FakeHub } from '../../fixtures/fake-hub';
 import { fixturePath, TINY_LM } from '../../fixtures/models';
 import { startTestCore, type TestCore } from '../../helpers/core';
+import { downloadUntil } from '../../helpers/downloads';
 
 describe('a hub cannot redirect Lodge to an internal service', () => {
   let hub: FakeHub;
@@ -68,28 +69,9 @@ describe('a hub cannot redirect Lodge to an internal service', () => {
 
   it('fails a download through the API with that reason, and nothing internal is read', async () => {
     hub.redirect('onnx/model.onnx', `http://[::ffff:127.0.0.1]:${port}/secret`);
-    const started = await fetch(`${core.url}/app/downloads`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ repo: 'acme/tiny-chat' }),
-    });
-    expect(started.status).toBe(200);
-    const { id } = (await started.json()) as { id: string };
-    let last: { status: string; error: string | null } | undefined;
-    await expect
-      .poll(
-        async () => {
-          const list = (await (await fetch(`${core.url}/app/downloads`)).json()) as {
-            downloads: { id: string; status: string; error: string | null }[];
-          };
-          last = list.downloads.find((download) => download.id === id);
-          return last?.status;
-        },
-        { timeout: 20_000 },
-      )
-      .toBe('failed');
-    expect(last?.error).toMatch(/private or internal address; Lodge refuses to follow/);
-    expect(last?.error).not.toContain('internal secret');
+    const last = await downloadUntil(core.url, { repo: 'acme/tiny-chat' }, 'failed');
+    expect(last.error).toMatch(/private or internal address; Lodge refuses to follow/);
+    expect(last.error).not.toContain('internal secret');
     expect(hits).toBe(0);
   });
 });
