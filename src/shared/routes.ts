@@ -7,6 +7,7 @@ import {
   ReplaceMessagesSchema,
   UpdateConversationSchema,
 } from './contract/conversations';
+import { ExportModelSchema, ExportResultSchema } from './contract/export';
 import { HealthSchema } from './contract/health';
 import { MetricsHistoryQuerySchema, MetricsHistorySchema } from './contract/metrics';
 import {
@@ -116,6 +117,14 @@ export const appRoutes = {
     path: '/app/models/:owner/:name',
     params: ModelParamsSchema,
     response: DeleteModelResultSchema,
+  },
+  /** Writes the model as a Triton model repository (and a KServe InferenceService) into a folder. */
+  exportModel: {
+    method: 'POST',
+    path: '/app/models/:owner/:name/export',
+    params: ModelParamsSchema,
+    body: ExportModelSchema,
+    response: ExportResultSchema,
   },
   refreshModels: { method: 'POST', path: '/app/models/refresh', response: ModelListSchema },
   /** Reconciles the library with the disk now, and says what that changed. */

@@ -21,6 +21,7 @@ import { registerAnthropicRoutes } from './anthropic/routes';
 import { registerEngineRoutes } from './app/engine-routes';
 import { registerConversationRoutes } from './app/conversation-routes';
 import { registerEventStream } from './app/events';
+import { registerExportRoutes } from './app/export-routes';
 import { registerHubRoutes } from './app/hub-routes';
 import { registerLibraryRoutes } from './app/library-routes';
 import { registerMonitorRoutes } from './app/monitor-routes';
@@ -135,6 +136,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerMonitorRoutes(fastify, deps.history, deps.requests);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
+  registerExportRoutes(fastify, deps.catalog);
   registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog, deps.settings);
   registerConversationRoutes(fastify, deps.conversations);
   registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);

@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify';
+import { exportToTriton } from '../../export/triton-export';
+import type { ModelCatalog } from '../../library/model-catalog';
+import { contractRoute } from '../contract-route';
+
+/** `POST /app/models/:owner/:name/export`: the model as a Triton model repository and a KServe manifest. */
+export function registerExportRoutes(app: FastifyInstance, catalog: ModelCatalog): void {
+  contractRoute(app, 'exportModel', ({ params, body }) =>
+    exportToTriton(catalog.get(`${params.owner}/${params.name}`), body),
+  );
+}

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { ExportModelRequest, ExportResult } from '../../../shared/contract/export';
+import { diskFullError, isDiskFull } from '../disk-full';
+import { LodgeError, isLodgeError } from '../errors';
+import { isInside, unsafeNameReason } from '../library/contained-path';
+import type { ModelRecord } from '../library/model-record';
+import { readOnnxSignature } from '../library/onnx-signature';
+import { LODGE_VERSION } from '../version';
+import { externalDataLocations } from './external-data';
+import { keptVersions, type ExportVersion } from './kept-versions';
+import { kserveManifest } from './kserve-manifest';
+import { formatTritonConfig, tritonConfig } from './triton-config';
+import { kubernetesName, tritonModelName } from './triton-name';
+
+type ExportedFile = ExportResult['versions'][number]['files'][number];
+
+/** Puts `source` at `target`: a hard link where the file system allows it, else a copy. */
+function place(source: string, target: string): ExportedFile['how'] {
+  mkdirSync(dirname(target), { recursive: true });
+  try {
+    linkSync(source, target);
+    return 'linked';
+  } catch (error) {
+    if (isDiskFull(error)) throw error;
+    copyFileSync(source, target);
+    return 'copied';
+  }
+}
+
+/** The graph's external data files, checked to be relative names inside the graph's folder. */
+function externalFiles(version: ExportVersion, id: string): string[] {
+  let locations: string[];
+  try {
+    locations = externalDataLocations(version.file);
+  } catch {
+    throw new LodgeError('model_load_failed', `The graph of ${id} (${version.variant}) could not be read.`);
+  }
+  for (const location of locations) {
+    const reason = unsafeNameReason(location);
+    const source = join(dirname(version.file), location);
+    if (reason !== null || !isInside(dirname(version.file), source))
+      throw new LodgeError(
+        'model_load_failed',
+        `The graph of ${id} names external data that ${reason ?? 'lies outside its folder'}; nothing was exported.`,
+      );
+    if (!existsSync(source))
+      throw new LodgeError(
+        'model_load_failed',
+        `The graph of ${id} refers to external data "${location}", which is not beside it; nothing was exported.`,
+      );
+  }
+  return locations;
+}
+
+/** Writes one version folder: the graph as `model.onnx`, its external data under the names it uses. */
+function writeVersion(staging: string, version: ExportVersion, id: string): ExportResult['versions'][number] {
+  const dir = join(staging, String(version.version));
+  const graph = { name: 'model.onnx', source: version.file };
+  const data = externalFiles(version, id).map((name) => ({
+    name,
+    source: join(dirname(version.file), name),
+  }));
+  if (data.some((file) => file.name === graph.name))
+    throw new LodgeError(
+      'model_load_failed',
+      `The graph of ${id} keeps its weights in a file named model.onnx.`,
+    );
+  const files = [graph, ...data].map((file) => ({
+    name: file.name,
+    bytes: statSync(file.source).size,
+    how: place(file.source, join(dir, ...file.name.split('/'))),
+  }));
+  return { version: version.version, variant: version.variant, files };
+}
+
+/** Turns a failed file-system call into an error a client can act on, without the path. */
+function writeError(error: unknown): LodgeError {
+  if (isLodgeError(error)) return error;
+  if (isDiskFull(error)) return diskFullError(error);
+  const code = error instanceof Error && 'code' in error ? String(error.code) : 'unknown';
+  return new LodgeError(
+    'invalid_request',
+    `Lodge could not write the export into that folder (${code}); check that it exists or can be made, and that Lodge may write there.`,
+    { param: 'dir' },
+  );
+}
+
+/**
+ * Exports a library model as a Triton model repository under `request.dir`:
+ * `<name>/config.pbtxt` (platform onnxruntime_onnx; inputs, outputs, dims and data types from the
+ * graph; batching and instance groups), `<name>/<version>/model.onnx` with the external data the
+ * graph names beside it (hard-linked where possible, else copied), and `<name>.kserve.yaml`, a KServe
+ * InferenceService for the repository. The model folder is built under a temporary name and renamed
+ * into place, so a failed export leaves no half a model in the repository.
+ */
+export function exportToTriton(record: ModelRecord, request: ExportModelRequest): ExportResult {
+  if (!isAbsolute(request.dir))
+    throw new LodgeError('invalid_request', 'The export folder must be an absolute path.', { param: 'dir' });
+  const repository = resolve(request.dir);
+  const name = request.name ?? tritonModelName(record.id);
+  const versions = keptVersions(record, request.variant);
+  const newest = versions.at(-1) as ExportVersion;
+  let signature: ReturnType<typeof readOnnxSignature>;
+  try {
+    signature = readOnnxSignature(newest.file);
+  } catch {
+    throw new LodgeError(
+      'model_load_failed',
+      `The graph of ${record.id} (${newest.variant}) could not be read.`,
+    );
+  }
+  const config = tritonConfig(signature, {
+    name,
+    task: record.task,
+    instanceGroup: {
+      kind: request.instanceKind === 'gpu' ? 'KIND_GPU' : 'KIND_CPU',
+      count: request.instanceCount,
+    },
+    ...(request.maxBatchSize !== undefined ? { maxBatchSize: request.maxBatchSize } : {}),
+    versionsServed: 1,
+  });
+  const header = [
+    `Triton model configuration for ${record.id} (${newest.variant}), written by Lodge ${LODGE_VERSION}.`,
+    'Serve it with: tritonserver --model-repository=<the folder that holds this model folder>',
+    ...(record.task === 'text-generation'
+      ? [
+          'A text-generation graph: each request runs one forward step (tokens, attention mask and the',
+          'past KV cache in; logits and the present KV cache out). Generating text needs a client-side',
+          'decode loop around it, or an LLM backend (TensorRT-LLM, vLLM) instead of this ONNX one.',
+        ]
+      : []),
+  ];
+  const text = formatTritonConfig(config, header);
+  const modelDir = join(repository, name);
+  const manifestFile = join(repository, `${name}.kserve.yaml`);
+  if (existsSync(modelDir) && !request.overwrite)
+    throw new LodgeError(
+      'conflict',
+      `The repository already holds a model named ${name}; export with overwrite (lodge export --force) to replace it.`,
+    );
+  const staging = join(repository, `.${name}.lodge-export-${randomUUID().slice(0, 8)}`);
+  try {
+    mkdirSync(staging, { recursive: true });
+    const written = versions.map((version) => writeVersion(staging, version, record.id));
+    writeFileSync(join(staging, 'config.pbtxt'), text);
+    rmSync(modelDir, { recursive: true, force: true });
+    renameSync(staging, modelDir);
+    writeFileSync(
+      manifestFile,
+      kserveManifest({
+        resourceName: kubernetesName(name),
+        modelName: name,
+        lodgeId: record.id,
+        gpu: request.instanceKind === 'gpu',
+      }),
+    );
+    return {
+      model: record.id,
+      name,
+      repository,
+      modelDir,
+      configFile: join(modelDir, 'config.pbtxt'),
+      manifestFile,
+      config: text,
+      maxBatchSize: config.maxBatchSize,
+      versions: written,
+    };
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw writeError(error);
+  }
+}
