@@ -1,4 +1,4 @@
-import { Enum, Type, type Field } from 'protobufjs';
+import protobuf, { type Enum, type Field, type Type } from 'protobufjs';
 
 /** A value read from protobuf text format: scalars, enums by name, nested messages, repeated lists. */
 export type PbtxtValue = string | number | boolean | PbtxtMessage | readonly PbtxtValue[];
@@ -200,7 +200,7 @@ class Parser {
   /** The value(s) after a field name: `: scalar`, `{ message }`, `< message >` or `: [list]`. */
   #fieldValues(field: Field): PbtxtValue[] {
     const resolved = field.resolvedType;
-    const isMessage = resolved instanceof Type;
+    const isMessage = resolved instanceof protobuf.Type;
     const colon = this.#isSymbol(':');
     if (colon) this.#index++;
     else if (!isMessage)
@@ -227,7 +227,7 @@ class Parser {
 
   #singleValue(field: Field): PbtxtValue {
     const resolved = field.resolvedType;
-    if (resolved instanceof Type) {
+    if (resolved instanceof protobuf.Type) {
       const open = this.#take();
       if (open.kind !== 'symbol' || (open.text !== '{' && open.text !== '<'))
         this.#fail(
@@ -237,7 +237,7 @@ class Parser {
       return this.message(resolved, open.text === '{' ? '}' : '>');
     }
     const token = this.#take();
-    if (resolved instanceof Enum)
+    if (resolved instanceof protobuf.Enum)
       return enumValue(resolved, field, token, (reason) => this.#fail(token, reason));
     return scalarValue(field, token, (reason) => this.#fail(token, reason));
   }
