@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { CliError, CoreClient } from './cli/client';
 import { importModel, list, remove, running } from './cli/commands';
+import { exportModel } from './cli/export';
 import { HELP } from './cli/help';
 import { key, type KeyAction } from './cli/key';
 import type { Output } from './cli/output';
@@ -77,6 +78,29 @@ async function main(argv: string[]): Promise<number> {
       await importModel(clientFor(resolveDataDir({}, process.env)), output, need(positionals[0], 'a path'), {
         inPlace: values['in-place'] === true,
         id: values.id,
+      });
+      return 0;
+    }
+    case 'export': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: {
+          triton: { type: 'string' },
+          name: { type: 'string' },
+          gpu: { type: 'boolean' },
+          instances: { type: 'string' },
+          'max-batch': { type: 'string' },
+          force: { type: 'boolean' },
+        },
+        allowPositionals: true,
+      });
+      await exportModel(clientFor(resolveDataDir({}, process.env)), output, need(positionals[0], 'a model'), {
+        triton: values.triton,
+        name: values.name,
+        gpu: values.gpu === true,
+        instances: values.instances,
+        maxBatch: values['max-batch'],
+        force: values.force === true,
       });
       return 0;
     }

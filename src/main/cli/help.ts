@@ -22,6 +22,11 @@ export const VERBS = [
   },
   { verb: 'rm', usage: 'lodge rm MODEL', does: 'Delete a model' },
   {
+    verb: 'export',
+    usage: 'lodge export MODEL --triton DIR',
+    does: 'Write a model as a Triton model repository with a KServe manifest',
+  },
+  {
     verb: 'run',
     usage: 'lodge run MODEL [PROMPT]',
     does: 'Chat with a model (no prompt: interactive; /? for help)',
@@ -67,6 +72,20 @@ ${table(
   [
     ['--in-place', 'Use the files where they are instead of copying them into the library'],
     ['--id OWNER/NAME', 'The id to give the model'],
+  ],
+  OPTIONS,
+)}
+
+Options for export:
+${table(
+  null,
+  [
+    ['--triton DIR', 'The model repository to write into (DIR/NAME/config.pbtxt, DIR/NAME/1/model.onnx)'],
+    ['--name NAME', 'The Triton model name (default: the id with "/" as "_")'],
+    ['--gpu', 'Run the instances on GPU (KIND_GPU; default KIND_CPU)'],
+    ['--instances N', 'How many instances Triton runs (default 1)'],
+    ['--max-batch N', 'The batch bound for a batchable graph (default 8)'],
+    ['--force', 'Replace a model of that name already in the repository'],
   ],
   OPTIONS,
 )}
