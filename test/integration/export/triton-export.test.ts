@@ -251,6 +251,13 @@ describe('export to a Triton model repository', () => {
       ],
       ['local/tensors', { dir: join(out.path, 'n'), name: '../up' }, 400, 'invalid_request', /name/],
       ['local/nothing', { dir: join(out.path, 'm') }, 404, 'model_not_found', /local\/nothing/],
+      [
+        'local/tensors',
+        { dir: join(core.dataDir, 'models/x') },
+        400,
+        'invalid_request',
+        /inside Lodge's data/,
+      ],
     ];
     const file = join(out.path, 'a-file');
     writeFileSync(file, '');
@@ -267,6 +274,7 @@ describe('export to a Triton model repository', () => {
       expect({ status: response.status, code: error.code }, error.message).toEqual({ status, code });
       expect(error.message).toMatch(message);
       expect(error.message).not.toContain(out.path);
+      expect(error.message).not.toContain(core.dataDir);
     }
   });
 });

@@ -136,7 +136,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerMonitorRoutes(fastify, deps.history, deps.requests);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
   registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
-  registerExportRoutes(fastify, deps.catalog);
+  registerExportRoutes(fastify, deps.catalog, deps.dirs.dataDir);
   registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog, deps.settings);
   registerConversationRoutes(fastify, deps.conversations);
   registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);

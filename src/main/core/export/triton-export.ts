@@ -102,12 +102,23 @@ function writeError(error: unknown): LodgeError {
  * graph; batching and instance groups), `<name>/<version>/model.onnx` with the external data the
  * graph names beside it (hard-linked where possible, else copied), and `<name>.kserve.yaml`, a KServe
  * InferenceService for the repository. The model folder is built under a temporary name and renamed
- * into place, so a failed export leaves no half a model in the repository.
+ * into place, so a failed export leaves no half a model in the repository. A folder inside Lodge's
+ * data directory is refused: the library would take the exported graphs for models of its own.
  */
-export function exportToTriton(record: ModelRecord, request: ExportModelRequest): ExportResult {
+export function exportToTriton(
+  record: ModelRecord,
+  request: ExportModelRequest,
+  where: { readonly dataDir: string },
+): ExportResult {
   if (!isAbsolute(request.dir))
     throw new LodgeError('invalid_request', 'The export folder must be an absolute path.', { param: 'dir' });
   const repository = resolve(request.dir);
+  if (isInside(where.dataDir, repository))
+    throw new LodgeError(
+      'invalid_request',
+      "The export folder is inside Lodge's data directory, where the library would take it for models; choose a folder outside it.",
+      { param: 'dir' },
+    );
   const name = request.name ?? tritonModelName(record.id);
   const versions = keptVersions(record, request.variant);
   const newest = versions.at(-1) as ExportVersion;
