@@ -1,16 +1,44 @@
-import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PbtxtMessage, PbtxtValue } from '../../../src/main/core/export/pbtxt';
 import { externalDataLocations } from '../../../src/main/core/export/external-data';
 import { parseTritonConfig } from '../../../src/main/core/export/triton-schema';
+import { DType, GraphBuilder } from '../../fixtures/onnx-builder';
 import { TENSOR_MODEL, TINY_EMBEDDER, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
 import { startTestCore, type TestCore } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
 
 /** The tiny LM with its weights spread over three external data files. */
 const SPLIT_LM: LanguageModelSpec = { ...TINY_LM, externalFiles: 3 };
+
+/** A plain ONNX model folder whose one weight lives in the external file `location`. */
+function writeExternalModel(dir: string, location: string): void {
+  const g = new GraphBuilder();
+  g.input('x', DType.FLOAT, [4]);
+  g.op('Add', ['x', 'w'], {}, 'y');
+  g.output('y', DType.FLOAT, [4]);
+  const model = g.model('external');
+  model.graph?.initializer?.push({
+    name: 'w',
+    dims: [4],
+    dataType: DType.FLOAT,
+    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+    externalData: [{ key: 'location', value: location }],
+  });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish());
+}
 
 /** A tensor as KServe v2 model metadata describes it. */
 interface V2Tensor {
@@ -101,6 +129,8 @@ describe('export to a Triton model repository', () => {
     // A second variant whose file name differs from the weights it refers to (model.onnx_data*).
     const onnxDir = join(core.dataDir, 'models/test/split-lm/onnx');
     copyFileSync(join(onnxDir, 'model.onnx'), join(onnxDir, 'model_q4.onnx'));
+    writeExternalModel(join(core.dataDir, 'models/local/escape'), '../../outside.bin');
+    writeExternalModel(join(core.dataDir, 'models/local/missing'), 'weights.bin');
     await fetch(`${core.url}/app/models/refresh`, { method: 'POST' });
   });
   afterAll(async () => {
@@ -258,6 +288,14 @@ describe('export to a Triton model repository', () => {
         'invalid_request',
         /inside Lodge's data/,
       ],
+      ['local/escape', { dir: join(out.path, 'e') }, 422, 'model_load_failed', /climbs out with \. or \.\./],
+      [
+        'local/missing',
+        { dir: join(out.path, 'e') },
+        422,
+        'model_load_failed',
+        /"weights.bin", which is not beside it/,
+      ],
     ];
     const file = join(out.path, 'a-file');
     writeFileSync(file, '');
@@ -276,5 +314,7 @@ describe('export to a Triton model repository', () => {
       expect(error.message).not.toContain(out.path);
       expect(error.message).not.toContain(core.dataDir);
     }
+    // Nothing half-written is left behind by the refusals.
+    expect(existsSync(join(out.path, 'e'))).toBe(false);
   });
 });

@@ -63,25 +63,43 @@ function externalFiles(version: ExportVersion, id: string): string[] {
   return locations;
 }
 
-/** Writes one version folder: the graph as `model.onnx`, its external data under the names it uses. */
-function writeVersion(staging: string, version: ExportVersion, id: string): ExportResult['versions'][number] {
-  const dir = join(staging, String(version.version));
-  const graph = { name: 'model.onnx', source: version.file };
+/** One version folder to write: each file's name in it, where it comes from, and its size. */
+interface VersionPlan {
+  readonly version: number;
+  readonly variant: string;
+  readonly files: readonly { readonly name: string; readonly source: string; readonly bytes: number }[];
+}
+
+/**
+ * What one version folder will hold: the graph as `model.onnx`, its external data under the names
+ * the graph uses. Everything is checked here, before anything is written.
+ */
+function planVersion(version: ExportVersion, id: string): VersionPlan {
   const data = externalFiles(version, id).map((name) => ({
     name,
     source: join(dirname(version.file), name),
   }));
-  if (data.some((file) => file.name === graph.name))
+  if (data.some((file) => file.name === 'model.onnx'))
     throw new LodgeError(
       'model_load_failed',
       `The graph of ${id} keeps its weights in a file named model.onnx.`,
     );
-  const files = [graph, ...data].map((file) => ({
-    name: file.name,
+  const files = [{ name: 'model.onnx', source: version.file }, ...data].map((file) => ({
+    ...file,
     bytes: statSync(file.source).size,
-    how: place(file.source, join(dir, ...file.name.split('/'))),
   }));
   return { version: version.version, variant: version.variant, files };
+}
+
+/** Writes one planned version folder under `staging`. */
+function writeVersion(staging: string, plan: VersionPlan): ExportResult['versions'][number] {
+  const dir = join(staging, String(plan.version));
+  const files = plan.files.map((file) => ({
+    name: file.name,
+    bytes: file.bytes,
+    how: place(file.source, join(dir, ...file.name.split('/'))),
+  }));
+  return { version: plan.version, variant: plan.variant, files };
 }
 
 /** Turns a failed file-system call into an error a client can act on, without the path. */
@@ -160,10 +178,11 @@ export function exportToTriton(
       'conflict',
       `The repository already holds a model named ${name}; export with overwrite (lodge export --force) to replace it.`,
     );
+  const plans = versions.map((version) => planVersion(version, record.id));
   const staging = join(repository, `.${name}.lodge-export-${randomUUID().slice(0, 8)}`);
   try {
     mkdirSync(staging, { recursive: true });
-    const written = versions.map((version) => writeVersion(staging, version, record.id));
+    const written = plans.map((plan) => writeVersion(staging, plan));
     writeFileSync(join(staging, 'config.pbtxt'), text);
     rmSync(modelDir, { recursive: true, force: true });
     renameSync(staging, modelDir);
