@@ -267,6 +267,16 @@ describe('export to a Triton model repository', () => {
     await exported('local/tensors', { dir, overwrite: true });
     expect(existsSync(join(dir, 'local_tensors/stale.txt'))).toBe(false);
     expect(readdirSync(dir).filter((name) => name.startsWith('.'))).toEqual([]);
+
+    // A folder of the user's that has the model's name is never replaced, overwrite or not.
+    mkdirSync(join(dir, 'mine'));
+    writeFileSync(join(dir, 'mine/notes.txt'), 'keep me');
+    const refused = await exportModel('local/tensors', { dir, name: 'mine', overwrite: true });
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain(
+      'a folder named mine that Lodge did not export',
+    );
+    expect(readFileSync(join(dir, 'mine/notes.txt'), 'utf8')).toBe('keep me');
   });
 
   it('answers what a client got wrong with a clear error and no path', async () => {

@@ -3,7 +3,9 @@ import {
   copyFileSync,
   existsSync,
   linkSync,
+  lstatSync,
   mkdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -24,6 +26,19 @@ import { formatTritonConfig, tritonConfig } from './triton-config';
 import { kubernetesName, tritonModelName } from './triton-name';
 
 type ExportedFile = ExportResult['versions'][number]['files'][number];
+
+/** How every config.pbtxt Lodge writes begins: what tells an earlier export from a folder of the user's. */
+const HEADER_START = 'Triton model configuration for ';
+
+/** True when `modelDir` is a folder an earlier export wrote: its config.pbtxt starts with Lodge's header. */
+function isEarlierExport(modelDir: string): boolean {
+  try {
+    if (!lstatSync(modelDir).isDirectory()) return false;
+    return readFileSync(join(modelDir, 'config.pbtxt'), 'utf8').startsWith(`# ${HEADER_START}`);
+  } catch {
+    return false;
+  }
+}
 
 /** Puts `source` at `target`: a hard link where the file system allows it, else a copy. */
 function place(source: string, target: string): ExportedFile['how'] {
@@ -160,7 +175,7 @@ export function exportToTriton(
     versionsServed: 1,
   });
   const header = [
-    `Triton model configuration for ${record.id} (${newest.variant}), written by Lodge ${LODGE_VERSION}.`,
+    `${HEADER_START}${record.id} (${newest.variant}), written by Lodge ${LODGE_VERSION}.`,
     'Serve it with: tritonserver --model-repository=<the folder that holds this model folder>',
     ...(record.task === 'text-generation'
       ? [
@@ -177,6 +192,13 @@ export function exportToTriton(
     throw new LodgeError(
       'conflict',
       `The repository already holds a model named ${name}; export with overwrite (lodge export --force) to replace it.`,
+    );
+  // NOTE: overwrite replaces only what an export wrote: a folder of the user's that happens to have
+  // the model's name is never deleted.
+  if (existsSync(modelDir) && !isEarlierExport(modelDir))
+    throw new LodgeError(
+      'conflict',
+      `The repository already holds a folder named ${name} that Lodge did not export; Lodge will not replace it. Choose another name or folder.`,
     );
   const plans = versions.map((version) => planVersion(version, record.id));
   const staging = join(repository, `.${name}.lodge-export-${randomUUID().slice(0, 8)}`);
