@@ -95,6 +95,13 @@ function tokenize(text: string): Token[] {
           const hex = /^[0-9a-fA-F]{1,2}/.exec(text.slice(position))?.[0] ?? '';
           value += String.fromCharCode(Number.parseInt(hex, 16));
           position += hex.length;
+        } else if ((escaped === 'u' || escaped === 'U') && /^[0-9a-fA-F]+/.test(text.slice(position))) {
+          const length = escaped === 'u' ? 4 : 8;
+          const hex = text.slice(position, position + length);
+          const code = /^[0-9a-fA-F]+$/.test(hex) && hex.length === length ? Number.parseInt(hex, 16) : -1;
+          if (code < 0 || code > 0x10ffff) fail(`"\\${escaped}${hex}" is not a Unicode escape`);
+          value += String.fromCodePoint(code);
+          position += length;
         } else if (/[0-7]/.test(escaped)) {
           const octal = escaped + (/^[0-7]{0,2}/.exec(text.slice(position))?.[0] ?? '');
           value += String.fromCharCode(Number.parseInt(octal, 8));
@@ -237,6 +244,12 @@ class Parser {
       return this.message(resolved, open.text === '{' ? '}' : '>');
     }
     const token = this.#take();
+    if (token.kind === 'string' && (field.type === 'string' || field.type === 'bytes')) {
+      // Adjacent literals are one string, as in C: "a" "b" is "ab".
+      let text = token.text;
+      while (this.#token.kind === 'string') text += this.#take().text;
+      return text;
+    }
     if (resolved instanceof protobuf.Enum)
       return enumValue(resolved, field, token, (reason) => this.#fail(token, reason));
     return scalarValue(field, token, (reason) => this.#fail(token, reason));
@@ -292,7 +305,14 @@ function scalarValue(field: Field, token: Token, fail: (reason: string) => never
     return fail(`"${field.name}" takes an integer (${type}), found ${describe(token)}`);
   const negative = token.text.startsWith('-');
   const digits = token.text.replace(/^[+-]/, '');
-  const magnitude = /^0[xX]/.test(digits) ? Number.parseInt(digits.slice(2), 16) : Number(digits);
+  // As in protobuf: 0x… is hexadecimal, and a leading 0 makes the rest octal.
+  if (/^0\d*[89]/.test(digits))
+    return fail(`${token.text} is not an octal number (a leading 0 makes it one)`);
+  const magnitude = /^0[xX]/.test(digits)
+    ? Number.parseInt(digits.slice(2), 16)
+    : /^0\d/.test(digits)
+      ? Number.parseInt(digits, 8)
+      : Number(digits);
   const value = negative ? -magnitude : magnitude;
   if (!Number.isSafeInteger(value) || value < range[0] || value > range[1])
     return fail(`${token.text} is out of range for "${field.name}" (${type})`);

@@ -54,6 +54,16 @@ describe('protobuf text format against Triton ModelConfig', () => {
     });
   });
 
+  it('reads adjacent strings as one, Unicode and octal escapes, and octal integers as protobuf does', () => {
+    expect(parsePbtxt('name: "a" \'b\'\n "c" platform: "\\u00e9\\U0001F600\\101"', type)).toEqual({
+      name: 'abc',
+      platform: 'é😀A',
+    });
+    expect(parsePbtxt('max_batch_size: 010', type)).toEqual({ max_batch_size: 8 });
+    expect(failure('max_batch_size: 09').message).toMatch(/is not an octal number/);
+    expect(failure('name: "\\u12"').message).toMatch(/is not a Unicode escape/);
+  });
+
   it('reads an empty text and an empty message', () => {
     expect(parsePbtxt('', type)).toEqual({});
     expect(parsePbtxt('dynamic_batching { }', type)).toEqual({ dynamic_batching: {} });
