@@ -1,16 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  copyFileSync,
-  existsSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ExportModelRequest, ExportResult } from '../../../shared/contract/export';
 import { diskFullError, isDiskFull } from '../disk-full';
@@ -40,15 +30,18 @@ function isEarlierExport(modelDir: string): boolean {
   }
 }
 
-/** Puts `source` at `target`: a hard link where the file system allows it, else a copy. */
-function place(source: string, target: string): ExportedFile['how'] {
-  mkdirSync(dirname(target), { recursive: true });
+/**
+ * Puts `source` at `target`: a hard link where the file system allows it, else a copy (off the
+ * event loop: a multi-gigabyte copy must not stall the core's other requests).
+ */
+async function place(source: string, target: string): Promise<ExportedFile['how']> {
+  await mkdir(dirname(target), { recursive: true });
   try {
-    linkSync(source, target);
+    await link(source, target);
     return 'linked';
   } catch (error) {
     if (isDiskFull(error)) throw error;
-    copyFileSync(source, target);
+    await copyFile(source, target);
     return 'copied';
   }
 }
@@ -106,14 +99,14 @@ function planVersion(version: ExportVersion, id: string): VersionPlan {
   return { version: version.version, variant: version.variant, files };
 }
 
-/** Writes one planned version folder under `staging`. */
-function writeVersion(staging: string, plan: VersionPlan): ExportResult['versions'][number] {
+/** Writes one planned version folder under `staging`, a file at a time. */
+async function writeVersion(staging: string, plan: VersionPlan): Promise<ExportResult['versions'][number]> {
   const dir = join(staging, String(plan.version));
-  const files = plan.files.map((file) => ({
-    name: file.name,
-    bytes: file.bytes,
-    how: place(file.source, join(dir, ...file.name.split('/'))),
-  }));
+  const files: ExportedFile[] = [];
+  for (const file of plan.files) {
+    const how = await place(file.source, join(dir, ...file.name.split('/')));
+    files.push({ name: file.name, bytes: file.bytes, how });
+  }
   return { version: plan.version, variant: plan.variant, files };
 }
 
@@ -138,11 +131,11 @@ function writeError(error: unknown): LodgeError {
  * into place, so a failed export leaves no half a model in the repository. A folder inside Lodge's
  * data directory is refused: the library would take the exported graphs for models of its own.
  */
-export function exportToTriton(
+export async function exportToTriton(
   record: ModelRecord,
   request: ExportModelRequest,
   where: { readonly dataDir: string },
-): ExportResult {
+): Promise<ExportResult> {
   if (!isAbsolute(request.dir))
     throw new LodgeError('invalid_request', 'The export folder must be an absolute path.', { param: 'dir' });
   const repository = resolve(request.dir);
@@ -203,12 +196,13 @@ export function exportToTriton(
   const plans = versions.map((version) => planVersion(version, record.id));
   const staging = join(repository, `.${name}.lodge-export-${randomUUID().slice(0, 8)}`);
   try {
-    mkdirSync(staging, { recursive: true });
-    const written = plans.map((plan) => writeVersion(staging, plan));
-    writeFileSync(join(staging, 'config.pbtxt'), text);
-    rmSync(modelDir, { recursive: true, force: true });
-    renameSync(staging, modelDir);
-    writeFileSync(
+    await mkdir(staging, { recursive: true });
+    const written: ExportResult['versions'] = [];
+    for (const plan of plans) written.push(await writeVersion(staging, plan));
+    await writeFile(join(staging, 'config.pbtxt'), text);
+    await rm(modelDir, { recursive: true, force: true });
+    await rename(staging, modelDir);
+    await writeFile(
       manifestFile,
       kserveManifest({
         resourceName: kubernetesName(name),
@@ -229,7 +223,8 @@ export function exportToTriton(
       versions: written,
     };
   } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
+    // The cleanup may fail for the reason the export did (the folder is a file): the export's error is the one to tell.
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
     throw writeError(error);
   }
 }
