@@ -18,7 +18,7 @@ describe('lodge export', () => {
   afterAll(async () => {
     await core.dispose();
     out.remove();
-  });
+  }, 60_000);
 
   it('writes the repository and the manifest, and says where', async () => {
     const repo = join(out.path, 'repo');
@@ -38,7 +38,7 @@ describe('lodge export', () => {
       instance_group: [{ kind: 'KIND_GPU', count: 3 }],
     });
     expect(existsSync(join(repo, 'test_embedder/1/model.onnx'))).toBe(true);
-  });
+  }, 60_000);
 
   it('replaces an earlier export only with --force, under the name given', async () => {
     const repo = join(out.path, 'named');
@@ -52,7 +52,7 @@ describe('lodge export', () => {
     const forced = await runCli([...args, '--force'], env);
     expect(forced.code, forced.output).toBe(0);
     expect(forced.output).toContain('batching: off (max_batch_size 0');
-  });
+  }, 60_000);
 
   it('says what is missing or wrong in words', async () => {
     const noDir = await runCli(['export', 'local/tensors'], env);
@@ -65,5 +65,5 @@ describe('lodge export', () => {
     const unknown = await runCli(['export', 'nothing-here', '--triton', out.path], env);
     expect(unknown.output).toContain("The model 'nothing-here' does not exist.");
     for (const result of [noDir, noModel, badCount, unknown]) expect(result.output).not.toMatch(/\n\s+at /);
-  });
+  }, 60_000);
 });

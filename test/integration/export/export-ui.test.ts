@@ -17,7 +17,7 @@ describe('Export from the Library', () => {
   beforeAll(async () => {
     core = await startTestCore({ withUi: true, models: { 'local/tensors': TENSOR_MODEL } });
     browser = await launchChromium();
-  });
+  }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await core?.dispose();
@@ -48,5 +48,5 @@ describe('Export from the Library', () => {
     } finally {
       await context.close();
     }
-  });
+  }, 60_000);
 });
