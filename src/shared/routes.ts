@@ -38,6 +38,7 @@ import {
   UnloadResultSchema,
 } from './contract/models';
 import { SettingsPatchSchema, SettingsViewSchema } from './contract/settings';
+import { revisionRoutes } from './revision-routes';
 import {
   AppInfoSchema,
   LogListSchema,
@@ -121,6 +122,7 @@ export const appRoutes = {
   /** Reconciles the library with the disk now, and says what that changed. */
   rescanModels: { method: 'POST', path: '/app/models/rescan', response: RescanResultSchema },
   disk: { method: 'GET', path: '/app/disk', response: DiskUsageSchema },
+  ...revisionRoutes,
   conversations: {
     method: 'GET',
     path: '/app/conversations',
