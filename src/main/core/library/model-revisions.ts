@@ -126,18 +126,16 @@ export class ModelRevisions {
 
   /**
    * A file already on disk with the same bytes as `file` (the same SHA-256, or the same git blob
-   * id, and size), in a revision of `modelId` first, then of any model: a new revision links to it
-   * instead of fetching or copying those bytes again.
+   * id, and size) in a revision of `modelId`: a new revision links to it instead of fetching or
+   * copying those bytes again. Only the model's own revisions: another model is another download,
+   * whose files the user may expect to be its own.
    */
   sharedFile(modelId: string, file: FileIdentity): string | null {
     const same = (candidate: RevisionFile) =>
       candidate.bytes === file.bytes &&
       ((file.sha256 !== null && candidate.sha256 === file.sha256) ||
         (file.gitOid !== null && candidate.gitOid === file.gitOid));
-    const rows = [
-      ...this.of(modelId),
-      ...[...this.#rows.values()].flat().filter((row) => row.modelId !== modelId),
-    ];
+    const rows = this.of(modelId);
     for (const row of rows) {
       // A folder registered in place is the user's: its files may change under a link to them.
       if (row.source.kind === 'import' && row.source.inPlace) continue;
