@@ -143,7 +143,6 @@ describe('revisions of an imported model, selected by model@revision in every AP
     const message = await anthropic.messages.create({
       model: `local/rev@${beta.short}`,
       max_tokens: 8,
-      temperature: 0,
       messages,
     });
     expect(message.content).toEqual([expect.objectContaining({ type: 'text', text: 'beta' })]);
