@@ -22,6 +22,7 @@ interface Revision {
   short: string;
   active: boolean;
   bytes: number;
+  committedAt: string | null;
   source: { kind: string; revision?: string };
 }
 
@@ -89,9 +90,9 @@ describe('pulling a model again when the hub has a newer commit keeps both revis
     const fetchedBefore = hub.log.length;
     expect((await downloadUntil(core.url, { repo: 'acme/moving' }, 'completed')).error).toBeNull();
     const both = await revisions();
-    expect(both.map((revision) => [revision.revision, revision.active])).toEqual([
-      [old?.revision, false],
-      [newer, true],
+    expect(both.map((revision) => [revision.revision, revision.active, revision.committedAt])).toEqual([
+      [old?.revision, false, '2026-11-01T00:00:00.000Z'],
+      [newer, true, '2026-11-20T10:00:00.000Z'],
     ]);
     // The weights were not fetched again: only the file that changed (and nothing from the CDN).
     const fetched = hub.log

@@ -165,6 +165,7 @@ export const migrations: readonly Migration[] = [
         committed_at TEXT,                       -- when the hub says the commit was made
         PRIMARY KEY (model_id, revision)
       ) STRICT;
+      ALTER TABLE downloads ADD COLUMN committed_at TEXT;  -- when the hub says the commit was made
     `,
   },
 ];

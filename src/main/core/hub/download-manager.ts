@@ -127,7 +127,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     ) {
       throw new LodgeError('conflict', `A model named ${id} is already installed.`, { param: 'id' });
     }
-    const { sha } = await this.deps.hub.revision(repo, request.revision ?? 'main');
+    const { sha, committedAt } = await this.deps.hub.revision(repo, request.revision ?? 'main');
     if (installed !== undefined && this.deps.catalog.hasRevision(id, sha))
       throw new LodgeError(
         'conflict',
@@ -179,6 +179,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       error: null,
       createdAt: now,
       updatedAt: now,
+      committedAt,
     };
     // The first write is the client's to hear about (a full disk is a 507); nothing is queued then.
     this.deps.repository.save(row);
@@ -430,7 +431,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       makeFolderInside(this.deps.modelsDir, dirname(folder));
       renameSync(this.#dir(row.id), folder);
       const previous = this.deps.catalog.revisions(row.modelId).find((revision) => revision.active);
-      this.deps.catalog.addRevision(row.modelId, folder, source, files, null);
+      this.deps.catalog.addRevision(row.modelId, folder, source, files, row.committedAt ?? null);
       this.#save({ ...row, status: 'completed', error: null });
       this.deps.logger.info(
         { download: row.id, model: row.modelId, revision: row.revision },
@@ -446,7 +447,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       );
     makeFolderInside(this.deps.modelsDir, dirname(target));
     renameSync(this.#dir(row.id), target);
-    this.deps.catalog.register(target, row.modelId, source, files);
+    this.deps.catalog.register(target, row.modelId, source, files, row.committedAt ?? null);
     this.#save({ ...row, status: 'completed', error: null });
     this.deps.logger.info(
       { download: row.id, model: row.modelId },
