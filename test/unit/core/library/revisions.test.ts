@@ -17,9 +17,10 @@ describe('revision ids', () => {
     const revision = contentRevision(files);
     expect(revision).toMatch(/^[0-9a-f]{64}$/);
     expect(contentRevision([...files].reverse())).toBe(revision);
-    expect(
-      contentRevision([{ ...files[0], path: 'onnx/other.onnx', sha256: 'a'.repeat(64) }, files[1]!]),
-    ).not.toBe(revision);
+    const renamed = files.map((file) =>
+      file.path === 'config.json' ? { ...file, path: 'config2.json' } : file,
+    );
+    expect(contentRevision(renamed)).not.toBe(revision);
     expect(contentRevision([...files, { path: 'x', sha256: null }])).toBeNull();
   });
 
