@@ -160,6 +160,8 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
         `The hub's file list for ${repo} declares ${(totalBytes / 1024 ** 4).toFixed(1)} TiB for ${variant.name}, more than any model Lodge downloads (${MAX_DOWNLOAD_BYTES / 1024 ** 4} TiB); nothing was fetched.`,
         { param: 'repo' },
       );
+    // NOTE: the whole size, even for files another revision shares: where the disk has no hard
+    // links they are copied, and take it.
     this.#checkSpace(totalBytes);
     const now = new Date().toISOString();
     const row: DownloadRow = {
@@ -430,13 +432,8 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
         );
       makeFolderInside(this.deps.modelsDir, dirname(folder));
       renameSync(this.#dir(row.id), folder);
-      const previous = this.deps.catalog.revisions(row.modelId).find((revision) => revision.active);
       this.deps.catalog.addRevision(row.modelId, folder, source, files, row.committedAt ?? null);
       this.#save({ ...row, status: 'completed', error: null });
-      this.deps.logger.info(
-        { download: row.id, model: row.modelId, revision: row.revision },
-        `new revision ${shortRevision(row.revision)} of ${row.modelId} kept beside ${previous ? shortRevision(previous.revision) : 'nothing'}`,
-      );
       return;
     }
     const target = join(this.deps.modelsDir, ...row.modelId.split('/'));

@@ -377,9 +377,12 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     if (this.taken(id))
       throw new LodgeError('conflict', `A model named ${id} already exists.`, { param: 'destination' });
     const info = this.#importer.copy(source.dir, id);
-    this.#added(
-      this.#store.add(info, { kind: 'folder' }, source.files, { preset: source.preset, tags: source.tags }),
-    );
+    const copied = this.#store.add(info, { kind: 'folder' }, source.files, {
+      preset: source.preset,
+      tags: source.tags,
+    });
+    this.#adopt(copied);
+    this.#added(copied);
     return id;
   }
 
@@ -443,6 +446,8 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
   ): ModelRecord {
     const revision = revisionOf(source, files);
     if (revision === null) throw new Error(`a new revision of ${id} came without its checksums`);
+    // Refused before it is recorded: a folder Lodge cannot run never becomes a revision.
+    this.#importer.inspectOrExplain(dir, id);
     const previous = this.#revisions.active(id);
     this.#revisions.save({
       modelId: id,
@@ -474,7 +479,13 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     files: readonly IncomingFile[] = record.files,
     committedAt: string | null = null,
   ): void {
-    if (this.#revisions.of(record.id).length > 0) return;
+    const kept = this.#revisions.of(record.id);
+    if (kept.length > 0) {
+      // The model's folder is the active revision's; a switch cut off between its two writes is finished here.
+      const current = kept.find((row) => row.location === record.dir);
+      if (current !== undefined && !current.active) this.#revisions.activate(record.id, current.revision);
+      return;
+    }
     const revision = revisionOf(record.source, files);
     if (revision === null) return;
     this.#revisions.save({
