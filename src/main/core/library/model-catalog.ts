@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync, readdirSync, realpathSync, rmSync, statfsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { ModelFile, ModelPreset, ModelSource } from '../../../shared/contract/library';
+import type { ModelPreset, ModelSource } from '../../../shared/contract/library';
 import type { ModelRepository } from '../db/model-repository';
-import type { RevisionFile, RevisionRow } from '../db/revision-repository';
+import type { RevisionRow } from '../db/revision-repository';
 import { LodgeError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { folderFiles, inspectModelFolder } from './model-folder';
@@ -13,7 +13,15 @@ import type { FolderInfo, ModelRecord } from './model-record';
 import { resolveModel, type ResolvedModel } from './model-resolver';
 import { ModelRevisions, REVISIONS_FOLDER, type FileIdentity } from './model-revisions';
 import { joinRecord, ModelStore } from './model-store';
-import { contentRevision, revisionRecordId, shortRevision } from './revision-id';
+import { revisionRecordId, shortRevision } from './revision-id';
+import {
+  modelFile,
+  presetFor,
+  revisionFile,
+  revisionOf,
+  revisionRecord,
+  type IncomingFile,
+} from './revision-record';
 import { uniqueBytes } from './shared-files';
 
 /** What the library tells listeners. */
@@ -24,14 +32,6 @@ export interface LibraryEvents {
   'import-progress': [progress: ImportProgress];
   /** A model's active revision changed: what runs it now is stale. */
   activated: [id: string];
-}
-
-/** A file of a model as a download or an import hands it over: its checksums, as known. */
-export interface IncomingFile {
-  readonly path: string;
-  readonly bytes: number;
-  readonly sha256: string | null;
-  readonly gitOid?: string | null | undefined;
 }
 
 /** What a rescan changed in the library, by model id. */
@@ -507,24 +507,7 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     const row = this.#revisions.find(record.id, requested);
     if (row.active) return record;
     const id = revisionRecordId(record.id, row.revision);
-    const known = this.#revisionRecords.get(id);
-    if (known) return known;
-    const result = existsSync(row.location)
-      ? inspectModelFolder(row.location, id)
-      : { reason: 'has no folder' };
-    if ('reason' in result)
-      throw new LodgeError(
-        'model_not_found',
-        `The files of revision ${shortRevision(row.revision)} of ${record.id} are missing. Delete that revision, or pull it again.`,
-        { param: 'model' },
-      );
-    const made = joinRecord(result.record, {
-      ...record,
-      source: row.source,
-      files: row.files.map(modelFile),
-      alias: null,
-      preset: presetFor(record.preset, result.record),
-    });
+    const made = this.#revisionRecords.get(id) ?? revisionRecord(record, row);
     this.#revisionRecords.set(id, made);
     return made;
   }
@@ -588,27 +571,4 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     }
     return folders;
   }
-}
-
-/** The revision a folder's files make: the hub commit it came from, or their content hash. */
-function revisionOf(source: ModelSource, files: readonly IncomingFile[]): string | null {
-  return source.kind === 'hub' ? source.revision : contentRevision(files);
-}
-
-/** A file as the model's record keeps it. */
-function modelFile(file: IncomingFile): ModelFile {
-  return { path: file.path, bytes: file.bytes, sha256: file.sha256 };
-}
-
-/** A file as a revision keeps it. */
-function revisionFile(file: IncomingFile): RevisionFile {
-  return { path: file.path, bytes: file.bytes, sha256: file.sha256, gitOid: file.gitOid ?? null };
-}
-
-/** The model's preset for a revision: its variant only where that revision has it. */
-function presetFor(preset: ModelPreset, info: FolderInfo): ModelPreset {
-  if (preset.variant === undefined || info.variants.some((variant) => variant.name === preset.variant))
-    return preset;
-  const { variant: _gone, ...rest } = preset;
-  return rest;
 }
