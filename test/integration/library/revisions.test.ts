@@ -210,6 +210,8 @@ describe('revisions of an imported model, selected by model@revision in every AP
     const betaFolder = join(core.dataDir, 'models/.revisions/local/rev', beta.revision);
     expect(statSync(join(betaFolder, 'tokenizer.json')).nlink).toBe(1);
     expect(() => statSync(join(core.dataDir, 'models/local/rev'))).toThrow();
+    // Nothing else was under models/local: that folder went with it.
+    expect(() => statSync(join(core.dataDir, 'models/local'))).toThrow();
     const openai = new OpenAI({ baseURL: `${core.url}/v1`, apiKey: 'x', maxRetries: 0 });
     const answer = await openai.chat.completions.create({ model: 'local/rev', messages, temperature: 0 });
     expect(answer.choices[0]?.message.content).toBe('beta');

@@ -11,7 +11,7 @@ import { validModelId } from './model-id';
 import { ModelImporter, type ImportProgress } from './model-importer';
 import type { FolderInfo, ModelRecord } from './model-record';
 import { resolveModel, type ResolvedModel } from './model-resolver';
-import { ModelRevisions, REVISIONS_FOLDER, type FileIdentity } from './model-revisions';
+import { ModelRevisions, type FileIdentity } from './model-revisions';
 import { joinRecord, ModelStore } from './model-store';
 import { revisionRecordId, shortRevision } from './revision-id';
 import {
@@ -517,13 +517,9 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     if ((row.source.kind === 'import' && row.source.inPlace) || !existsSync(row.location)) return;
     const dir = this.#importer.inside(row.location);
     rmSync(dir, { recursive: true, force: true });
-    // Empty folders up to models/.revisions go with it.
-    const top = join(realpathSync(this.modelsDir), REVISIONS_FOLDER);
-    for (
-      let parent = dirname(dir);
-      parent.startsWith(`${top}/`) || parent === top;
-      parent = dirname(parent)
-    ) {
+    // Folders it leaves empty go with it, up to models/ itself (models/.revisions/<owner>/<name>, models/<owner>).
+    const root = realpathSync(this.modelsDir);
+    for (let parent = dirname(dir); parent !== root && parent.startsWith(root); parent = dirname(parent)) {
       if (!existsSync(parent) || readdirSync(parent).length > 0) break;
       rmSync(parent, { recursive: true, force: true });
     }
