@@ -7,6 +7,7 @@ import { HELP } from './cli/help';
 import { key, type KeyAction } from './cli/key';
 import type { Output } from './cli/output';
 import { pull } from './cli/pull';
+import { listRevisions } from './cli/revisions';
 import { run } from './cli/run';
 import { storedApiKey } from './cli/stored-key';
 import { ConfigError, resolveDataDir } from './core/config';
@@ -53,7 +54,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'ls':
     case 'list':
-      await list(clientFor(resolveDataDir({}, process.env)), output);
+      if (rest.includes('--all')) await listRevisions(clientFor(resolveDataDir({}, process.env)), output);
+      else await list(clientFor(resolveDataDir({}, process.env)), output);
       return 0;
     case 'ps':
       await running(clientFor(resolveDataDir({}, process.env)), output);

@@ -39,6 +39,7 @@ import {
   UnloadResultSchema,
 } from './contract/models';
 import { SettingsPatchSchema, SettingsViewSchema } from './contract/settings';
+import { revisionRoutes } from './revision-routes';
 import {
   AppInfoSchema,
   LogListSchema,
@@ -130,6 +131,7 @@ export const appRoutes = {
   /** Reconciles the library with the disk now, and says what that changed. */
   rescanModels: { method: 'POST', path: '/app/models/rescan', response: RescanResultSchema },
   disk: { method: 'GET', path: '/app/disk', response: DiskUsageSchema },
+  ...revisionRoutes,
   conversations: {
     method: 'GET',
     path: '/app/conversations',

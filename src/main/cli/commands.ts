@@ -3,6 +3,7 @@ import { CliError, type CoreClient } from './client';
 import { ago, fromNow, size, table } from './format';
 import type { Output } from './output';
 import { resolveModel } from './resolve-model';
+import { removeRevision } from './revisions';
 
 /**
  * `lodge ls`: the library, most recently used first as the server lists it, then the models whose
@@ -66,8 +67,9 @@ export async function importModel(
   output.out(`imported ${model.id} (${model.task}, ${size(model.totalBytes)})\n`);
 }
 
-/** `lodge rm MODEL`: by id, alias or bare name, as `lodge run` finds it. */
+/** `lodge rm MODEL`: by id, alias or bare name, as `lodge run` finds it; `MODEL@REV` deletes one revision. */
 export async function remove(client: CoreClient, output: Output, name: string): Promise<void> {
+  if (name.includes('@')) return removeRevision(client, output, name);
   const { model, variant } = await resolveModel(client, name);
   if (variant !== null)
     throw new CliError(`lodge rm deletes a whole model, every variant; name it without ':${variant}'.`);

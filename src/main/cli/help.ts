@@ -8,7 +8,7 @@ export const VERBS = [
     usage: 'lodge serve [options]',
     does: 'Run the headless core: the HTTP API and the web UI',
   },
-  { verb: 'ls', usage: 'lodge ls', does: 'List the models in the library' },
+  { verb: 'ls', usage: 'lodge ls [--all]', does: 'List the models in the library (--all: every revision)' },
   { verb: 'ps', usage: 'lodge ps', does: 'List the loaded models' },
   {
     verb: 'pull',
@@ -20,7 +20,7 @@ export const VERBS = [
     usage: 'lodge import PATH [options]',
     does: 'Add a model folder or .onnx file from this machine',
   },
-  { verb: 'rm', usage: 'lodge rm MODEL', does: 'Delete a model' },
+  { verb: 'rm', usage: 'lodge rm MODEL[@REVISION]', does: 'Delete a model, or one revision of it' },
   {
     verb: 'export',
     usage: 'lodge export MODEL --triton DIR',

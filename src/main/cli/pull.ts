@@ -3,6 +3,7 @@ import { liveEventSchemas } from '../../shared/live-events';
 import { serverSentEvents } from '../../shared/sse';
 import { CliError, type CoreClient } from './client';
 import type { Output } from './output';
+import { pulledRevision } from './revisions';
 import { size } from './format';
 
 const FINISHED: readonly DownloadView['status'][] = ['completed', 'failed', 'cancelled', 'paused'];
@@ -32,7 +33,7 @@ export async function pull(client: CoreClient, output: Output, name: string, isT
     }
     if (isTty) output.err('\n');
     if (last.status !== 'completed') throw new CliError(last.error ?? `The download was ${last.status}.`);
-    output.out(`pulled ${last.modelId}\n`);
+    output.out(`pulled ${last.modelId}: ${await pulledRevision(client, last.modelId, last.revision)}\n`);
   } finally {
     stream.abort();
   }

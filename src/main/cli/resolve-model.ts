@@ -12,11 +12,14 @@ export interface ResolvedName {
 /**
  * Finds the model `requested` names, by the rules the server resolves a request's `model` with:
  * an id (`owner/name`), an alias, or a bare name (`name`) when only one owner has it, each with an
- * optional `:variant` (`:latest` means none). Every `lodge` verb that takes a model goes through
- * here, so `lodge rm tiny` finds the model `lodge run tiny` chats with.
+ * optional `:variant` (`:latest` means none) and `@revision`. Every `lodge` verb that takes a model
+ * goes through here, so `lodge rm tiny` finds the model `lodge run tiny` chats with.
  */
 export function matchModel(models: readonly ModelSummary[], requested: string): ResolvedName {
-  const text = requested.trim();
+  // `@revision` is the server's to look up: it knows the revisions, and their variants.
+  const at = requested.indexOf('@');
+  const revision = at >= 0 ? requested.slice(at + 1).trim() : null;
+  const text = (at >= 0 ? requested.slice(0, at) : requested).trim();
   const colon = text.lastIndexOf(':');
   const base = colon > 0 ? text.slice(0, colon) : text;
   const tag = colon > 0 ? text.slice(colon + 1).toLowerCase() : null;
@@ -37,12 +40,13 @@ export function matchModel(models: readonly ModelSummary[], requested: string): 
     );
   }
   const variant = tag === null || tag === 'latest' ? null : tag;
-  if (variant !== null && !model.variants.some((entry) => entry.name === variant)) {
+  if (revision === null && variant !== null && !model.variants.some((entry) => entry.name === variant)) {
     throw new CliError(
       `${model.id} has no variant '${variant}'. Its variants: ${model.variants.map((entry) => entry.name).join(', ')}.`,
     );
   }
-  return { model, variant, name: variant === null ? model.id : `${model.id}:${variant}` };
+  const name = variant === null ? model.id : `${model.id}:${variant}`;
+  return { model, variant, name: revision === null ? name : `${name}@${revision}` };
 }
 
 /** {@link matchModel} against the running server's library. */

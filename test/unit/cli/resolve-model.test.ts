@@ -42,6 +42,9 @@ describe('matchModel: one resolver for every lodge verb, by the server rules', (
     expect(matchModel(LIBRARY, 'SOLO').model.id).toBe('a/solo');
     expect(matchModel(LIBRARY, 'tiny:q4')).toMatchObject({ variant: 'q4', name: 'test/tiny-lm:q4' });
     expect(matchModel(LIBRARY, 'tiny:latest')).toMatchObject({ variant: null, name: 'test/tiny-lm' });
+    // A revision goes to the server as given: it knows that revision's variants.
+    expect(matchModel(LIBRARY, 'tiny:q8@abc1234')).toMatchObject({ name: 'test/tiny-lm:q8@abc1234' });
+    expect(matchModel(LIBRARY, 'tiny@abc1234').name).toBe('test/tiny-lm@abc1234');
   });
 
   it('says what it could mean, or what there is, when it finds no single model', () => {

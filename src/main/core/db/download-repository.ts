@@ -37,6 +37,8 @@ export interface DownloadRow {
   readonly error: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** When the hub says the commit was made, if it said. */
+  readonly committedAt?: string | null;
 }
 
 /** The `files` column, as it is checked on read. */
@@ -68,6 +70,7 @@ interface RawRow {
   error: string | null;
   created_at: string;
   updated_at: string;
+  committed_at: string | null;
 }
 
 /** The `downloads` table: what is being fetched, so a download survives a restart of the app. */
@@ -78,10 +81,23 @@ export class DownloadRepository {
   constructor(db: Db) {
     this.#all = db.prepare<[], RawRow>('SELECT * FROM downloads ORDER BY created_at');
     this.#save = db.prepare<
-      [string, string, string, string, string, string, string, number, string | null, string, string]
+      [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        number,
+        string | null,
+        string,
+        string,
+        string | null,
+      ]
     >(
-      `INSERT INTO downloads (id, repo, revision, variant, model_id, status, files, total_bytes, error, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO downloads (id, repo, revision, variant, model_id, status, files, total_bytes, error, created_at, updated_at, committed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at`,
     );
   }
@@ -104,6 +120,7 @@ export class DownloadRepository {
           error: row.error,
           createdAt: row.created_at,
           updatedAt: row.updated_at,
+          ...(row.committed_at !== null ? { committedAt: row.committed_at } : {}),
         });
       } catch (error) {
         if (!(error instanceof JsonColumnError)) throw error;
@@ -132,6 +149,7 @@ export class DownloadRepository {
       row.error,
       row.createdAt,
       row.updatedAt,
+      row.committedAt ?? null,
     );
   }
 }

@@ -146,4 +146,26 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    name: 'model revisions',
+    sql: `
+      -- Every kept version of a model: a hub commit, or a folder's content. Existing models get
+      -- theirs from the library's first reconcile (their hub commit, or their files' checksums).
+      CREATE TABLE model_revisions (
+        model_id     TEXT NOT NULL,              -- owner/name
+        revision     TEXT NOT NULL,              -- hub commit (40 hex), or SHA-256 of the folder's file list (64 hex)
+        location     TEXT NOT NULL,              -- the revision's own folder
+        source       TEXT NOT NULL,              -- JSON ModelSource
+        files        TEXT NOT NULL,              -- JSON: [{path, bytes, sha256, gitOid}]
+        bytes        INTEGER NOT NULL,
+        pinned       INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),   -- never deleted by a cleanup
+        active       INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),   -- the one a bare name runs
+        added_at     TEXT NOT NULL,
+        committed_at TEXT,                       -- when the hub says the commit was made
+        PRIMARY KEY (model_id, revision)
+      ) STRICT;
+      ALTER TABLE downloads ADD COLUMN committed_at TEXT;  -- when the hub says the commit was made
+    `,
+  },
 ];

@@ -1,6 +1,7 @@
 import { MODEL_COLUMNS, type FolderInfo, type KeptModelState } from '../library/model-record';
 import type { Db } from './connection';
 import { JsonColumnError, readJsonColumn, writeJsonColumn } from './json-column';
+import { RevisionRepository } from './revision-repository';
 
 /** One row of the `models` table, JSON columns parsed and checked. */
 export interface ModelRow extends KeptModelState {
@@ -49,12 +50,15 @@ function parse(row: RawRow): ModelRow {
 
 /** The `models` table. Values are validated by the library before they get here, and again on read. */
 export class ModelRepository {
+  /** The kept versions of the models (`model_revisions`), on the same connection. */
+  readonly revisions: RevisionRepository;
   readonly #all;
   readonly #upsert;
   readonly #delete;
   readonly #touch;
 
   constructor(db: Db) {
+    this.revisions = new RevisionRepository(db);
     this.#all = db.prepare<[], RawRow>('SELECT * FROM models ORDER BY id');
     this.#upsert = db.prepare<
       [

@@ -11,14 +11,15 @@ export interface ExportVersion {
 
 /**
  * The versions an export writes, oldest first, numbered from 1, the active one last (Triton serves
- * the highest number by default).
- *
- * NOTE: seam for model revisions. Until the library keeps more than one revision of a model, a
- * model has one: its current files, exported as version 1. When revisions land, this returns one
- * entry per kept revision (oldest first, the active one last), each with that revision's graph of
- * the chosen variant; nothing else in the export changes.
+ * the highest number by default): one per kept revision of the model that has the chosen variant.
+ * `older` are the records of the model's other revisions, oldest first; a revision without that
+ * variant is left out, since a Triton model's versions must share one signature's kind of graph.
  */
-export function keptVersions(record: ModelRecord, variant: string | undefined): ExportVersion[] {
+export function keptVersions(
+  record: ModelRecord,
+  variant: string | undefined,
+  older: readonly ModelRecord[] = [],
+): ExportVersion[] {
   const chosen = variant === undefined ? record.variants[0] : record.variants.find((v) => v.name === variant);
   if (chosen === undefined) {
     const names = record.variants.map((v) => v.name).join(', ');
@@ -30,5 +31,9 @@ export function keptVersions(record: ModelRecord, variant: string | undefined): 
       { param: 'variant' },
     );
   }
-  return [{ version: 1, variant: chosen.name, file: chosen.file }];
+  const files = older.flatMap((revision) => {
+    const same = revision.variants.find((v) => v.name === chosen.name);
+    return same === undefined ? [] : [same.file];
+  });
+  return [...files, chosen.file].map((file, index) => ({ version: index + 1, variant: chosen.name, file }));
 }

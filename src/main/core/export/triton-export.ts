@@ -128,13 +128,15 @@ function writeError(error: unknown): LodgeError {
  * graph; batching and instance groups), `<name>/<version>/model.onnx` with the external data the
  * graph names beside it (hard-linked where possible, else copied), and `<name>.kserve.yaml`, a KServe
  * InferenceService for the repository. The model folder is built under a temporary name and renamed
- * into place, so a failed export leaves no half a model in the repository. A folder inside Lodge's
+ * into place, so a failed export leaves no half a model in the repository. `where.older` are the
+ * records of the model's other kept revisions, oldest first: each becomes a lower version number
+ * (Triton serves the newest; the older ones are there to roll back to). A folder inside Lodge's
  * data directory is refused: the library would take the exported graphs for models of its own.
  */
 export async function exportToTriton(
   record: ModelRecord,
   request: ExportModelRequest,
-  where: { readonly dataDir: string },
+  where: { readonly dataDir: string; readonly older?: readonly ModelRecord[] },
 ): Promise<ExportResult> {
   if (!isAbsolute(request.dir))
     throw new LodgeError('invalid_request', 'The export folder must be an absolute path.', { param: 'dir' });
@@ -146,7 +148,7 @@ export async function exportToTriton(
       { param: 'dir' },
     );
   const name = request.name ?? tritonModelName(record.id);
-  const versions = keptVersions(record, request.variant);
+  const versions = keptVersions(record, request.variant, where.older);
   const newest = versions.at(-1) as ExportVersion;
   let signature: ReturnType<typeof readOnnxSignature>;
   try {

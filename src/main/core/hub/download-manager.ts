@@ -8,6 +8,8 @@ import { isLodgeError, LodgeError } from '../errors';
 import { containedPath, makeFolderInside } from '../library/contained-path';
 import type { ModelCatalog } from '../library/model-catalog';
 import { validModelId } from '../library/model-id';
+import { shortRevision } from '../library/revision-id';
+import { placeSharedAsync, type LinkFile } from '../library/shared-files';
 import { chooseVariant } from '../library/variant-choice';
 import type { Logger } from '../logging/logger';
 import { canMove } from './download-states';
@@ -44,6 +46,8 @@ export interface DownloadManagerDeps {
   readonly freeBytes?: (dir: string) => number;
   readonly retryDelayMs?: number;
   readonly maxConcurrent?: number;
+  /** How a file another revision holds is linked in (default: a hard link; a copy where refused). */
+  readonly linkFile?: LinkFile;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -113,10 +117,23 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       (row) => row.modelId === id && ['queued', 'downloading', 'paused', 'verifying'].includes(row.status),
     );
     if (existing) return this.view(existing.id);
-    if (this.deps.catalog.taken(id) || existsSync(join(this.deps.modelsDir, ...id.split('/')))) {
+    // A model pulled from this repo before gets the new commit as a revision beside the ones it keeps.
+    const installed = this.deps.catalog
+      .entries()
+      .find((model) => model.id === id && model.source.kind === 'hub' && model.source.repo === repo);
+    if (
+      installed === undefined &&
+      (this.deps.catalog.taken(id) || existsSync(join(this.deps.modelsDir, ...id.split('/'))))
+    ) {
       throw new LodgeError('conflict', `A model named ${id} is already installed.`, { param: 'id' });
     }
-    const { sha } = await this.deps.hub.revision(repo, request.revision ?? 'main');
+    const { sha, committedAt } = await this.deps.hub.revision(repo, request.revision ?? 'main');
+    if (installed !== undefined && this.deps.catalog.hasRevision(id, sha))
+      throw new LodgeError(
+        'conflict',
+        `${id} already keeps revision ${shortRevision(sha)}, the hub's ${request.revision ?? 'main'} of ${repo}: nothing new to pull.`,
+        { param: 'repo' },
+      );
     const files = await this.deps.hub.tree(repo, sha);
     checkRepoFiles(repo, files);
     const offer = compatibility(files);
@@ -143,6 +160,8 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
         `The hub's file list for ${repo} declares ${(totalBytes / 1024 ** 4).toFixed(1)} TiB for ${variant.name}, more than any model Lodge downloads (${MAX_DOWNLOAD_BYTES / 1024 ** 4} TiB); nothing was fetched.`,
         { param: 'repo' },
       );
+    // NOTE: the whole size, even for files another revision shares: where the disk has no hard
+    // links they are copied, and take it.
     this.#checkSpace(totalBytes);
     const now = new Date().toISOString();
     const row: DownloadRow = {
@@ -162,6 +181,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       error: null,
       createdAt: now,
       updatedAt: now,
+      committedAt,
     };
     // The first write is the client's to hear about (a full disk is a 507); nothing is queued then.
     this.deps.repository.save(row);
@@ -367,6 +387,17 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       };
       for (const { file, target } of targets) {
         if (existsSync(target)) continue;
+        // Bytes another revision already holds are linked (or copied) from it, not fetched again.
+        const shared = this.deps.catalog.sharedFile(row.modelId, {
+          bytes: file.size,
+          sha256: file.sha256,
+          gitOid: file.gitOid,
+        });
+        if (shared !== null) {
+          await placeSharedAsync(shared, target, this.deps.linkFile);
+          transfer.onBytes(file.size);
+          continue;
+        }
         active.currentFile = file.path;
         await fetchFile(transfer, file, target);
       }
@@ -380,8 +411,31 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
     }
   }
 
-  /** Moves the verified folder into models/ in one rename, and adds it to the library. */
+  /**
+   * Moves the verified folder into models/ in one rename, and adds it to the library: a new model,
+   * or a new active revision of the model it was pulled as before (its other revisions stay).
+   */
   #install(row: DownloadRow): void {
+    const source = { kind: 'hub', repo: row.repo, revision: row.revision } as const;
+    const files = row.files.map((file) => ({
+      path: file.path,
+      bytes: file.size,
+      sha256: file.sha256,
+      gitOid: file.gitOid,
+    }));
+    if (this.deps.catalog.entries().some((model) => model.id === row.modelId)) {
+      const folder = this.deps.catalog.revisionFolder(row.modelId, row.revision);
+      if (existsSync(folder))
+        throw new LodgeError(
+          'conflict',
+          `Revision ${shortRevision(row.revision)} of ${row.modelId} appeared while downloading; nothing was installed.`,
+        );
+      makeFolderInside(this.deps.modelsDir, dirname(folder));
+      renameSync(this.#dir(row.id), folder);
+      this.deps.catalog.addRevision(row.modelId, folder, source, files, row.committedAt ?? null);
+      this.#save({ ...row, status: 'completed', error: null });
+      return;
+    }
     const target = join(this.deps.modelsDir, ...row.modelId.split('/'));
     if (existsSync(target))
       throw new LodgeError(
@@ -390,12 +444,7 @@ export class DownloadManager extends EventEmitter<DownloadEvents> {
       );
     makeFolderInside(this.deps.modelsDir, dirname(target));
     renameSync(this.#dir(row.id), target);
-    this.deps.catalog.register(
-      target,
-      row.modelId,
-      { kind: 'hub', repo: row.repo, revision: row.revision },
-      row.files.map((file) => ({ path: file.path, bytes: file.size, sha256: file.sha256 })),
-    );
+    this.deps.catalog.register(target, row.modelId, source, files, row.committedAt ?? null);
     this.#save({ ...row, status: 'completed', error: null });
     this.deps.logger.info(
       { download: row.id, model: row.modelId },

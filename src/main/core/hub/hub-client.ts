@@ -45,6 +45,7 @@ export interface HubClientOptions {
 const RevisionSchema = z.object({
   sha: z.string().regex(/^[0-9a-f]{40}$/),
   gated: z.unknown().optional(),
+  lastModified: z.unknown().optional(),
 });
 
 /** One entry of a hub tree listing, as much of it as Lodge reads. */
@@ -157,14 +158,26 @@ export class HubClient {
       }));
   }
 
-  /** The commit a revision points to, and whether the repo is gated. */
-  async revision(repo: string, revision: string): Promise<{ sha: string; gated: boolean }> {
+  /** The commit a revision points to, when it was made (if the hub says), and whether the repo is gated. */
+  async revision(
+    repo: string,
+    revision: string,
+  ): Promise<{ sha: string; gated: boolean; committedAt: string | null }> {
     const info = RevisionSchema.safeParse(
       await this.#json(`/api/models/${repoPath(repo)}/revision/${revisionPath(revision)}`),
     );
     if (!info.success)
       throw new LodgeError('unavailable', `The hub did not say which commit ${repo}@${revision} is.`);
-    return { sha: info.data.sha, gated: info.data.gated !== false && info.data.gated !== undefined };
+    const { lastModified } = info.data;
+    return {
+      sha: info.data.sha,
+      gated: info.data.gated !== false && info.data.gated !== undefined,
+      // Only a date the hub wrote as one: anything else is not shown.
+      committedAt:
+        typeof lastModified === 'string' && !Number.isNaN(Date.parse(lastModified))
+          ? new Date(lastModified).toISOString()
+          : null,
+    };
   }
 
   /** Every file of a repo at a revision, with sizes and checksums. */

@@ -1,16 +1,28 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync, readdirSync, realpathSync, rmSync, statfsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import type { ModelFile, ModelPreset, ModelSource } from '../../../shared/contract/library';
+import { basename, dirname, join } from 'node:path';
+import type { ModelPreset, ModelSource } from '../../../shared/contract/library';
 import type { ModelRepository } from '../db/model-repository';
+import type { RevisionRow } from '../db/revision-repository';
 import { LodgeError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { folderFiles, inspectModelFolder } from './model-folder';
 import { validModelId } from './model-id';
 import { ModelImporter, type ImportProgress } from './model-importer';
-import type { ModelRecord } from './model-record';
+import type { FolderInfo, ModelRecord } from './model-record';
 import { resolveModel, type ResolvedModel } from './model-resolver';
+import { ModelRevisions, type FileIdentity } from './model-revisions';
 import { joinRecord, ModelStore } from './model-store';
+import { revisionRecordId, shortRevision } from './revision-id';
+import {
+  modelFile,
+  presetFor,
+  revisionFile,
+  revisionOf,
+  revisionRecord,
+  type IncomingFile,
+} from './revision-record';
+import { uniqueBytes } from './shared-files';
 
 /** What the library tells listeners. */
 export interface LibraryEvents {
@@ -18,6 +30,8 @@ export interface LibraryEvents {
   changed: [ids: string[]];
   /** Bytes hashed (and copied) so far for an import. */
   'import-progress': [progress: ImportProgress];
+  /** A model's active revision changed: what runs it now is stale. */
+  activated: [id: string];
 }
 
 /** What a rescan changed in the library, by model id. */
@@ -39,6 +53,9 @@ export interface LibraryChanges {
 export class ModelCatalog extends EventEmitter<LibraryEvents> {
   readonly #store: ModelStore;
   readonly #importer: ModelImporter;
+  readonly #revisions: ModelRevisions;
+  /** Records of non-active revisions, made on first use, by `id@revision`. */
+  #revisionRecords = new Map<string, ModelRecord>();
 
   constructor(
     private readonly modelsDir: string,
@@ -48,10 +65,13 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     super();
     this.#store = new ModelStore(repository, logger);
     this.#importer = new ModelImporter(modelsDir, (progress) => this.emit('import-progress', progress));
+    this.#revisions = new ModelRevisions(repository.revisions, modelsDir);
   }
 
   /** Reconciles the database with the disk. */
   refresh(): void {
+    this.#revisions.load();
+    this.#revisionRecords.clear();
     const found = new Map<string, ModelRecord>();
     for (const row of this.#store.rows()) {
       const result = existsSync(row.location)
@@ -92,6 +112,7 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
       this.logger.info({ model: id }, `added ${id}, found in the models folder`);
     }
     this.#store.replaceAll(found);
+    for (const record of found.values()) this.#adopt(record);
     this.logger.info({ count: found.size }, 'model library reconciled');
     this.emit('changed', [...found.keys()]);
   }
@@ -141,9 +162,11 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
    */
   resolve(requested: string): ResolvedModel {
     try {
-      return resolveModel(this.#store.entries(), requested);
+      return resolveModel(this.#store.entries(), requested, (record, revision) =>
+        this.#revisionRecord(record, revision),
+      );
     } catch (error) {
-      throw this.#store.unreadableError(requested.replace(/:[^/]*$/, '')) ?? error;
+      throw this.#store.unreadableError(requested.replace(/@.*$/, '').replace(/:[^/]*$/, '')) ?? error;
     }
   }
 
@@ -156,13 +179,142 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     mode: 'copy' | 'in-place';
     id?: string | undefined;
   }): Promise<ModelRecord> {
+    const again = this.#reimportable(options);
+    if (again !== null) {
+      const imported = await this.#importer.importRevision(options, again.id, {
+        exists: (revision) => this.#revisions.of(again.id).some((row) => row.revision === revision),
+        folderFor: (revision) => this.#revisions.folderFor(again.id, revision),
+        sharedFile: (file) => this.#revisions.sharedFile(again.id, file),
+      });
+      if (imported.info === null) return this.activate(again.id, imported.revision);
+      return this.#installRevision(again.id, imported.dir, imported.source, imported.files, null);
+    }
     const imported = await this.#importer.import(options, (id) => this.taken(id));
-    return this.#added(this.#store.add(imported.info, imported.source, imported.files));
+    return this.#register(imported.info, imported.source, imported.files, null);
   }
 
   /** Adds a model whose verified folder was just moved into models/ (a finished download). */
-  register(dir: string, id: string, source: ModelSource, files: readonly ModelFile[]): ModelRecord {
-    return this.#added(this.#store.add(this.#importer.inspectOrExplain(dir, id), source, files));
+  register(
+    dir: string,
+    id: string,
+    source: ModelSource,
+    files: readonly IncomingFile[],
+    committedAt: string | null = null,
+  ): ModelRecord {
+    return this.#register(this.#importer.inspectOrExplain(dir, id), source, files, committedAt);
+  }
+
+  /**
+   * Adds a verified folder, already in its revision's place ({@link revisionFolder}), as a new
+   * revision of the model `id`, and makes it the active one; the revisions it had stay.
+   */
+  addRevision(
+    id: string,
+    dir: string,
+    source: ModelSource,
+    files: readonly IncomingFile[],
+    committedAt: string | null,
+  ): ModelRecord {
+    return this.#installRevision(id, dir, source, files, committedAt);
+  }
+
+  /** Where a new revision of `id` is put: `models/.revisions/<owner>/<name>/<revision>`. */
+  revisionFolder(id: string, revision: string): string {
+    return this.#revisions.folderFor(id, revision);
+  }
+
+  /** Whether the model `id` keeps `revision` (the whole revision). */
+  hasRevision(id: string, revision: string): boolean {
+    return this.#revisions.of(id).some((row) => row.revision === revision);
+  }
+
+  /** A file already in the library with the same bytes as `file`, for a new revision to link to. */
+  sharedFile(id: string, file: FileIdentity): string | null {
+    return this.#revisions.sharedFile(id, file);
+  }
+
+  /** A model's revisions, oldest first (none yet while its files are still being checksummed). */
+  revisions(id: string): readonly RevisionRow[] {
+    this.#store.get(id);
+    return this.#revisions.of(id);
+  }
+
+  /** The bytes a model's revisions take on disk together: a file they share counts once. */
+  revisionBytes(id: string): number {
+    return uniqueBytes(
+      this.revisions(id).flatMap((row) => row.files.map((file) => join(row.location, file.path))),
+    );
+  }
+
+  /** The revision `requested` names (the whole revision or its first 7+ characters), or a 404. */
+  findRevision(id: string, requested: string): RevisionRow {
+    this.#store.get(id);
+    return this.#revisions.find(id, requested);
+  }
+
+  /** Makes a kept revision the one the model's bare name runs; a loaded one goes stale ('activated'). */
+  activate(id: string, requested: string): ModelRecord {
+    const row = this.findRevision(id, requested);
+    const current = this.#store.get(id);
+    if (row.active) return current;
+    const info = this.#importer.inspectOrExplain(row.location, id);
+    const next = joinRecord(info, {
+      ...current,
+      status: 'ready',
+      source: row.source,
+      files: row.files.map(modelFile),
+      preset: presetFor(current.preset, info),
+    });
+    this.#store.save(next);
+    this.#revisions.activate(id, row.revision);
+    this.#revisionRecords.clear();
+    this.logger.info(
+      { model: id, revision: row.revision },
+      `${id} now runs revision ${shortRevision(row.revision)}`,
+    );
+    this.emit('activated', id);
+    return this.#added(next);
+  }
+
+  /** Pins a revision (no cleanup deletes it) or unpins it. */
+  pin(id: string, requested: string, pinned: boolean): RevisionRow {
+    const row = this.findRevision(id, requested);
+    this.#revisions.pin(id, row.revision, pinned);
+    this.emit('changed', [id]);
+    return { ...row, pinned };
+  }
+
+  /**
+   * Deletes one revision and its folder (bytes other revisions link to stay theirs). The active
+   * revision is refused: activate another first, or delete the model. A pinned one is refused
+   * until it is unpinned. Unloading a loaded one first is the caller's.
+   */
+  removeRevision(id: string, requested: string): RevisionRow {
+    const row = this.findRevision(id, requested);
+    const short = shortRevision(row.revision);
+    if (row.active)
+      throw new LodgeError(
+        'conflict',
+        `Revision ${short} is the one ${id} runs; activate another revision first, or delete the model.`,
+        { param: 'revision' },
+      );
+    if (row.pinned)
+      throw new LodgeError('conflict', `Revision ${short} of ${id} is pinned; unpin it first.`, {
+        param: 'revision',
+      });
+    this.#removeFolder(row);
+    this.#revisions.delete(id, row.revision);
+    this.#revisionRecords.clear();
+    this.logger.info({ model: id, revision: row.revision }, `deleted revision ${short} of ${id}`);
+    this.emit('changed', [id]);
+    return row;
+  }
+
+  /** The cleanup: deletes every revision of `id` that is neither active nor pinned. */
+  prune(id: string): RevisionRow[] {
+    const doomed = this.revisions(id).filter((row) => !row.active && !row.pinned);
+    for (const row of doomed) this.removeRevision(id, row.revision);
+    return doomed;
   }
 
   /** Changes a model's alias, tags or preset. */
@@ -198,6 +350,9 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
         rmSync(ownerDir, { recursive: true, force: true });
       filesRemoved = true;
     }
+    for (const row of this.#revisions.of(id)) if (row.location !== record.dir) this.#removeFolder(row);
+    this.#revisions.deleteModel(id);
+    this.#revisionRecords.clear();
     this.#store.delete(id);
     this.emit('changed', [id]);
     return { filesRemoved };
@@ -222,9 +377,12 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     if (this.taken(id))
       throw new LodgeError('conflict', `A model named ${id} already exists.`, { param: 'destination' });
     const info = this.#importer.copy(source.dir, id);
-    this.#added(
-      this.#store.add(info, { kind: 'folder' }, source.files, { preset: source.preset, tags: source.tags }),
-    );
+    const copied = this.#store.add(info, { kind: 'folder' }, source.files, {
+      preset: source.preset,
+      tags: source.tags,
+    });
+    this.#adopt(copied);
+    this.#added(copied);
     return id;
   }
 
@@ -239,6 +397,7 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
         const current = this.#store.find(record.id);
         if (!current) continue;
         this.#store.save({ ...current, files });
+        this.#adopt({ ...current, files });
       } catch (error) {
         if (signal.aborted) return;
         this.logger.warn({ model: record.id, err: error }, `could not checksum ${record.id}`);
@@ -253,8 +412,9 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
     freeBytes: number;
     totalBytes: number;
   } {
+    // Revisions share files by hard links: each file's bytes count once.
     const size = (dir: string) =>
-      existsSync(dir) ? folderFiles(dir).reduce((sum, file) => sum + file.bytes, 0) : 0;
+      existsSync(dir) ? uniqueBytes(folderFiles(dir).map((file) => join(dir, file.path))) : 0;
     const stats = statfsSync(this.modelsDir);
     return {
       modelsBytes: size(this.modelsDir),
@@ -262,6 +422,127 @@ export class ModelCatalog extends EventEmitter<LibraryEvents> {
       freeBytes: stats.bavail * stats.bsize,
       totalBytes: stats.blocks * stats.bsize,
     };
+  }
+
+  /** Adds a new model with its first revision. */
+  #register(
+    info: FolderInfo,
+    source: ModelSource,
+    files: readonly IncomingFile[],
+    committedAt: string | null,
+  ): ModelRecord {
+    const record = this.#store.add(info, source, files.map(modelFile));
+    this.#adopt(record, files, committedAt);
+    return this.#added(record);
+  }
+
+  /** Records a verified folder as the new active revision of the existing model `id`. */
+  #installRevision(
+    id: string,
+    dir: string,
+    source: ModelSource,
+    files: readonly IncomingFile[],
+    committedAt: string | null,
+  ): ModelRecord {
+    const revision = revisionOf(source, files);
+    if (revision === null) throw new Error(`a new revision of ${id} came without its checksums`);
+    // Refused before it is recorded: a folder Lodge cannot run never becomes a revision.
+    this.#importer.inspectOrExplain(dir, id);
+    const previous = this.#revisions.active(id);
+    this.#revisions.save({
+      modelId: id,
+      revision,
+      location: dir,
+      source,
+      files: files.map(revisionFile),
+      bytes: files.reduce((sum, file) => sum + file.bytes, 0),
+      pinned: false,
+      active: false,
+      addedAt: new Date().toISOString(),
+      committedAt,
+    });
+    const record = this.activate(id, revision);
+    this.logger.info(
+      { model: id, revision },
+      `new revision ${shortRevision(revision)} of ${id} kept beside ${previous ? shortRevision(previous.revision) : 'nothing'}`,
+    );
+    return record;
+  }
+
+  /**
+   * Gives a model that has no revision yet its first: its current files, as its hub commit or
+   * their content hash (none while a checksum is still unknown; {@link hashMissing} comes back).
+   * This is how a library from before revisions, and a folder dropped into models/, get theirs.
+   */
+  #adopt(
+    record: ModelRecord,
+    files: readonly IncomingFile[] = record.files,
+    committedAt: string | null = null,
+  ): void {
+    const kept = this.#revisions.of(record.id);
+    if (kept.length > 0) {
+      // The model's folder is the active revision's; a switch cut off between its two writes is finished here.
+      const current = kept.find((row) => row.location === record.dir);
+      if (current !== undefined && !current.active) this.#revisions.activate(record.id, current.revision);
+      return;
+    }
+    const revision = revisionOf(record.source, files);
+    if (revision === null) return;
+    this.#revisions.save({
+      modelId: record.id,
+      revision,
+      location: record.dir,
+      source: record.source,
+      files: files.map(revisionFile),
+      bytes: files.reduce((sum, file) => sum + file.bytes, 0),
+      pinned: false,
+      active: true,
+      addedAt: record.addedAt,
+      committedAt,
+    });
+  }
+
+  /** A record that runs a kept revision: the active one's record, else one built from its folder. */
+  #revisionRecord(record: ModelRecord, requested: string): ModelRecord {
+    const row = this.#revisions.find(record.id, requested);
+    if (row.active) return record;
+    const id = revisionRecordId(record.id, row.revision);
+    const made = this.#revisionRecords.get(id) ?? revisionRecord(record, row);
+    this.#revisionRecords.set(id, made);
+    return made;
+  }
+
+  /** Deletes a revision's folder when it lies inside models/ (never a folder registered in place). */
+  #removeFolder(row: RevisionRow): void {
+    if ((row.source.kind === 'import' && row.source.inPlace) || !existsSync(row.location)) return;
+    const dir = this.#importer.inside(row.location);
+    rmSync(dir, { recursive: true, force: true });
+    // Folders it leaves empty go with it, up to models/ itself (models/.revisions/<owner>/<name>, models/<owner>).
+    const root = realpathSync(this.modelsDir);
+    for (let parent = dirname(dir); parent !== root && parent.startsWith(root); parent = dirname(parent)) {
+      if (!existsSync(parent) || readdirSync(parent).length > 0) break;
+      rmSync(parent, { recursive: true, force: true });
+    }
+  }
+
+  /** The model the import would add a revision to: `id` taken by a model that was imported as a copy. */
+  #reimportable(options: {
+    path: string;
+    mode: 'copy' | 'in-place';
+    id?: string | undefined;
+  }): ModelRecord | null {
+    if (options.mode !== 'copy') return null;
+    let id: string;
+    try {
+      id = validModelId(
+        options.id ?? basename(options.path.replace(/\/+$/, '')).replace(/\.onnx$/, ''),
+        'id',
+      );
+    } catch {
+      return null;
+    }
+    const existing = this.#store.find(id);
+    return existing?.source.kind === 'import' && !existing.source.inPlace ? existing : null;
   }
 
   #added(record: ModelRecord): ModelRecord {

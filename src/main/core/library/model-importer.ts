@@ -21,6 +21,8 @@ import { folderFiles, inspectModelFolder } from './model-folder';
 import { validModelId } from './model-id';
 import type { FolderInfo } from './model-record';
 import { isDiskFull } from '../disk-full';
+import { contentRevision } from './revision-id';
+import { placeSharedAsync } from './shared-files';
 
 /** The kernel's virtual file systems: nothing in them is a model, and reading some never ends. */
 const SYSTEM_TREES = ['/proc', '/sys', '/dev'];
@@ -35,6 +37,16 @@ export interface ImportProgress {
 /** What an import found and made: the folder's contents, where it came from, its hashed files. */
 export interface ImportedModel {
   readonly info: FolderInfo;
+  readonly source: ModelSource;
+  readonly files: ModelFile[];
+}
+
+/** A re-import: its revision, and (when that revision is new) the folder it was put in. */
+export interface ImportedRevision {
+  readonly revision: string;
+  /** What the new folder holds; null when the model already kept this content (nothing was copied). */
+  readonly info: FolderInfo | null;
+  readonly dir: string;
   readonly source: ModelSource;
   readonly files: ModelFile[];
 }
@@ -72,38 +84,7 @@ export class ModelImporter {
     options: { path: string; mode: 'copy' | 'in-place'; id?: string | undefined },
     taken: (id: string) => boolean,
   ): Promise<ImportedModel> {
-    const requested = expandHome(options.path);
-    if (!isAbsolute(requested))
-      throw new LodgeError('invalid_request', 'The path to import must be absolute (or start with ~/).', {
-        param: 'path',
-      });
-    const source = resolve(requested);
-    if (!existsSync(source))
-      throw new LodgeError('invalid_request', 'Nothing exists at that path.', { param: 'path' });
-    const kind = statSync(source);
-    if (!kind.isFile() && !kind.isDirectory())
-      throw new LodgeError(
-        'invalid_request',
-        'Only a model folder or an .onnx file can be imported; that path is neither a regular file nor a folder.',
-        { param: 'path' },
-      );
-    // NOTE: what a path names is judged by where it really leads: a link into the kernel's virtual
-    // file systems (/proc, /sys, /dev) holds no model, whatever its name says.
-    const real = realpathSync(source);
-    if (SYSTEM_TREES.some((tree) => real === tree || real.startsWith(`${tree}/`)))
-      throw new LodgeError('invalid_request', 'That path leads into a system folder that holds no model.', {
-        param: 'path',
-      });
-    const single = kind.isFile();
-    if (single && kind.size === 0)
-      throw new LodgeError('invalid_request', 'That file is empty: it is not an ONNX model.', {
-        param: 'path',
-      });
-    if (single && !source.endsWith('.onnx'))
-      throw new LodgeError('invalid_request', 'A single file to import must be an .onnx model.', {
-        param: 'path',
-      });
-    const id = validModelId(options.id ?? basename(source).replace(/\.onnx$/, ''), 'id');
+    const { source, single, id } = this.#check(options);
     if (taken(id))
       throw new LodgeError('conflict', `A model named ${id} already exists; choose another id.`, {
         param: 'id',
@@ -152,6 +133,103 @@ export class ModelImporter {
       }
       throw error;
     }
+  }
+
+  /**
+   * Imports a folder (or `.onnx` file) again into the model `id` it was imported as before: every
+   * file is hashed first, without copying; content the model already keeps is that revision
+   * (nothing is copied, `info` is null); new content becomes a new revision folder in which each
+   * file the library already holds is a hard link to it, and only the others are copied.
+   */
+  async importRevision(
+    options: { path: string; mode: 'copy' | 'in-place'; id?: string | undefined },
+    id: string,
+    revisions: {
+      exists: (revision: string) => boolean;
+      folderFor: (revision: string) => string;
+      sharedFile: (file: { bytes: number; sha256: string | null; gitOid: string | null }) => string | null;
+    },
+  ): Promise<ImportedRevision> {
+    const checked = this.#check(options);
+    const from = checked.single ? dirname(checked.source) : checked.source;
+    const list = checked.single
+      ? [{ path: basename(checked.source), bytes: statSync(checked.source).size }]
+      : folderFiles(checked.source);
+    if (!checked.single) this.inspectOrExplain(checked.source, id);
+    const files = await this.hashFiles(id, from, list);
+    const revision = contentRevision(files);
+    if (revision === null) throw new Error(`the import of ${id} left a file without its checksum`);
+    const source: ModelSource = { kind: 'import', path: checked.source, inPlace: false };
+    const target = revisions.folderFor(revision);
+    if (revisions.exists(revision)) return { revision, info: null, dir: target, source, files };
+    const staging = `${target}.importing-${process.pid}`;
+    makeFolderInside(this.modelsDir, dirname(target));
+    rmSync(staging, { recursive: true, force: true });
+    try {
+      for (const file of files) {
+        const to = join(staging, file.path);
+        const shared = revisions.sharedFile({ bytes: file.bytes, sha256: file.sha256, gitOid: null });
+        if (shared !== null) await placeSharedAsync(shared, to);
+        else {
+          mkdirSync(dirname(to), { recursive: true });
+          await copyFile(join(from, file.path), to);
+        }
+      }
+      rmSync(target, { recursive: true, force: true });
+      renameSync(staging, target);
+      return { revision, info: this.inspectOrExplain(target, id), dir: target, source, files };
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      if (isDiskFull(error))
+        throw new LodgeError(
+          'insufficient_storage',
+          'The disk is full: the import was undone. Free some space and try again.',
+          {},
+          { cause: error },
+        );
+      throw error;
+    }
+  }
+
+  /** Checks what an import names: an absolute path to a model folder or an `.onnx` file, and its id. */
+  #check(options: { path: string; id?: string | undefined }): {
+    source: string;
+    single: boolean;
+    id: string;
+  } {
+    const requested = expandHome(options.path);
+    if (!isAbsolute(requested))
+      throw new LodgeError('invalid_request', 'The path to import must be absolute (or start with ~/).', {
+        param: 'path',
+      });
+    const source = resolve(requested);
+    if (!existsSync(source))
+      throw new LodgeError('invalid_request', 'Nothing exists at that path.', { param: 'path' });
+    const kind = statSync(source);
+    if (!kind.isFile() && !kind.isDirectory())
+      throw new LodgeError(
+        'invalid_request',
+        'Only a model folder or an .onnx file can be imported; that path is neither a regular file nor a folder.',
+        { param: 'path' },
+      );
+    // NOTE: what a path names is judged by where it really leads: a link into the kernel's virtual
+    // file systems (/proc, /sys, /dev) holds no model, whatever its name says.
+    const real = realpathSync(source);
+    if (SYSTEM_TREES.some((tree) => real === tree || real.startsWith(`${tree}/`)))
+      throw new LodgeError('invalid_request', 'That path leads into a system folder that holds no model.', {
+        param: 'path',
+      });
+    const single = kind.isFile();
+    if (single && kind.size === 0)
+      throw new LodgeError('invalid_request', 'That file is empty: it is not an ONNX model.', {
+        param: 'path',
+      });
+    if (single && !source.endsWith('.onnx'))
+      throw new LodgeError('invalid_request', 'A single file to import must be an .onnx model.', {
+        param: 'path',
+      });
+    const id = validModelId(options.id ?? basename(source).replace(/\.onnx$/, ''), 'id');
+    return { source, single, id };
   }
 
   /** Copies the folder of a model to the new model `id` in models/, file by file. */

@@ -217,8 +217,9 @@ export class ModelStore {
     return next;
   }
 
-  /** Records that a model was just used. */
-  touch(id: string): void {
+  /** Records that a model was just used (a revision's use, `owner/name@abc…`, counts for its model). */
+  touch(requested: string): void {
+    const id = requested.split('@')[0] ?? requested;
     const at = new Date().toISOString();
     this.repository.touch(id, at);
     const record = this.#models.get(id);

@@ -5,6 +5,7 @@ import type { Engine } from '../../engine/engine';
 import type { ModelCatalog } from '../../library/model-catalog';
 import { contractRoute } from '../contract-route';
 import { modelDetail, modelSummary } from './engine-routes';
+import { registerRevisionRoutes } from './revision-routes';
 
 type Params = z.output<typeof ModelParamsSchema>;
 
@@ -32,4 +33,5 @@ export function registerLibraryRoutes(
   });
   contractRoute(app, 'rescanModels', () => ({ ...catalog.rescan(), ...list() }));
   contractRoute(app, 'disk', () => ({ dataDir: dirs.dataDir, ...catalog.diskUsage(dirs.cacheDir) }));
+  registerRevisionRoutes(app, catalog, engine);
 }
