@@ -2,6 +2,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSyn
 import { join } from 'node:path';
 import type { ModelTask } from '../../../shared/engine';
 import { isInside } from './contained-path';
+import { inspectDiffusionFolder } from './diffusion-folder';
 import { bestGraphs, isExternalDataOf } from './graph-files';
 import type { FolderInfo, GenerationDefaults, ModelVariant, VariantName } from './model-record';
 import { readOnnxSignature } from './onnx-signature';
@@ -15,6 +16,7 @@ import { promptTemplateToJinja, readPromptTemplate } from '../../../shared/promp
 export function inspectModelFolder(dir: string, id: string): { record: FolderInfo } | { reason: string } {
   const unsafe = unsafeEntry(dir);
   if (unsafe !== null) return { reason: unsafe };
+  if (existsSync(join(dir, 'model_index.json'))) return inspectDiffusionFolder(dir, id);
   const configFile = join(dir, 'config.json');
   if (existsSync(configFile) && existsSync(join(dir, 'onnx'))) return inspectHuggingFace(dir, id, configFile);
   const genaiFile = join(dir, 'genai_config.json');
@@ -265,7 +267,7 @@ export function folderFiles(dir: string): { path: string; bytes: number }[] {
 }
 
 /** A file's size plus its external data files (`x.onnx_data`, `x.onnx_data_1`, `x.onnx.data`). */
-function fileBytes(file: string): number {
+export function fileBytes(file: string): number {
   let bytes = statSync(file).size;
   const dir = join(file, '..');
   const base = file.slice(dir.length + 1);
