@@ -18,11 +18,13 @@ import type { MetricsHistory } from '../metrics/metrics-history';
 import { PrometheusMetrics } from '../metrics/prometheus';
 import type { LogRing } from '../logging/log-ring';
 import type { Logger } from '../logging/logger';
+import { dataPaths } from '../paths';
 import type { SettingsService } from '../settings-service';
 import { registerAnthropicRoutes } from './anthropic/routes';
 import { registerEngineRoutes } from './app/engine-routes';
 import { registerConversationRoutes } from './app/conversation-routes';
 import { registerEventStream } from './app/events';
+import { registerDemoRoutes } from './app/demo-routes';
 import { registerHubRoutes } from './app/hub-routes';
 import { registerImageRoutes } from './app/image-routes';
 import { registerLibraryRoutes } from './app/library-routes';
@@ -63,6 +65,8 @@ export interface HttpServerDeps {
   readonly info: () => AppInfo;
   readonly startedAt: number;
   readonly bodyLimit?: number;
+  /** The demo-model writer (`demo-models.js` beside the runner); none: the demo route refuses. */
+  readonly demoScript?: string;
   /** Where each served request's line goes (the server's terminal); none when not given. */
   readonly requestLines?: (line: string) => void;
 }
@@ -144,6 +148,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   const gallery = new Gallery(join(deps.dirs.dataDir, 'images'));
   registerOpenAiRoutes(fastify, deps.engine, gallery);
   registerImageRoutes(fastify, deps.engine, gallery);
+  registerDemoRoutes(fastify, deps.catalog, dataPaths(deps.dirs.dataDir).models, deps.demoScript ?? null);
   registerResponsesRoutes(fastify, deps.engine, deps.responses);
   registerAnthropicRoutes(fastify, deps.engine);
   registerOllamaRoutes(fastify, deps.engine, deps.catalog, deps.downloads);
