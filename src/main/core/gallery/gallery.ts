@@ -2,27 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { GalleryImageSchema, type GalleryImage } from '../../../shared/contract/images';
 import { diskFullError, isDiskFull } from '../disk-full';
 import { LodgeError } from '../errors';
-
-/** One kept image: what made it, and its file's size. */
-export const GalleryImageSchema = z.object({
-  id: z.string(),
-  model: z.string(),
-  prompt: z.string(),
-  negativePrompt: z.string(),
-  width: z.number(),
-  height: z.number(),
-  steps: z.number(),
-  guidanceScale: z.number(),
-  seed: z.number(),
-  scheduler: z.string(),
-  bytes: z.number(),
-  createdAt: z.string(),
-});
-
-/** Parsed form of {@link GalleryImageSchema}. */
-export type GalleryImage = z.infer<typeof GalleryImageSchema>;
 
 const IndexSchema = z.object({ version: z.literal(1), images: z.array(GalleryImageSchema) });
 

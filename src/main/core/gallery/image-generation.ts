@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { ImageProgress } from '../../../shared/engine';
 import type { Engine } from '../engine/engine';
 import { LodgeError } from '../errors';
-import type { Gallery, GalleryImage } from './gallery';
+import type { GalleryImage } from '../../../shared/contract/images';
+import type { Gallery } from './gallery';
 
 /** The bounds of an image side in pixels; sides are multiples of 8 (the VAE's factor). */
 export const MIN_SIDE = 64;

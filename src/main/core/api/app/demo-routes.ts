@@ -1,9 +1,9 @@
 import { fork } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { diskFullError } from '../../disk-full';
 import { LodgeError } from '../../errors';
 import type { ModelCatalog } from '../../library/model-catalog';
+import { contractRoute } from '../contract-route';
 
 /** How long writing the demo models may take (they are a few MB; a loaded machine is slow). */
 const DEMO_TIMEOUT_MS = 120_000;
@@ -21,16 +21,14 @@ export function registerDemoRoutes(
   script: string | null,
 ): void {
   let running: Promise<string[]> | null = null;
-  app
-    .withTypeProvider<ZodTypeProvider>()
-    .post('/app/models/demo', { schema: { tags: ['app'] } }, async () => {
-      if (script === null)
-        throw new LodgeError('not_implemented', 'This build of Lodge carries no demo models.');
-      running ??= writeDemoModels(script, modelsDir).finally(() => (running = null));
-      const written = await running;
-      const changes = catalog.rescan();
-      return { written, added: changes.added };
-    });
+  contractRoute(app, 'addDemoModels', async () => {
+    if (script === null)
+      throw new LodgeError('not_implemented', 'This build of Lodge carries no demo models.');
+    running ??= writeDemoModels(script, modelsDir).finally(() => (running = null));
+    const written = await running;
+    const changes = catalog.rescan();
+    return { written, added: changes.added };
+  });
 }
 
 function writeDemoModels(script: string, modelsDir: string): Promise<string[]> {

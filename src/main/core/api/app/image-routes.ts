@@ -1,31 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import { GenerateImagesSchema, ImageParamsSchema } from '../../../../shared/contract/images';
+import { contractRoute } from '../contract-route';
 import type { Engine } from '../../engine/engine';
 import { LodgeError } from '../../errors';
 import type { Gallery } from '../../gallery/gallery';
-import { generateImages, MAX_IMAGES, MAX_STEPS } from '../../gallery/image-generation';
+import { generateImages } from '../../gallery/image-generation';
 import { toLodgeError } from '../error-handler';
 import { clientGone, openStream } from '../streaming';
-
-/** What the Images view asks for. */
-export const GenerateImagesSchema = z.object({
-  model: z.string().min(1).max(512),
-  prompt: z.string().min(1, 'prompt must not be empty').max(32_000),
-  negativePrompt: z.string().max(32_000).optional(),
-  size: z.string().max(16).optional(),
-  count: z.number().int().min(1).max(MAX_IMAGES).optional(),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(2 ** 32 - 1)
-    .optional(),
-  steps: z.number().int().min(1).max(MAX_STEPS).optional(),
-  guidanceScale: z.number().min(0).max(30).optional(),
-});
-
-const ImageParamsSchema = z.object({ id: z.string().max(80) });
 
 /**
  * The gallery on the app API: `GET /app/images` (newest first), `GET /app/images/<id>.png`,
@@ -35,7 +17,7 @@ const ImageParamsSchema = z.object({ id: z.string().max(80) });
  */
 export function registerImageRoutes(app: FastifyInstance, engine: Engine, gallery: Gallery): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  typed.get('/app/images', { schema: { tags: ['app'] } }, () => ({ images: gallery.list() }));
+  contractRoute(app, 'images', () => ({ images: gallery.list() }));
   typed.get('/app/images/:id', { schema: { tags: ['app'], params: ImageParamsSchema } }, (request, reply) => {
     const id = request.params.id.replace(/\.png$/, '');
     const png = gallery.read(id);
