@@ -25,7 +25,7 @@ function optionalNumber(field: NumberField): number | undefined {
 export class ImagesState {
   models = $state.raw<ModelSummary[]>([]);
   gallery = $state.raw<GalleryImage[]>([]);
-  urls = $state.raw<ReadonlyMap<string, string>>(new Map());
+  urls = $state.raw<Readonly<Record<string, string>>>({});
   loading = $state(true);
   model = $state('');
   prompt = $state('');
@@ -131,19 +131,19 @@ export class ImagesState {
   /** Frees the blob URLs and stops a generation in flight (the view is closing). */
   dispose(): void {
     this.cancel();
-    for (const url of this.urls.values()) URL.revokeObjectURL(url);
-    this.urls = new Map();
+    for (const url of Object.values(this.urls)) URL.revokeObjectURL(url);
+    this.urls = {};
   }
 
   async #showGallery(images: GalleryImage[], signal?: AbortSignal): Promise<void> {
-    const urls = new Map<string, string>();
-    await Promise.all(
-      images.map(async (image) => {
-        const known = this.urls.get(image.id);
-        urls.set(image.id, known ?? (await imageUrl(this.api, image.id, signal)));
-      }),
+    const entries = await Promise.all(
+      images.map(
+        async (image) =>
+          [image.id, this.urls[image.id] ?? (await imageUrl(this.api, image.id, signal))] as const,
+      ),
     );
-    for (const [id, url] of this.urls) if (!urls.has(id)) URL.revokeObjectURL(url);
+    const urls: Record<string, string> = Object.fromEntries(entries);
+    for (const [id, url] of Object.entries(this.urls)) if (!(id in urls)) URL.revokeObjectURL(url);
     this.urls = urls;
     this.gallery = images;
   }
