@@ -37,7 +37,7 @@ export const GenerateImagesSchema = z.object({
   prompt: z.string().min(1, 'prompt must not be empty').max(32_000),
   negativePrompt: z.string().max(32_000).optional(),
   size: z.string().max(16).optional(),
-  count: z.number().int().min(1).max(8).optional(),
+  count: z.number().int().min(1).max(10).optional(),
   seed: z
     .number()
     .int()

@@ -11,7 +11,7 @@ import type { Gallery } from './gallery';
 export const MIN_SIDE = 64;
 export const MAX_SIDE = 2048;
 /** The most images one request may ask for. */
-export const MAX_IMAGES = 8;
+export const MAX_IMAGES = 10;
 /** The most denoising steps one request may ask for. */
 export const MAX_STEPS = 150;
 
