@@ -84,7 +84,7 @@ describe('the Images view', () => {
           item
             .first()
             .locator('img')
-            .evaluate((img: HTMLImageElement) => img.naturalWidth),
+            .evaluate((img) => Number(Reflect.get(img, 'naturalWidth'))),
         POLL,
       )
       .toBe(256);
