@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { bestGraphs } from './graph-files';
-import { fileBytes } from './model-folder';
+import { basename, dirname, join } from 'node:path';
+import { bestGraphs, isExternalDataOf } from './graph-files';
 import type { FolderInfo, ModelVariant, VariantName } from './model-record';
 import { readOnnxSignature } from './onnx-signature';
 
@@ -68,6 +67,15 @@ export function inspectDiffusionFolder(dir: string, id: string): { record: Folde
       signature,
     },
   };
+}
+
+/** A graph's size plus its external data files beside it. */
+function fileBytes(file: string): number {
+  const dir = dirname(file);
+  const name = basename(file);
+  return readdirSync(dir)
+    .filter((entry) => entry === name || isExternalDataOf(entry, name))
+    .reduce((sum, entry) => sum + statSync(join(dir, entry)).size, 0);
 }
 
 function signatureOf(file: string): FolderInfo['signature'] {

@@ -267,7 +267,7 @@ export function folderFiles(dir: string): { path: string; bytes: number }[] {
 }
 
 /** A file's size plus its external data files (`x.onnx_data`, `x.onnx_data_1`, `x.onnx.data`). */
-export function fileBytes(file: string): number {
+function fileBytes(file: string): number {
   let bytes = statSync(file).size;
   const dir = join(file, '..');
   const base = file.slice(dir.length + 1);
