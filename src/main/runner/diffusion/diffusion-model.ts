@@ -144,7 +144,16 @@ export class DiffusionModel {
               [1, ids.length],
             )
           : tensor('int32', ids, [1, ids.length]);
-      const result = await this.#run(this.textEncoder, { [input.name]: feed }, [output], 'text encoder');
+      const feeds: Record<string, OrtTensor> = { [input.name]: feed };
+      // Some exports also take an attention mask: CLIP attends to every position, padding included.
+      for (const extra of this.textEncoder.inputs.slice(1)) {
+        if (extra.name !== 'attention_mask') continue;
+        feeds[extra.name] =
+          extra.type === 'int64'
+            ? tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length])
+            : tensor('int32', new Int32Array(ids.length).fill(1), [1, ids.length]);
+      }
+      const result = await this.#run(this.textEncoder, feeds, [output], 'text encoder');
       states.push(Float32Array.from(floatsOf(result[output] as OrtTensor)));
     }
     return states;
