@@ -16,6 +16,8 @@ export default defineConfig({
           // The runner renders chat templates in a worker thread it can stop (text/template-sandbox.ts).
           'template-worker': resolve(import.meta.dirname, 'src/main/runner/text/template-worker.ts'),
           cli: resolve(import.meta.dirname, 'src/main/cli.ts'),
+          // POST /app/models/demo forks it to write the demo models (random weights) into models/.
+          'demo-models': resolve(import.meta.dirname, 'test/fixtures/demo-main.ts'),
         },
       },
     },

@@ -10,10 +10,12 @@ const outputs = [
   'out/main/cli.js',
   'out/main/core.js',
   'out/main/runner.js',
+  'out/main/demo-models.js',
   'out/preload/index.cjs',
   'out/renderer/index.html',
 ];
-const inputs = ['src', 'package.json', 'electron.vite.config.ts', 'svelte.config.js'];
+// test/fixtures: the demo models' generator is bundled too (out/main/demo-models.js).
+const inputs = ['src', 'test/fixtures', 'package.json', 'electron.vite.config.ts', 'svelte.config.js'];
 
 function newest(path) {
   const stat = statSync(path);

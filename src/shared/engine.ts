@@ -5,7 +5,7 @@
 import type { GrammarSpec } from './grammar';
 
 /** What a model does. */
-export type ModelTask = 'text-generation' | 'embeddings' | 'tensors';
+export type ModelTask = 'text-generation' | 'embeddings' | 'tensors' | 'text-to-image';
 
 /** Execution providers Lodge knows, in its default order of preference. */
 export const EXECUTION_PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const;
@@ -210,4 +210,36 @@ export interface InferRequest {
 /** A tensor inference result. */
 export interface InferResult {
   readonly outputs: readonly NamedTensor[];
+}
+
+/** One text-to-image generation: `count` images of `width`×`height`, seeds `seed`, `seed + 1`, …. */
+export interface ImageRequest {
+  readonly prompt: string;
+  /** What the image should not show; the unconditioned half of guidance (empty: none). */
+  readonly negativePrompt: string;
+  readonly width: number;
+  readonly height: number;
+  readonly count: number;
+  readonly seed: number;
+  /** Denoising steps; absent: the model's default (1 for a turbo model, else 20). */
+  readonly steps?: number;
+  /** Classifier-free guidance; ≤ 1 turns it off. Absent: the model's default (0 turbo, else 7.5). */
+  readonly guidanceScale?: number;
+}
+
+/** Progress of an image generation: denoising step `step` of `steps` of image `image` of `images`. */
+export interface ImageProgress {
+  readonly image: number;
+  readonly images: number;
+  readonly step: number;
+  readonly steps: number;
+}
+
+/** The generated images, PNG-encoded, with what made them. */
+export interface ImageResult {
+  readonly images: readonly { readonly png: Uint8Array; readonly seed: number }[];
+  readonly steps: number;
+  readonly guidanceScale: number;
+  /** The scheduler that ran (`euler-ancestral`, `euler`, `dpmpp-2m`). */
+  readonly scheduler: string;
 }

@@ -9,6 +9,12 @@ import {
 } from './contract/conversations';
 import { ExportModelSchema, ExportResultSchema } from './contract/export';
 import { HealthSchema } from './contract/health';
+import {
+  DeleteImageResultSchema,
+  DemoModelsResultSchema,
+  GalleryListSchema,
+  ImageParamsSchema,
+} from './contract/images';
 import { MetricsHistoryQuerySchema, MetricsHistorySchema } from './contract/metrics';
 import {
   DownloadListSchema,
@@ -242,6 +248,16 @@ export const appRoutes = {
     body: UnloadModelSchema,
     response: UnloadResultSchema,
   },
+  /** The generated images kept in the data directory, newest first. */
+  images: { method: 'GET', path: '/app/images', response: GalleryListSchema },
+  deleteImage: {
+    method: 'DELETE',
+    path: '/app/images/:id',
+    params: ImageParamsSchema,
+    response: DeleteImageResultSchema,
+  },
+  /** Writes the demo models (random weights, one of every kind) into models/ and rescans. */
+  addDemoModels: { method: 'POST', path: '/app/models/demo', response: DemoModelsResultSchema },
   inferences: {
     method: 'GET',
     path: '/app/inferences',

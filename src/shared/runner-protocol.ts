@@ -5,6 +5,9 @@ import type {
   ExecutionProvider,
   GenerateEvent,
   GenerateRequest,
+  ImageProgress,
+  ImageRequest,
+  ImageResult,
   InferRequest,
   InferResult,
   ModelTask,
@@ -50,6 +53,7 @@ export interface RunnerResults {
   count: { readonly promptTokens: number };
   embed: EmbedResult;
   infer: InferResult;
+  diffuse: ImageResult;
   stats: RunnerStats;
 }
 
@@ -63,6 +67,7 @@ export type CoreToRunnerMessage =
   | { readonly type: 'count'; readonly id: number; readonly request: GenerateRequest }
   | { readonly type: 'embed'; readonly id: number; readonly request: EmbedRequest }
   | { readonly type: 'infer'; readonly id: number; readonly request: InferRequest }
+  | { readonly type: 'diffuse'; readonly id: number; readonly request: ImageRequest }
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'shutdown' };
@@ -71,5 +76,6 @@ export type CoreToRunnerMessage =
 export type RunnerToCoreMessage =
   | { readonly type: 'ready'; readonly ortVersion: string; readonly backends: readonly string[] }
   | { readonly type: 'event'; readonly id: number; readonly event: GenerateEvent }
+  | { readonly type: 'progress'; readonly id: number; readonly progress: ImageProgress }
   | { readonly type: 'result'; readonly id: number; readonly result: RunnerResults[RunnerRequestType] }
   | { readonly type: 'error'; readonly id: number; readonly code: ErrorCode; readonly message: string };

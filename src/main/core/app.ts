@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { arch, platform } from 'node:process';
 import type { AppInfo } from '../../shared/contract/system';
 import { ConfigError, resolveConfig, resolveDataDir, type Flags } from './config';
@@ -163,6 +164,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       conversations: new ConversationRepository(db),
       responses: new ResponseRepository(db),
       dirs: { dataDir: paths.root, cacheDir: paths.cache },
+      demoScript: join(dirname(options.runnerPath), 'demo-models.js'),
       inferences,
       logger,
       settings,

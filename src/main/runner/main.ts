@@ -7,6 +7,7 @@ import type {
   RunnerResults,
   RunnerToCoreMessage,
 } from '../../shared/runner-protocol';
+import { DiffusionModel } from './diffusion/diffusion-model';
 import { Embedder } from './embed/embedder';
 import { generate, promptTokens } from './llm/generate';
 import { LanguageModel } from './llm/language-model';
@@ -20,7 +21,8 @@ import { TextBatcher } from './text-batcher';
 type Loaded =
   | { task: 'text-generation'; model: LanguageModel; id: string }
   | { task: 'embeddings'; model: Embedder; id: string }
-  | { task: 'tensors'; model: TensorModel; id: string };
+  | { task: 'tensors'; model: TensorModel; id: string }
+  | { task: 'text-to-image'; model: DiffusionModel; id: string };
 
 let loaded: Loaded | null = null;
 const running = new Map<number, AbortController>();
@@ -57,6 +59,10 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
       loaded = { task: spec.task, model: result.embedder, id: spec.modelId };
       opened = result.opened;
       contextLength = result.embedder.maxLength;
+    } else if (spec.task === 'text-to-image') {
+      const result = await DiffusionModel.open(spec.dir, spec.modelFile, options);
+      loaded = { task: spec.task, model: result.model, id: spec.modelId };
+      opened = result.opened;
     } else {
       const result = await TensorModel.open(spec.modelFile, options);
       loaded = { task: spec.task, model: result.model, id: spec.modelId };
@@ -112,6 +118,13 @@ async function handle(message: Exclude<CoreToRunnerMessage, { type: 'cancel' | '
         break;
       case 'infer':
         reply<'infer'>(await expect('tensors').model.infer(message.request));
+        break;
+      case 'diffuse':
+        reply<'diffuse'>(
+          await expect('text-to-image').model.generate(message.request, controller.signal, (progress) =>
+            send({ type: 'progress', id: message.id, progress }),
+          ),
+        );
         break;
       case 'stats':
         reply<'stats'>({ rssBytes: process.memoryUsage.rss() });

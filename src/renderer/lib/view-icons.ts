@@ -1,5 +1,6 @@
 import Activity from '@lucide/svelte/icons/activity';
 import Compass from '@lucide/svelte/icons/compass';
+import ImageIcon from '@lucide/svelte/icons/image';
 import Library from '@lucide/svelte/icons/library';
 import MessagesSquare from '@lucide/svelte/icons/messages-square';
 import Server from '@lucide/svelte/icons/server';
@@ -12,6 +13,7 @@ export const VIEW_ICONS: Readonly<Record<ViewId, LucideIcon>> = {
   discover: Compass,
   library: Library,
   chat: MessagesSquare,
+  images: ImageIcon,
   server: Server,
   monitor: Activity,
   settings: Settings,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppInfo } from '../../../shared/contract/system';
@@ -9,6 +10,7 @@ import type { ResponseRepository } from '../db/response-repository';
 import type { Engine } from '../engine/engine';
 import { LodgeError } from '../errors';
 import type { DownloadManager } from '../hub/download-manager';
+import { Gallery } from '../gallery/gallery';
 import type { HubClient } from '../hub/hub-client';
 import type { ModelCatalog } from '../library/model-catalog';
 import type { InferenceLog } from '../metrics/inference-log';
@@ -16,13 +18,16 @@ import type { MetricsHistory } from '../metrics/metrics-history';
 import { PrometheusMetrics } from '../metrics/prometheus';
 import type { LogRing } from '../logging/log-ring';
 import type { Logger } from '../logging/logger';
+import { dataPaths } from '../paths';
 import type { SettingsService } from '../settings-service';
 import { registerAnthropicRoutes } from './anthropic/routes';
 import { registerEngineRoutes } from './app/engine-routes';
 import { registerConversationRoutes } from './app/conversation-routes';
 import { registerEventStream } from './app/events';
+import { registerDemoRoutes } from './app/demo-routes';
 import { registerExportRoutes } from './app/export-routes';
 import { registerHubRoutes } from './app/hub-routes';
+import { registerImageRoutes } from './app/image-routes';
 import { registerLibraryRoutes } from './app/library-routes';
 import { registerMonitorRoutes } from './app/monitor-routes';
 import { registerAppRoutes } from './app/routes';
@@ -61,6 +66,8 @@ export interface HttpServerDeps {
   readonly info: () => AppInfo;
   readonly startedAt: number;
   readonly bodyLimit?: number;
+  /** The demo-model writer (`demo-models.js` beside the runner); none: the demo route refuses. */
+  readonly demoScript?: string;
   /** Where each served request's line goes (the server's terminal); none when not given. */
   readonly requestLines?: (line: string) => void;
 }
@@ -140,7 +147,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog, deps.settings);
   registerConversationRoutes(fastify, deps.conversations);
   registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);
-  registerOpenAiRoutes(fastify, deps.engine);
+  const gallery = new Gallery(join(deps.dirs.dataDir, 'images'));
+  registerOpenAiRoutes(fastify, deps.engine, gallery);
+  registerImageRoutes(fastify, deps.engine, gallery);
+  registerDemoRoutes(fastify, deps.catalog, dataPaths(deps.dirs.dataDir).models, deps.demoScript ?? null);
   registerResponsesRoutes(fastify, deps.engine, deps.responses);
   registerAnthropicRoutes(fastify, deps.engine);
   registerOllamaRoutes(fastify, deps.engine, deps.catalog, deps.downloads);

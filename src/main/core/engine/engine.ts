@@ -3,6 +3,9 @@ import type {
   EmbedResult,
   GenerateEvent,
   GenerateRequest,
+  ImageProgress,
+  ImageRequest,
+  ImageResult,
   InferRequest,
   InferResult,
   ModelTask,
@@ -34,6 +37,7 @@ const TASK_NAMES: Readonly<Record<ModelTask, string>> = {
   'text-generation': 'a text-generation model',
   embeddings: 'an embedding model',
   tensors: 'a plain ONNX (tensor) model',
+  'text-to-image': 'an image-generation model',
 };
 
 /**
@@ -149,6 +153,21 @@ export class Engine {
       'tensors',
       options,
       (runner, signal) => runner.call('infer', { request }, signal),
+      () => 0,
+    );
+  }
+
+  /** Generates images from a prompt; `onProgress` hears of each denoising step. */
+  async generateImages(
+    name: string,
+    request: ImageRequest,
+    options: CallOptions & { readonly onProgress?: (progress: ImageProgress) => void } = {},
+  ): Promise<ImageResult & { model: string }> {
+    return this.#single(
+      name,
+      'text-to-image',
+      options,
+      (runner, signal) => runner.call('diffuse', { request }, signal, options.onProgress),
       () => 0,
     );
   }

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { GenerateEvent, GenerateRequest } from '../../../shared/engine';
+import type { GenerateEvent, GenerateRequest, ImageProgress } from '../../../shared/engine';
 import type {
   CoreToRunnerMessage,
   LoadSpec,
@@ -17,6 +17,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   onEvent?: (event: GenerateEvent) => void;
+  onProgress?: (progress: ImageProgress) => void;
 }
 
 /** Events of {@link RunnerProcess}. */
@@ -105,13 +106,14 @@ export class RunnerProcess extends EventEmitter<RunnerProcessEvents> {
     return this.#request('load', { spec });
   }
 
-  /** Any single-reply request. */
-  call<K extends 'embed' | 'infer' | 'stats' | 'count'>(
+  /** Any single-reply request; an image generation reports its steps to `onProgress`. */
+  call<K extends 'embed' | 'infer' | 'stats' | 'count' | 'diffuse'>(
     type: K,
     payload: K extends 'stats' ? object : { request: unknown },
     signal?: AbortSignal,
+    onProgress?: (progress: ImageProgress) => void,
   ): Promise<RunnerResults[K]> {
-    return this.#request(type, payload, signal);
+    return this.#request(type, payload, signal, undefined, onProgress);
   }
 
   /**
@@ -181,6 +183,7 @@ export class RunnerProcess extends EventEmitter<RunnerProcessEvents> {
     payload: object,
     signal?: AbortSignal,
     onEvent?: (event: GenerateEvent) => void,
+    onProgress?: (progress: ImageProgress) => void,
   ): Promise<RunnerResults[K]> {
     if (this.#exited)
       return Promise.reject(
@@ -201,6 +204,7 @@ export class RunnerProcess extends EventEmitter<RunnerProcessEvents> {
           reject(error);
         },
         ...(onEvent ? { onEvent } : {}),
+        ...(onProgress ? { onProgress } : {}),
       });
       try {
         this.#send({ type, id, ...payload } as CoreToRunnerMessage);
@@ -234,6 +238,10 @@ export class RunnerProcess extends EventEmitter<RunnerProcessEvents> {
     if (!pending) return;
     if (message.type === 'event') {
       pending.onEvent?.(message.event);
+      return;
+    }
+    if (message.type === 'progress') {
+      pending.onProgress?.(message.progress);
       return;
     }
     this.#pending.delete(message.id);

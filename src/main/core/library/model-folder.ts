@@ -2,6 +2,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSyn
 import { join } from 'node:path';
 import type { ModelTask } from '../../../shared/engine';
 import { isInside } from './contained-path';
+import { inspectDiffusionFolder } from './diffusion-folder';
 import { bestGraphs, isExternalDataOf } from './graph-files';
 import type { FolderInfo, GenerationDefaults, ModelVariant, VariantName } from './model-record';
 import { readOnnxSignature } from './onnx-signature';
@@ -15,6 +16,7 @@ import { promptTemplateToJinja, readPromptTemplate } from '../../../shared/promp
 export function inspectModelFolder(dir: string, id: string): { record: FolderInfo } | { reason: string } {
   const unsafe = unsafeEntry(dir);
   if (unsafe !== null) return { reason: unsafe };
+  if (existsSync(join(dir, 'model_index.json'))) return inspectDiffusionFolder(dir, id);
   const configFile = join(dir, 'config.json');
   if (existsSync(configFile) && existsSync(join(dir, 'onnx'))) return inspectHuggingFace(dir, id, configFile);
   const genaiFile = join(dir, 'genai_config.json');

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Engine } from '../../engine/engine';
+import type { Gallery } from '../../gallery/gallery';
 import type { ModelRecord } from '../../library/model-record';
 import { chatCompletions } from './chat';
 import { completions } from './completions';
 import { embeddings } from './embeddings';
+import { imageGenerations, ImageGenerationRequestSchema } from './images';
 import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from './schemas';
 
 function modelObject(record: ModelRecord) {
@@ -20,7 +22,7 @@ function modelObject(record: ModelRecord) {
  * The OpenAI-compatible routes, under /v1 and at the bare origin (some clients leave the prefix
  * off): thin translations onto the engine.
  */
-export function registerOpenAiRoutes(app: FastifyInstance, engine: Engine): void {
+export function registerOpenAiRoutes(app: FastifyInstance, engine: Engine, gallery: Gallery): void {
   for (const prefix of ['/v1', '']) {
     const typed = app.withTypeProvider<ZodTypeProvider>();
     const hide = prefix === '';
@@ -51,6 +53,11 @@ export function registerOpenAiRoutes(app: FastifyInstance, engine: Engine): void
       `${prefix}/embeddings`,
       { schema: { hide, tags: ['openai'], body: EmbeddingRequestSchema } },
       (request, reply) => embeddings(engine, request.body, { request, reply }),
+    );
+    typed.post(
+      `${prefix}/images/generations`,
+      { schema: { hide, tags: ['openai'], body: ImageGenerationRequestSchema } },
+      (request, reply) => imageGenerations(engine, gallery, request.body, { request, reply }),
     );
   }
 }
