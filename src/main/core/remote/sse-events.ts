@@ -1,4 +1,4 @@
-import { asUpstream, UpstreamError } from './upstream-request';
+import { UpstreamError } from './upstream-request';
 
 /** The longest one SSE event may be; the JSON of one chunk is far smaller. */
 export const MAX_EVENT_BYTES = 1024 * 1024;
@@ -37,7 +37,9 @@ export async function* sseData(body: AsyncIterable<unknown>, host: string): Asyn
         throw new UpstreamError('refused', `${host} sent one stream event over 1 MiB.`);
     }
   } catch (error) {
-    throw asUpstream(error, host);
+    if (error instanceof UpstreamError) throw error;
+    const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+    throw new UpstreamError('refused', `${host} broke its stream off${code ? ` (${code})` : ''}`);
   }
   const last = buffer.replace(/\r$/, '');
   if (last.startsWith('data:')) data.push(last.slice(last.startsWith('data: ') ? 6 : 5));
