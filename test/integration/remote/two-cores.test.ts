@@ -3,6 +3,7 @@ import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteEngineSchema } from '../../../src/shared/contract/remote';
+import { ModelListSchema } from '../../../src/shared/contract/models';
 import { RequestListSchema } from '../../../src/shared/contract/system';
 import { TINY_EMBEDDER, TINY_LM } from '../../fixtures/models';
 import { startTestCore, type TestCore } from '../../helpers/core';
@@ -83,6 +84,31 @@ describe('a Lodge core as the remote engine of another', () => {
     ]);
     const tags = await new Ollama({ host: near.url }).list();
     expect(tags.models.map((model) => model.name)).toContain('lab/test/tiny-lm:latest');
+    const library = ModelListSchema.parse(await (await fetch(`${near.url}/app/models`)).json());
+    expect(library.models.map((model) => model.id)).toEqual(['test/tiny-lm']);
+    expect(library.remote).toContainEqual({ id: 'lab/test/tiny-lm', engine: 'lab', status: 'up' });
+  });
+
+  it('refuses an engine it could not safely connect to, in the app error shape', async () => {
+    for (const [body, words] of [
+      [{ name: 'bad', baseUrl: 'ftp://127.0.0.1/v1' }, 'http:// or https://'],
+      [{ name: 'bad', baseUrl: 'http://user:pw@127.0.0.1:1/v1' }, 'not in the URL'],
+      [{ name: 'bad', baseUrl: 'http://127.0.0.1:1/v1?x=1' }, 'no query'],
+      [{ name: 'Bad Name', baseUrl: 'http://127.0.0.1:1/v1' }, 'An engine name'],
+      [{ name: 'bad', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'has space' }, 'printable'],
+    ] as const) {
+      const response = await fetch(`${near.url}/app/engines`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(response.status).toBe(400);
+      const answer = (await response.json()) as { error: { code: string; message: string } };
+      expect(answer.error.code).toBe('invalid_request');
+      expect(answer.error.message).toContain(words);
+    }
+    const listed = (await (await fetch(`${near.url}/app/engines`)).json()) as { engines: { name: string }[] };
+    expect(listed.engines.map((engine) => engine.name)).not.toContain('bad');
   });
 
   it('refuses an engine whose key the remote refuses, saying which engine and why', async () => {

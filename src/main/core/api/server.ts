@@ -140,7 +140,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerAppRoutes(fastify, deps, policy);
   registerMonitorRoutes(fastify, deps.history, deps.requests);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
-  registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
+  registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs, () => deps.remotes.modelViews());
   registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog, deps.settings);
   registerConversationRoutes(fastify, deps.conversations);
   registerRemoteRoutes(fastify, deps.remotes, deps.aliases);

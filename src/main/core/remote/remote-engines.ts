@@ -152,13 +152,22 @@ export class RemoteEngines {
     return this.get(name);
   }
 
-  /** The models of every engine that was up at its last check, as targets. */
+  /** The models each engine listed at its last check that succeeded (kept while it is down), as targets. */
   models(): RemoteTarget[] {
     return this.repository
       .list()
       .flatMap((engine) =>
         (this.#states.get(engine.name)?.models ?? []).map((model) => ({ engine: engine.name, model })),
       );
+  }
+
+  /** The models of every engine as `/app/models` lists them: Lodge's name, the engine, its health. */
+  modelViews(): { id: string; engine: string; status: EngineHealth['status'] }[] {
+    return this.models().map((target) => ({
+      id: `${target.engine}/${target.model}`,
+      engine: target.engine,
+      status: this.#states.get(target.engine)?.health.status ?? 'unknown',
+    }));
   }
 
   /** Whether the engine was found down at its last check or call. */

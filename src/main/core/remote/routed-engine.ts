@@ -56,7 +56,7 @@ export class RoutedEngine extends Engine {
     super(catalog, scheduler, inferences, logger);
   }
 
-  /** The local models, then every model of the remote engines that were up at their last check. */
+  /** The local models, then the models each remote engine listed at its last successful check. */
   override models(): ModelRecord[] {
     return [
       ...super.models(),
