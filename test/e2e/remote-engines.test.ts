@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installFixture, TINY_LM } from '../fixtures/models';
 import { launchChromium } from '../helpers/browser';
 import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
 import { tempDir } from '../helpers/temp-dir';
-import { freshPage, POLL } from './ui-helpers';
+import { appJson, freshPage, POLL } from './ui-helpers';
 
 const KEY = 'e2e-remote-key-81c2';
 
@@ -17,9 +19,25 @@ describe('remote engines in the window', () => {
   let upstreamUrl = '';
   const keysSeen: string[] = [];
   beforeAll(async () => {
-    // An OpenAI-compatible server reduced to its model list, which is all the Library shows.
+    installFixture(TINY_LM, join(home.path, 'models'), 'test/tiny-lm');
+    // An OpenAI-compatible server reduced to a model list and one streamed answer.
     upstream = createServer((request, response) => {
       keysSeen.push(request.headers.authorization ?? '');
+      request.resume();
+      if (request.method === 'POST' && request.url === '/v1/chat/completions') {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        const words = ['Hello ', 'from ', 'the ', 'remote ', 'engine.'];
+        for (const content of words)
+          response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`);
+        response.write(
+          `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+        );
+        response.write(
+          `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 5 } })}\n\n`,
+        );
+        response.end('data: [DONE]\n\n');
+        return;
+      }
       response.writeHead(request.url === '/v1/models' ? 200 : 404, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ object: 'list', data: [{ id: 'qwen-remote', object: 'model' }] }));
     });
@@ -44,10 +62,10 @@ describe('remote engines in the window', () => {
     await form.getByLabel('Base URL').fill(upstreamUrl);
     await form.getByLabel('API key (optional)').fill(KEY);
     await form.getByRole('button', { name: 'Add and check' }).click();
-    const engines = page.getByRole('list', { name: 'Remote engines' });
-    await expect.poll(() => engines.textContent(), POLL).toContain(`${upstreamUrl}/v1`);
-    expect(await engines.textContent()).toContain('key set');
-    expect(await engines.textContent()).toMatch(/Up, \d+ ms/);
+    const lab = page.getByRole('list', { name: 'Remote engines' }).locator('li', { hasText: 'lab' });
+    await expect.poll(() => lab.textContent(), POLL).toContain('key set');
+    expect(await lab.textContent()).toContain(`${upstreamUrl}/v1`);
+    expect(await lab.textContent()).toMatch(/Up, \d+ ms/);
     expect(keysSeen).toContain(`Bearer ${KEY}`);
     expect(await page.content()).not.toContain(KEY);
 
@@ -55,6 +73,27 @@ describe('remote engines in the window', () => {
     const remote = page.getByRole('region', { name: 'Remote models' });
     await expect.poll(() => remote.textContent(), POLL).toContain('lab/qwen-remote');
     expect(await remote.textContent()).toMatch(/Up, \d+ ms/);
+    await close();
+  });
+
+  it('compares a local model with a remote one in Chat', async () => {
+    await appJson(server.url, '/app/engines', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'far', baseUrl: upstreamUrl }),
+    });
+    const { page, close } = await freshPage(browser);
+    await page.goto(`${server.url}/#/chat`);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByLabel('Model 1').selectOption('test/tiny-lm');
+    await page.getByLabel('Model 2').selectOption('far/qwen-remote');
+    await page.getByLabel('Prompt to compare').fill('Say hello');
+    await page.getByLabel('Prompt to compare').press('Enter');
+    const remote = page.getByTestId('compare-1');
+    await expect.poll(() => remote.locator('.stats').textContent(), POLL).toMatch(/5 tokens/);
+    expect(await remote.locator('.answer').textContent()).toContain('Hello from the remote engine.');
+    await expect
+      .poll(() => page.getByTestId('compare-0').locator('.stats').textContent(), POLL)
+      .toMatch(/\d+ tokens/);
     await close();
   });
 });
