@@ -32,12 +32,20 @@ export type RemoteEngine = z.infer<typeof RemoteEngineSchema>;
 export const RemoteEngineListSchema = z.object({ engines: z.array(RemoteEngineSchema) });
 
 /** `POST /app/engines` body: adds an engine, or changes the one of that name. */
-export const AddEngineSchema = z.object({
-  name: z.string().max(40),
-  baseUrl: z.string().max(2048),
-  /** Absent keeps the stored key (none for a new engine); null removes it. */
-  apiKey: z.string().max(4096).nullable().optional(),
-});
+export const AddEngineSchema = z
+  .object({
+    name: z.string().max(40),
+    /** The server's OpenAI base URL (`http://host:port/v1`; the origin alone gets `/v1`). */
+    baseUrl: z.string().max(2048).optional(),
+    /** The same as `baseUrl`, for clients that call it `url`. */
+    url: z.string().max(2048).optional(),
+    /** Absent keeps the stored key (none for a new engine); null removes it. */
+    apiKey: z.string().max(4096).nullable().optional(),
+  })
+  .refine((body) => body.baseUrl !== undefined || body.url !== undefined, {
+    message: 'baseUrl is required: the OpenAI-compatible server to add, e.g. http://127.0.0.1:8000/v1.',
+    path: ['baseUrl'],
+  });
 
 /** `/app/engines/:name` path parameters. */
 export const EngineParamsSchema = z.object({ name: z.string().max(40) });

@@ -96,6 +96,7 @@ describe('a Lodge core as the remote engine of another', () => {
       [{ name: 'bad', baseUrl: 'http://127.0.0.1:1/v1?x=1' }, 'no query'],
       [{ name: 'Bad Name', baseUrl: 'http://127.0.0.1:1/v1' }, 'An engine name'],
       [{ name: 'bad', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'has space' }, 'printable'],
+      [{ name: 'bad' }, 'baseUrl is required'],
     ] as const) {
       const response = await fetch(`${near.url}/app/engines`, {
         method: 'POST',
@@ -107,6 +108,17 @@ describe('a Lodge core as the remote engine of another', () => {
       expect(answer.error.code).toBe('invalid_request');
       expect(answer.error.message).toContain(words);
     }
+    // `url` is read as `baseUrl`, for clients that call it that.
+    const byUrl = await fetch(`${near.url}/app/engines`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'byurl', url: far.url }),
+    });
+    expect(RemoteEngineSchema.parse(await byUrl.json())).toMatchObject({
+      name: 'byurl',
+      baseUrl: `${far.url}/v1`,
+    });
+    expect((await fetch(`${near.url}/app/engines/byurl`, { method: 'DELETE' })).status).toBe(200);
     const listed = (await (await fetch(`${near.url}/app/engines`)).json()) as { engines: { name: string }[] };
     expect(listed.engines.map((engine) => engine.name)).not.toContain('bad');
   });

@@ -96,11 +96,12 @@ export class RemoteEngines {
   /** Adds an engine or changes the one of that name (an absent key keeps the stored one), then checks it. */
   async add(input: {
     name: string;
-    baseUrl: string;
+    baseUrl?: string | undefined;
+    url?: string | undefined;
     apiKey?: string | null | undefined;
   }): Promise<RemoteEngine> {
     const name = checkEngineName(input.name);
-    const baseUrl = normalizeBaseUrl(input.baseUrl);
+    const baseUrl = normalizeBaseUrl(input.baseUrl ?? input.url ?? '');
     const existing = this.repository.list().find((engine) => engine.name === name);
     const apiKey =
       input.apiKey === undefined

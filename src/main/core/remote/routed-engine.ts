@@ -114,6 +114,7 @@ export class RoutedEngine extends Engine {
       }
       return;
     }
+    throw new LodgeError('unavailable', `The alias '${name}' has no target.`);
   }
 
   /** Embeds on the model a name routes to, trying an alias's targets in order. */
