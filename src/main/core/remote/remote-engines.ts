@@ -55,6 +55,7 @@ const UNCHECKED: EngineHealth = { status: 'unknown', checkedAt: null, latencyMs:
 export class RemoteEngines {
   readonly #states = new Map<string, EngineState>();
   #timer: NodeJS.Timeout | null = null;
+  readonly #closing = new AbortController();
 
   constructor(
     private readonly repository: RemoteEngineRepository,
@@ -76,6 +77,8 @@ export class RemoteEngines {
   dispose(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    // A check still waiting on a slow engine is cut, so it holds nothing open past shutdown.
+    this.#closing.abort();
   }
 
   /** Every engine as the API shows it. */
@@ -130,6 +133,7 @@ export class RemoteEngines {
           method: 'GET',
           url: endpoint(engine, 'models'),
           headers: headersOf(engine),
+          signal: this.#closing.signal,
           ...this.timeouts,
         }),
       );
