@@ -163,6 +163,20 @@ describe('a Lodge core as the remote engine of another', () => {
     expect((await lastRequest(near, 'lab/test/tiny-lm'))?.route).toBe('served lab/test/tiny-lm');
   });
 
+  it('logprobs come back from the remote, token by token', async () => {
+    const ask = { messages, temperature: 0, max_tokens: 4, logprobs: true, top_logprobs: 2 };
+    const expected = await direct.chat.completions.create({ model: 'test/tiny-lm', ...ask });
+    const through = await openai.chat.completions.create({ model: 'lab/test/tiny-lm', ...ask });
+    const tokens = through.choices[0]?.logprobs?.content ?? [];
+    expect(tokens).toHaveLength(4);
+    tokens.forEach((token, index) => {
+      const want = expected.choices[0]?.logprobs?.content?.[index];
+      expect(token.token).toBe(want?.token);
+      expect(token.logprob).toBeCloseTo(want?.logprob ?? NaN, 4);
+      expect(token.top_logprobs).toHaveLength(2);
+    });
+  });
+
   it('Ollama and Anthropic clients of the near core reach the far model', async () => {
     const expected = await direct.chat.completions.create({
       model: 'test/tiny-lm',

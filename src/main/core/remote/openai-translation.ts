@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import type { ChatMessage, FinishReason, GenerateRequest, SamplingOptions } from '../../../shared/engine';
+import type {
+  ChatMessage,
+  FinishReason,
+  GenerateRequest,
+  SamplingOptions,
+  TokenLogprob,
+} from '../../../shared/engine';
 import type { GrammarSpec } from '../../../shared/grammar';
 
 /**
@@ -107,6 +113,19 @@ export const StreamChunkSchema = z.looseObject({
           .nullish(),
         text: z.string().nullish(),
         finish_reason: z.string().nullish(),
+        logprobs: z
+          .looseObject({
+            content: z
+              .array(
+                z.looseObject({
+                  token: z.string(),
+                  logprob: z.number(),
+                  top_logprobs: z.array(z.looseObject({ token: z.string(), logprob: z.number() })).nullish(),
+                }),
+              )
+              .nullish(),
+          })
+          .nullish(),
       }),
     )
     .nullish(),
@@ -180,4 +199,15 @@ function parsedArguments(text: string): Record<string, unknown> {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A chunk's token logprobs in Lodge's words; undefined when it carried none. */
+export function logprobsOf(choice: NonNullable<StreamChunk['choices']>[number]): TokenLogprob[] | undefined {
+  const content = choice.logprobs?.content;
+  if (!content || content.length === 0) return undefined;
+  return content.map((entry) => ({
+    token: entry.token,
+    logprob: entry.logprob,
+    top: (entry.top_logprobs ?? []).map((top) => ({ token: top.token, logprob: top.logprob })),
+  }));
 }

@@ -1,6 +1,6 @@
 import type { GenerateEvent, GenerateRequest } from '../../../shared/engine';
 import { LodgeError } from '../errors';
-import { finishOf, openAiBody, StreamChunkSchema, ToolCallAssembly } from './openai-translation';
+import { finishOf, logprobsOf, openAiBody, StreamChunkSchema, ToolCallAssembly } from './openai-translation';
 import { statusError, upstreamFailure, withRetry } from './upstream-failure';
 import type { RemoteTimeouts } from './remote-engines';
 import { sseData } from './sse-events';
@@ -91,10 +91,11 @@ export async function* streamGeneration(
         const text = choice.delta?.content ?? choice.text ?? '';
         if (choice.delta?.tool_calls) calls.push(choice.delta.tool_calls);
         if (choice.finish_reason) finish = choice.finish_reason;
-        if (text === '') continue;
+        const logprobs = logprobsOf(choice);
+        if (text === '' && !logprobs) continue;
         firstAt ??= performance.now();
         pieces += 1;
-        yield { type: 'text', text, tokens: 1 };
+        yield { type: 'text', text, tokens: 1, ...(logprobs ? { logprobs } : {}) };
       }
     }
   } catch (error) {
