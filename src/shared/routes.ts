@@ -40,6 +40,7 @@ import {
 import {
   AddEngineSchema,
   AliasParamsSchema,
+  CreateAliasSchema,
   EngineParamsSchema,
   ModelAliasListSchema,
   ModelAliasSchema,
@@ -266,6 +267,8 @@ export const appRoutes = {
     response: RemovedSchema,
   },
   aliases: { method: 'GET', path: '/app/aliases', response: ModelAliasListSchema },
+  /** Adds an alias or replaces its targets, its name in the body. */
+  createAlias: { method: 'POST', path: '/app/aliases', body: CreateAliasSchema, response: ModelAliasSchema },
   saveAlias: {
     method: 'PUT',
     path: '/app/aliases/:name',

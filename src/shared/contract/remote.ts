@@ -72,5 +72,8 @@ export const SaveAliasSchema = z.object({
   targets: z.array(z.string().min(1).max(256)).min(1).max(8),
 });
 
+/** `POST /app/aliases` body: the alias's name beside its targets. */
+export const CreateAliasSchema = SaveAliasSchema.extend({ name: z.string().min(1).max(128) });
+
 /** `/app/aliases/:name` path parameters. */
 export const AliasParamsSchema = z.object({ name: z.string().min(1).max(128) });

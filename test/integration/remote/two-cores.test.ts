@@ -341,6 +341,14 @@ describe('a Lodge core as the remote engine of another', () => {
     expect((await put('test', ['test/tiny-lm'])).status).toBe(200);
     expect((await put('tiny-lm', ['lab/test/tiny-lm'])).status).toBe(409);
     expect((await put('x4', [])).status).toBe(400);
+    const posted = await fetch(`${near.url}/app/aliases`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x5', targets: ['lab/test/tiny-lm', 'test/tiny-lm'] }),
+    });
+    expect(await posted.json()).toMatchObject({ name: 'x5', targets: ['lab/test/tiny-lm', 'test/tiny-lm'] });
+    const listed = (await (await fetch(`${near.url}/app/aliases`)).json()) as { aliases: { name: string }[] };
+    expect(listed.aliases.map((alias) => alias.name)).toEqual(expect.arrayContaining(['x2', 'x5']));
     const removed = await fetch(`${near.url}/app/aliases/x2`, { method: 'DELETE' });
     expect(await removed.json()).toEqual({ name: 'x2', removed: true });
   });

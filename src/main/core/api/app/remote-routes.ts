@@ -21,6 +21,7 @@ export function registerRemoteRoutes(
     removed: remotes.remove(params.name),
   }));
   contractRoute(app, 'aliases', () => ({ aliases: aliases.list() }));
+  contractRoute(app, 'createAlias', ({ body }) => aliases.save(body.name, body.targets));
   contractRoute(app, 'saveAlias', ({ params, body }) => aliases.save(params.name, body.targets));
   contractRoute(app, 'removeAlias', ({ params }) => ({
     name: params.name,
