@@ -7,6 +7,9 @@ export const MAX_EVENT_BYTES = 1024 * 1024;
 export const MAX_STREAM_BYTES = 64 * 1024 * 1024;
 
 /**
+ * NOTE: not `shared/sse.ts`, which reads Lodge's own streams whole: an upstream is not trusted, so
+ * this reader bounds what it buffers.
+ *
  * The `data:` payloads of a Server-Sent Events stream, one per event (multi-line data joined by
  * newlines), until the stream ends. An event over {@link MAX_EVENT_BYTES} or a stream over
  * {@link MAX_STREAM_BYTES} is refused: an upstream cannot make Lodge buffer without bound.
