@@ -16,6 +16,9 @@ const MAX_LIST_BYTES = 4 * 1024 * 1024;
 /** The most an embeddings answer may weigh. */
 const MAX_EMBEDDINGS_BYTES = 64 * 1024 * 1024;
 
+/** The longest a health check waits on a silent engine, whatever the idle timeout of generations. */
+const CHECK_IDLE_MS = 10_000;
+
 /** How often every engine is checked in the background. */
 const CHECK_INTERVAL_MS = 60_000;
 
@@ -135,6 +138,8 @@ export class RemoteEngines {
           headers: headersOf(engine),
           signal: this.#closing.signal,
           ...this.timeouts,
+          // Adding an engine waits on its check: a server that accepts and never answers is down soon.
+          idleTimeoutMs: Math.min(this.timeouts.idleTimeoutMs ?? CHECK_IDLE_MS, CHECK_IDLE_MS),
         }),
       );
       const text = await readBounded(response.body, MAX_LIST_BYTES, hostOf(engine));
