@@ -94,7 +94,7 @@ describe('a Lodge core as the remote engine of another', () => {
       [{ name: 'bad', baseUrl: 'ftp://127.0.0.1/v1' }, 'http:// or https://'],
       [{ name: 'bad', baseUrl: 'http://user:pw@127.0.0.1:1/v1' }, 'not in the URL'],
       [{ name: 'bad', baseUrl: 'http://127.0.0.1:1/v1?x=1' }, 'no query'],
-      [{ name: 'Bad Name', baseUrl: 'http://127.0.0.1:1/v1' }, 'An engine name'],
+      [{ name: 'bad name', baseUrl: 'http://127.0.0.1:1/v1' }, 'An engine name'],
       [{ name: 'bad', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'has space' }, 'printable'],
       [{ name: 'bad' }, 'baseUrl is required'],
     ] as const) {

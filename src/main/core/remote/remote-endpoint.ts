@@ -1,14 +1,14 @@
 import { LodgeError } from '../errors';
 
 /** What a remote engine's name may be: the prefix of its models' names (`name/model`). */
-const ENGINE_NAME = /^[a-z0-9][a-z0-9._-]{0,39}$/;
+const ENGINE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
 
 /** A checked engine name, or a clear `invalid_request`. */
 export function checkEngineName(name: string): string {
   if (!ENGINE_NAME.test(name)) {
     throw new LodgeError(
       'invalid_request',
-      'An engine name is 1 to 40 lower-case letters, digits, dots, dashes or underscores, starting with a letter or digit.',
+      'An engine name is 1 to 40 letters, digits, dots, dashes or underscores, starting with a letter or digit.',
       { param: 'name' },
     );
   }
