@@ -94,6 +94,12 @@ describe('remote engines in the window', () => {
     await expect
       .poll(() => page.getByTestId('compare-0').locator('.stats').textContent(), POLL)
       .toMatch(/\d+ tokens/);
+
+    // Monitor says which target served the routed request.
+    await page.goto(`${server.url}/#/monitor`);
+    await expect
+      .poll(() => page.getByTestId('routed-requests').textContent(), POLL)
+      .toContain('served far/qwen-remote');
     await close();
   });
 });
