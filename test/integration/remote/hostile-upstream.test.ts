@@ -27,6 +27,7 @@ describe('a hostile upstream cannot hang, flood, redirect or break Lodge', () =>
   let elsewhereHits = 0;
   const hits = new Map<string, number>();
   const held = new Set<ServerResponse>();
+  const askedFor: string[] = [];
   let slowClosed: Promise<void> = Promise.resolve();
   let onSlowClose = () => {};
   let openai: OpenAI;
@@ -36,7 +37,12 @@ describe('a hostile upstream cannot hang, flood, redirect or break Lodge', () =>
     const path = rest.join('/');
     const key = `${mode} ${path}`;
     hits.set(key, (hits.get(key) ?? 0) + 1);
-    request.resume();
+    let body = '';
+    request.on('data', (piece: Buffer) => (body += piece.toString()));
+    request.on('end', () => {
+      if (mode === 'plain' && path === 'chat/completions')
+        askedFor.push((JSON.parse(body) as { model: string }).model);
+    });
     const sse = () => response.writeHead(200, { 'content-type': 'text/event-stream' });
     if (mode === 'stall') {
       held.add(response);
@@ -91,7 +97,7 @@ describe('a hostile upstream cannot hang, flood, redirect or break Lodge', () =>
       env: { LODGE_REMOTE_IDLE_TIMEOUT_MS: '1500', LODGE_REMOTE_CONNECT_TIMEOUT_MS: '1500' },
     });
     openai = new OpenAI({ baseURL: `${core.url}/v1`, apiKey: 'x', maxRetries: 0 });
-    for (const mode of ['stall', 'huge', 'redirect', 'broken', 'cut', 'slow', 'flaky']) {
+    for (const mode of ['stall', 'huge', 'redirect', 'broken', 'cut', 'slow', 'flaky', 'plain']) {
       const response = await fetch(`${core.url}/app/engines`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -178,6 +184,20 @@ describe('a hostile upstream cannot hang, flood, redirect or break Lodge', () =>
     });
     expect(answer.choices[0]?.message.content).toBe('Hi');
     expect(hits.get('flaky chat/completions')).toBe(2);
+  });
+
+  it('asks a server that lists a bare model name for it, without the :latest an Ollama client adds', async () => {
+    const response = await fetch(`${core.url}/api/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'plain/m:latest',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: false,
+      }),
+    });
+    expect(((await response.json()) as { message: { content: string } }).message.content).toBe('Hi');
+    expect(askedFor).toEqual(['m']);
   });
 
   it('a client that leaves mid-stream closes the upstream connection', async () => {

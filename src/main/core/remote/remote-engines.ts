@@ -194,7 +194,11 @@ export class RemoteEngines {
     if (slash <= 0 || slash === name.length - 1) return null;
     const engine = name.slice(0, slash);
     if (!this.has(engine)) return null;
-    return { engine, model: name.slice(slash + 1) };
+    const model = name.slice(slash + 1);
+    // Ollama's clients add `:latest`; a server that lists the bare name is asked for that.
+    const listed = this.#states.get(engine)?.models ?? [];
+    const bare = model.endsWith(':latest') ? model.slice(0, -':latest'.length) : model;
+    return { engine, model: !listed.includes(model) && listed.includes(bare) ? bare : model };
   }
 
   /** Generates on a remote engine, as the engine's own events; the last is `done`. */
