@@ -183,7 +183,17 @@ export type GenerateEvent =
       readonly stats: GenerationStats;
       /** The stop string that ended the output, when one did. */
       readonly stopSequence?: string;
+      /** Tool calls a remote engine returned already parsed (a local model's stay in its text). */
+      readonly calls?: readonly { readonly name: string; readonly arguments: Record<string, unknown> }[];
+      /** For a model alias or a remote model: which target served, and which failed before it. */
+      readonly route?: RouteNote;
     };
+
+/** Which target of a model alias (or which remote model) served a generation, and which failed first. */
+export interface RouteNote {
+  readonly served: string;
+  readonly failed: readonly { readonly target: string; readonly reason: string }[];
+}
 
 /** A batch of embeddings. */
 export interface EmbedRequest {

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'conflict',
   'cancelled',
   'unavailable',
+  'upstream_failed',
   'shutting_down',
   'insufficient_storage',
   'not_implemented',

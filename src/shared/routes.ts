@@ -44,6 +44,18 @@ import {
   UnloadModelSchema,
   UnloadResultSchema,
 } from './contract/models';
+import {
+  AddEngineSchema,
+  AliasParamsSchema,
+  CreateAliasSchema,
+  EngineParamsSchema,
+  ModelAliasListSchema,
+  ModelAliasSchema,
+  RemoteEngineListSchema,
+  RemoteEngineSchema,
+  RemovedSchema,
+  SaveAliasSchema,
+} from './contract/remote';
 import { SettingsPatchSchema, SettingsViewSchema } from './contract/settings';
 import { revisionRoutes } from './revision-routes';
 import {
@@ -263,6 +275,39 @@ export const appRoutes = {
     path: '/app/inferences',
     query: InferenceQuerySchema,
     response: InferenceListSchema,
+  },
+  /** Remote OpenAI-compatible engines, with their health and models. */
+  engines: { method: 'GET', path: '/app/engines', response: RemoteEngineListSchema },
+  /** Adds a remote engine (or changes one), then checks it. */
+  addEngine: { method: 'POST', path: '/app/engines', body: AddEngineSchema, response: RemoteEngineSchema },
+  /** Checks a remote engine now: its model list, and how long that took. */
+  checkEngine: {
+    method: 'POST',
+    path: '/app/engines/:name/check',
+    params: EngineParamsSchema,
+    response: RemoteEngineSchema,
+  },
+  removeEngine: {
+    method: 'DELETE',
+    path: '/app/engines/:name',
+    params: EngineParamsSchema,
+    response: RemovedSchema,
+  },
+  aliases: { method: 'GET', path: '/app/aliases', response: ModelAliasListSchema },
+  /** Adds an alias or replaces its targets, its name in the body. */
+  createAlias: { method: 'POST', path: '/app/aliases', body: CreateAliasSchema, response: ModelAliasSchema },
+  saveAlias: {
+    method: 'PUT',
+    path: '/app/aliases/:name',
+    params: AliasParamsSchema,
+    body: SaveAliasSchema,
+    response: ModelAliasSchema,
+  },
+  removeAlias: {
+    method: 'DELETE',
+    path: '/app/aliases/:name',
+    params: AliasParamsSchema,
+    response: RemovedSchema,
   },
 } as const satisfies Record<string, RouteSpec>;
 

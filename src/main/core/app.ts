@@ -8,6 +8,8 @@ import { migrations } from './db/migrations';
 import { ConversationRepository } from './db/conversation-repository';
 import { DownloadRepository } from './db/download-repository';
 import { ModelRepository } from './db/model-repository';
+import { ModelAliasRepository } from './db/model-alias-repository';
+import { RemoteEngineRepository } from './db/remote-engine-repository';
 import { DownloadManager } from './hub/download-manager';
 import { HubClient } from './hub/hub-client';
 import { MetricsHistoryRepository } from './db/metrics-history-repository';
@@ -16,7 +18,7 @@ import { ResponseRepository } from './db/response-repository';
 import { SettingsRepository } from './db/settings-repository';
 import { createHttpServer, type HttpServer } from './api/server';
 import { settlesWithin, systemClock } from './engine/clock';
-import { Engine } from './engine/engine';
+import type { Engine } from './engine/engine';
 import { physicalCores, systemMemory } from './engine/hardware';
 import { RunnerProcess } from './engine/runner-process';
 import { Scheduler } from './engine/scheduler';
@@ -30,6 +32,9 @@ import { DisposableStack } from './lifecycle';
 import { schedulerPolicy } from './model-policy';
 import { createLogSink, type Logger } from './logging/logger';
 import { dataPaths, ensureDataDirs, type DataPaths } from './paths';
+import { ModelAliases } from './remote/model-aliases';
+import { RemoteEngines, type RemoteTimeouts } from './remote/remote-engines';
+import { RoutedEngine } from './remote/routed-engine';
 import { SettingsService } from './settings-service';
 import { LODGE_VERSION } from './version';
 
@@ -138,7 +143,24 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       logger: logger.child({ component: 'scheduler' }),
     });
     stack.add(() => scheduler.dispose());
-    const engine = new Engine(catalog, scheduler, inferences, logger.child({ component: 'engine' }));
+    const remotes = new RemoteEngines(
+      new RemoteEngineRepository(db),
+      logger.child({ component: 'remote' }),
+      remoteTimeouts(options.env),
+    );
+    remotes.start();
+    stack.add(() => remotes.dispose());
+    // The aliases check their targets against the engine, which routes through the aliases.
+    const routed: RoutedEngine = new RoutedEngine(
+      catalog,
+      scheduler,
+      inferences,
+      logger.child({ component: 'engine' }),
+      remotes,
+      () => aliases,
+    );
+    const aliases = new ModelAliases(new ModelAliasRepository(db), (name) => routed.kindOf(name));
+    const engine: Engine = routed;
     const hub = new HubClient({
       endpoint: () => settings.values.hubEndpoint,
       token: () => settings.values.hubToken,
@@ -162,6 +184,8 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       hub,
       downloads,
       conversations: new ConversationRepository(db),
+      remotes,
+      aliases,
       responses: new ResponseRepository(db),
       dirs: { dataDir: paths.root, cacheDir: paths.cache },
       demoScript: join(dirname(options.runnerPath), 'demo-models.js'),
@@ -243,4 +267,21 @@ function hubTrustedOrigins(env: NodeJS.ProcessEnv): string[] {
       return [];
     }
   });
+}
+
+/**
+ * `LODGE_REMOTE_CONNECT_TIMEOUT_MS`, `LODGE_REMOTE_IDLE_TIMEOUT_MS`: how long a remote engine may
+ * take to accept a connection (default 5 s) and stay silent once connected (default 120 s).
+ */
+function remoteTimeouts(env: NodeJS.ProcessEnv): RemoteTimeouts {
+  const ms = (text: string | undefined) => {
+    const value = Number(text);
+    return text !== undefined && Number.isInteger(value) && value > 0 ? value : undefined;
+  };
+  const connect = ms(env.LODGE_REMOTE_CONNECT_TIMEOUT_MS);
+  const idle = ms(env.LODGE_REMOTE_IDLE_TIMEOUT_MS);
+  return {
+    ...(connect !== undefined ? { connectTimeoutMs: connect } : {}),
+    ...(idle !== undefined ? { idleTimeoutMs: idle } : {}),
+  };
 }

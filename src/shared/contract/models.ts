@@ -35,6 +35,10 @@ export type ModelSummary = z.infer<typeof ModelSummarySchema>;
 export const ModelListSchema = z.object({
   models: z.array(ModelSummarySchema),
   unreadable: z.array(z.object({ id: z.string(), reason: z.string() })),
+  /** The models of the remote engines (`engine/model`), with their engine's health at its last check. */
+  remote: z
+    .array(z.object({ id: z.string(), engine: z.string(), status: z.enum(['up', 'down', 'unknown']) }))
+    .optional(),
 });
 
 /**

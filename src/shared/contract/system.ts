@@ -79,6 +79,8 @@ export const RequestRecordSchema = z.object({
   promptTokens: z.number().int().nullable(),
   /** Tokens generated; for an aborted stream, those generated before the client left. */
   completionTokens: z.number().int().nullable(),
+  /** For a model alias or a remote model: the target that served, then each that failed before it. */
+  route: z.string().nullable().optional(),
 });
 
 /** Parsed form of {@link RequestRecordSchema}. */

@@ -29,6 +29,8 @@ export const DEFAULT_STATUS: Readonly<Record<ErrorCode, number>> = {
   runner_crashed: 500,
   not_implemented: 501,
   unavailable: 503,
+  // A remote engine answered, but with something Lodge cannot use (a 5xx, a broken stream).
+  upstream_failed: 502,
   shutting_down: 503,
   insufficient_storage: 507,
 };

@@ -16,6 +16,8 @@ export interface RequestUsage {
   readonly completionTokens?: number;
   /** How the generation ended, once it did (`cancelled` when it was stopped before its end). */
   readonly finishReason?: string;
+  /** For a model alias or a remote model: which target served, and which failed before it. */
+  readonly route?: string;
 }
 
 declare module 'fastify' {
@@ -133,6 +135,7 @@ export function registerRequestLog(
       model: usage?.model.slice(0, 512) ?? null,
       promptTokens: usage?.promptTokens ?? null,
       completionTokens: usage?.completionTokens ?? null,
+      route: usage?.route?.slice(0, 1024) ?? null,
     };
     observe?.(entry);
     try {

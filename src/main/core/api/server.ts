@@ -15,6 +15,8 @@ import type { HubClient } from '../hub/hub-client';
 import type { ModelCatalog } from '../library/model-catalog';
 import type { InferenceLog } from '../metrics/inference-log';
 import type { MetricsHistory } from '../metrics/metrics-history';
+import type { ModelAliases } from '../remote/model-aliases';
+import type { RemoteEngines } from '../remote/remote-engines';
 import { PrometheusMetrics } from '../metrics/prometheus';
 import type { LogRing } from '../logging/log-ring';
 import type { Logger } from '../logging/logger';
@@ -30,6 +32,7 @@ import { registerHubRoutes } from './app/hub-routes';
 import { registerImageRoutes } from './app/image-routes';
 import { registerLibraryRoutes } from './app/library-routes';
 import { registerMonitorRoutes } from './app/monitor-routes';
+import { registerRemoteRoutes } from './app/remote-routes';
 import { registerAppRoutes } from './app/routes';
 import { answerClientError, registerErrorHandling, sendError, toLodgeError } from './error-handler';
 import { registerJsonBodyParser } from './json-body';
@@ -62,6 +65,9 @@ export interface HttpServerDeps {
   readonly requests: RequestLogRepository;
   /** The Monitor's last hour; it counts each request the request log records. */
   readonly history: MetricsHistory;
+  /** Remote OpenAI-compatible engines and the model aliases that route over them. */
+  readonly remotes: RemoteEngines;
+  readonly aliases: ModelAliases;
   readonly rendererDir: string | null;
   readonly info: () => AppInfo;
   readonly startedAt: number;
@@ -142,10 +148,11 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerAppRoutes(fastify, deps, policy);
   registerMonitorRoutes(fastify, deps.history, deps.requests);
   registerEngineRoutes(fastify, deps.engine, deps.inferences);
-  registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs);
+  registerLibraryRoutes(fastify, deps.catalog, deps.engine, deps.dirs, () => deps.remotes.modelViews());
   registerExportRoutes(fastify, deps.catalog, deps.dirs.dataDir);
   registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog, deps.settings);
   registerConversationRoutes(fastify, deps.conversations);
+  registerRemoteRoutes(fastify, deps.remotes, deps.aliases);
   registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);
   const gallery = new Gallery(join(deps.dirs.dataDir, 'images'));
   registerOpenAiRoutes(fastify, deps.engine, gallery);

@@ -168,4 +168,22 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE downloads ADD COLUMN committed_at TEXT;  -- when the hub says the commit was made
     `,
   },
+  {
+    version: 9,
+    name: 'remote engines and model aliases',
+    sql: `
+      CREATE TABLE remote_engines (
+        name       TEXT PRIMARY KEY,      -- the prefix of its models' names: name/model
+        base_url   TEXT NOT NULL,         -- normalized, ending in /v1
+        api_key    TEXT,                  -- sent as a bearer token; never answered back
+        added_at   TEXT NOT NULL
+      ) STRICT;
+      CREATE TABLE model_aliases (
+        name       TEXT PRIMARY KEY,
+        targets    TEXT NOT NULL,         -- JSON: model names in the order they are tried
+        updated_at TEXT NOT NULL
+      ) STRICT;
+      ALTER TABLE request_log ADD COLUMN route TEXT;
+    `,
+  },
 ];

@@ -16,6 +16,7 @@ interface RequestRow {
   model: string | null;
   prompt_tokens: number | null;
   completion_tokens: number | null;
+  route: string | null;
 }
 
 /** How many requests the log keeps; older rows are pruned as new ones arrive. */
@@ -44,11 +45,12 @@ export class RequestLogRepository {
         string | null,
         number | null,
         number | null,
+        string | null,
       ]
     >(
       `INSERT INTO request_log (time, method, path, status, duration_ms, family, request_id,
-         outcome, error_code, model, prompt_tokens, completion_tokens)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         outcome, error_code, model, prompt_tokens, completion_tokens, route)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#recent = db.prepare<[number], RequestRow>('SELECT * FROM request_log ORDER BY id DESC LIMIT ?');
     this.#failed = db.prepare<[number], RequestRow>(
@@ -85,6 +87,7 @@ export class RequestLogRepository {
       record.model,
       record.promptTokens,
       record.completionTokens,
+      record.route ?? null,
     );
     if (++this.#sincePrune >= 500) {
       this.#sincePrune = 0;
@@ -121,5 +124,6 @@ function toRecord(row: RequestRow): RequestRecord {
     model: row.model,
     promptTokens: row.prompt_tokens,
     completionTokens: row.completion_tokens,
+    route: row.route,
   };
 }

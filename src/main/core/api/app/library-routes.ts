@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import type { ModelParamsSchema } from '../../../../shared/contract/library';
+import type { RouteOutput } from '../../../../shared/routes';
 import type { Engine } from '../../engine/engine';
 import type { ModelCatalog } from '../../library/model-catalog';
 import { contractRoute } from '../contract-route';
@@ -15,9 +16,14 @@ export function registerLibraryRoutes(
   catalog: ModelCatalog,
   engine: Engine,
   dirs: { dataDir: string; cacheDir: string },
+  remote: () => RouteOutput<'models'>['remote'] = () => [],
 ): void {
   const idOf = (params: Params) => `${params.owner}/${params.name}`;
-  const list = () => ({ models: catalog.entries().map(modelSummary), unreadable: catalog.unreadable() });
+  const list = () => ({
+    models: catalog.entries().map(modelSummary),
+    unreadable: catalog.unreadable(),
+    remote: remote(),
+  });
   contractRoute(app, 'models', list);
   contractRoute(app, 'model', ({ params }) => modelDetail(catalog.get(idOf(params))));
   contractRoute(app, 'importModel', async ({ body }) => modelDetail(await catalog.import(body)));

@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { GenerateEvent, GenerateRequest, TokenLogprob } from '../../../../shared/engine';
+import type { GenerateEvent, GenerateRequest, RouteNote, TokenLogprob } from '../../../../shared/engine';
 import type { Engine } from '../../engine/engine';
 import { isLodgeError, LodgeError } from '../../errors';
 import { noteError, noteUsage } from '../request-log';
 import { clientGone, openStream } from '../streaming';
-import { parseToolCalls, ToolCallHoldback } from '../tool-calls';
+import { parseToolCalls, ToolCallHoldback, type ToolCall } from '../tool-calls';
 import type { CollectedGeneration, GenerationEnd, GenerationStart, StreamFormatter } from './formatter';
 import { logStreamFailure } from './stream-failure';
 
@@ -132,7 +132,7 @@ export class Generation {
     });
     const { content, calls } =
       this.tools.size > 0 ? parseToolCalls(text, this.tools) : { content: text, calls: [] };
-    return { ...done, content, calls, logprobs };
+    return { ...done, content, calls: [...calls, ...done.calls], logprobs };
   }
 
   /**
@@ -156,7 +156,7 @@ export class Generation {
       const { content, calls } = holdback
         ? parseToolCalls(holdback.finish(), this.tools)
         : { content: '', calls: [] };
-      write(formatter.finish({ ...done, content, calls }));
+      write(formatter.finish({ ...done, content, calls: [...calls, ...done.calls] }));
     } catch (error) {
       logStreamFailure(request.log, error);
       const failure = isLodgeError(error)
@@ -183,10 +183,9 @@ export class Generation {
    * `done`, so that the engine's generator finishes and releases the model; one left suspended at
    * its last event would hold the runner forever.
    */
-  async #drain(
-    onText: (event: Extract<GenerateEvent, { type: 'text' }>) => void,
-  ): Promise<Pick<GenerationEnd, 'finishReason' | 'stopSequence' | 'stats' | 'totalMs'>> {
-    let done: Pick<GenerationEnd, 'finishReason' | 'stopSequence' | 'stats' | 'totalMs'> | null = null;
+  async #drain(onText: (event: Extract<GenerateEvent, { type: 'text' }>) => void): Promise<Ended> {
+    let done: Ended | null = null;
+    let route: string | undefined;
     try {
       let generated = 0;
       for (let step = this.first; !step.done; step = await this.events.next()) {
@@ -196,13 +195,16 @@ export class Generation {
           generated += event.tokens;
           noteUsage(this.exchange.request, { model: this.call.model, completionTokens: generated });
           onText(event);
-        } else
+        } else {
           done = {
             finishReason: event.finishReason,
             stopSequence: event.stopSequence ?? null,
             stats: event.stats,
             totalMs: performance.now() - this.started,
+            calls: event.calls ?? [],
           };
+          if (event.route) route = routeText(event.route);
+        }
       }
     } finally {
       // A formatter that threw leaves the generator suspended: end it, so the model is released.
@@ -214,7 +216,19 @@ export class Generation {
       promptTokens: done.stats.promptTokens,
       completionTokens: done.stats.completionTokens,
       finishReason: done.finishReason,
+      ...(route !== undefined ? { route } : {}),
     });
     return done;
   }
+}
+
+/** What {@link Generation} reads off the `done` event: the end, and calls a remote returned parsed. */
+type Ended = Pick<GenerationEnd, 'finishReason' | 'stopSequence' | 'stats' | 'totalMs'> & {
+  readonly calls: readonly ToolCall[];
+};
+
+/** A route as the request log keeps it: `served lab/m; failed local/x (why), …`. */
+function routeText(route: RouteNote): string {
+  const failed = route.failed.map((entry) => `${entry.target} (${entry.reason})`).join(', ');
+  return failed === '' ? `served ${route.served}` : `served ${route.served}; failed ${failed}`;
 }
