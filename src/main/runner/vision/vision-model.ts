@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { visionFamilyRefusal } from '../../../shared/vision-families';
 import { positiveInt, readJson, tokenIds, type JsonObject } from '../model/model-files';
 import {
   openSession,
@@ -23,20 +24,6 @@ import {
   type DecoderFeeds,
 } from './vision-graphs';
 
-/** The model families whose exports Lodge runs as vision-language models. */
-const FAMILIES = new Set(['idefics3', 'smolvlm']);
-/** Families transformers.js runs that Lodge does not yet, named in the refusal. */
-const OTHER_FAMILIES: Readonly<Record<string, string>> = {
-  qwen2_vl: 'Qwen2-VL',
-  qwen2_5_vl: 'Qwen2.5-VL',
-  florence2: 'Florence-2',
-  phi3_v: 'Phi-3.5-vision',
-  llava: 'LLaVA',
-  llava_onevision: 'LLaVA-OneVision',
-  paligemma: 'PaliGemma',
-  gemma3: 'Gemma 3',
-  moondream1: 'Moondream',
-};
 /** Prompt positions per prefill run: bounds memory and lets a cancel land between chunks. */
 const PREFILL_CHUNK = 512;
 /** Without a logits-to-keep input, a chunk returns logits for every position: cap their size. */
@@ -80,13 +67,8 @@ export class VisionLanguageModel {
     name = basename(dir),
   ): Promise<{ model: VisionLanguageModel; opened: OpenedSession }> {
     const config = readJson(dir, 'config.json', true);
-    const family = typeof config.model_type === 'string' ? config.model_type : 'unknown';
-    if (!FAMILIES.has(family)) {
-      throw new RunnerError(
-        'model_load_failed',
-        `${name} is a ${OTHER_FAMILIES[family] ?? family} vision-language model (model_type "${family}"); Lodge runs SmolVLM and Idefics3 exports.`,
-      );
-    }
+    const refusal = visionFamilyRefusal(typeof config.model_type === 'string' ? config.model_type : null);
+    if (refusal !== null) throw new RunnerError('model_load_failed', `${name} ${refusal}.`);
     const text = object(config.text_config);
     const generation = readJson(dir, 'generation_config.json');
     const files = visionGraphFiles(modelFile, name);
