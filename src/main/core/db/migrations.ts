@@ -146,4 +146,12 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    name: 'message-images',
+    sql: `
+      -- JSON: the data URLs of the images a chat message carries; NULL for none.
+      ALTER TABLE messages ADD COLUMN images TEXT;
+    `,
+  },
 ];
