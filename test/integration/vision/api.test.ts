@@ -14,6 +14,8 @@ import { testImage, TINY_VLM, vlmPath } from '../../fixtures/vlm';
 import { transformersVisionGreedy } from './reference';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const NEW_TOKENS = 8;
 const QUESTION = 'What is in this picture?';
@@ -176,7 +178,7 @@ describe('images into chat through the API families', () => {
   });
 
   it.each([
-    ['an http URL', 'https://example.com/cat.png', /does not download images.*data URL/],
+    ['an http URL (remote images off)', 'https://example.com/cat.png', /only when allowRemoteImages is on/],
     ['a data URL of text', 'data:text/plain;base64,aGVsbG8=', /data URL of text\/plain/],
     [
       'bytes that are no image',
@@ -215,6 +217,86 @@ describe('images into chat through the API families', () => {
     ).rejects.toMatchObject({
       status: 400,
       message: expect.stringMatching(/17 images; Lodge takes at most 16/),
+    });
+  });
+});
+
+describe('remote image URLs with allowRemoteImages on', () => {
+  const data = tempDir();
+  let core: TestCore;
+  let images: Server;
+  let origin: string;
+  let image: Buffer;
+  let openai: OpenAI;
+  const ask = (url: string) =>
+    openai.chat.completions.create({
+      model: VLM,
+      temperature: 0,
+      max_tokens: NEW_TOKENS,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url } },
+            { type: 'text', text: QUESTION },
+          ],
+        },
+      ],
+    });
+
+  beforeAll(async () => {
+    image = await testImage(80, 50, 1);
+    images = createServer((request, response) => {
+      if (request.url === '/cat.png') response.writeHead(200, { 'content-type': 'image/png' }).end(image);
+      else if (request.url === '/elsewhere')
+        // The same machine by another name: not the trusted origin, so a private address.
+        response
+          .writeHead(302, { location: `http://localhost:${(images.address() as AddressInfo).port}/cat.png` })
+          .end();
+      else if (request.url === '/huge.png')
+        response.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(9 * 1024 * 1024));
+      else response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+    const models = join(data.path, 'models');
+    mkdirSync(join(models, 'test'), { recursive: true });
+    cpSync(vlmPath(TINY_VLM), join(models, 'test', 'smolvlm'), {
+      recursive: true,
+      filter: (source) => !source.endsWith('.complete'),
+    });
+    // The configured hub's origin is the one non-public place images may come from.
+    core = await startTestCore({
+      dataDir: data.path,
+      env: { LODGE_ALLOW_REMOTE_IMAGES: 'true', HF_ENDPOINT: origin },
+    });
+    openai = new OpenAI({ baseURL: `${core.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await core.dispose();
+    await new Promise((resolve) => images.close(resolve));
+    data.remove();
+  });
+
+  it('fetches an image URL and answers as it does for the same image sent inline', async () => {
+    const inline = await ask(`data:image/png;base64,${image.toString('base64')}`);
+    const fetched = await ask(`${origin}/cat.png`);
+    expect(fetched.choices[0]?.message.content).toBe(inline.choices[0]?.message.content);
+    expect(fetched.usage?.prompt_tokens).toBe(inline.usage?.prompt_tokens);
+  });
+
+  it('refuses a redirect to a private address, a missing image and one over the size bound', async () => {
+    await expect(ask(`${origin}/elsewhere`)).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/localhost is a private, loopback or internal address/),
+    });
+    await expect(ask(`${origin}/missing.png`)).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/could not be fetched: the server answered 404/),
+    });
+    await expect(ask(`${origin}/huge.png`)).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/larger than 8 MiB/),
     });
   });
 });

@@ -12,8 +12,8 @@ export const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
 const FORMATS = 'png, jpeg, webp or gif';
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** The format the bytes start like, or null. */
-function sniff(bytes: Uint8Array): string | null {
+/** The image format the bytes start like (png, jpeg, gif, webp), or null. */
+export function imageFormat(bytes: Uint8Array): string | null {
   const at = (offset: number, text: string) =>
     [...text].every((char, index) => bytes[offset + index] === char.charCodeAt(0));
   if (bytes[0] === 0x89 && at(1, 'PNG')) return 'png';
@@ -35,7 +35,7 @@ export function imageFromBase64(text: string, param: string): Uint8Array {
       { param },
     );
   const bytes = new Uint8Array(Buffer.from(compact, 'base64'));
-  if (sniff(bytes) === null)
+  if (imageFormat(bytes) === null)
     throw new LodgeError('invalid_request', `${param} is not a ${FORMATS} image.`, { param });
   return bytes;
 }
@@ -63,7 +63,7 @@ export function imageFromUrl(url: string, param: string): Uint8Array {
   if (/^https?:/i.test(url))
     throw new LodgeError(
       'invalid_request',
-      `${param} is an http(s) URL; Lodge does not download images for a request. Send the image itself as a data URL (data:image/png;base64,…).`,
+      `${param} is an http(s) URL, and Lodge downloads images for a request only when allowRemoteImages is on in Settings. Send the image itself as a data URL (data:image/png;base64,…), or turn the setting on.`,
       { param },
     );
   throw new LodgeError('invalid_request', `${param} is not a data URL (data:image/png;base64,…).`, { param });

@@ -30,6 +30,7 @@ import { registerJsonBodyParser } from './json-body';
 import { registerKserveRoutes } from './kserve/routes';
 import { registerOllamaRoutes } from './ollama/routes';
 import { registerOpenAiRoutes } from './openai/routes';
+import { registerRemoteImages } from './remote-images';
 import { registerResponsesRoutes } from './responses/routes';
 import { registerOpenApi, registerOpenApiRoute } from './openapi';
 import { registerRequestLog } from './request-log';
@@ -138,6 +139,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerHubRoutes(fastify, deps.hub, deps.downloads, deps.catalog, deps.settings);
   registerConversationRoutes(fastify, deps.conversations);
   registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);
+  registerRemoteImages(fastify, deps.settings);
   registerOpenAiRoutes(fastify, deps.engine);
   registerResponsesRoutes(fastify, deps.engine, deps.responses);
   registerAnthropicRoutes(fastify, deps.engine);
