@@ -207,6 +207,40 @@ describe('images into chat through the API families', () => {
     await expect(failure).rejects.toMatchObject({ status: 400, message: expect.stringMatching(message) });
   });
 
+  it('says in Ollama /api/show that the model sees images', async () => {
+    const shown = await new Ollama({ host: core.url }).show({ model: VLM });
+    expect(shown.capabilities).toEqual(['completion', 'vision']);
+  });
+
+  it('turns remote image URLs on from Settings, still refusing private addresses', async () => {
+    const patch = (value: boolean | null) =>
+      fetch(`${core.url}/app/settings`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ allowRemoteImages: value }),
+      });
+    expect((await patch(true)).status).toBe(200);
+    try {
+      await expect(
+        openai.chat.completions.create({
+          model: VLM,
+          messages: [
+            {
+              role: 'user',
+              content: [{ type: 'image_url', image_url: { url: 'http://127.0.0.1:9/cat.png' } }],
+            },
+          ],
+        }),
+      ).rejects.toMatchObject({
+        status: 400,
+        param: 'messages[0].content[0].image_url',
+        message: expect.stringMatching(/127\.0\.0\.1 is a private, loopback or internal address/),
+      });
+    } finally {
+      expect((await patch(null)).status).toBe(200);
+    }
+  });
+
   it('refuses more images than one request may carry', async () => {
     const parts = Array.from({ length: 17 }, () => ({
       type: 'image_url' as const,
