@@ -81,3 +81,16 @@ export function withVisionModel(
     },
   };
 }
+
+/**
+ * The vision encoder and token embedding graphs that go with a vision-language decoder
+ * (`onnx/decoder_model_merged_q4.onnx` → `onnx/vision_encoder_q4.onnx`, `onnx/embed_tokens_q4.onnx`)
+ * among `files`, so a hub download of one variant brings all three; none for other graphs.
+ */
+export function visionSiblings<T extends { readonly path: string }>(files: readonly T[], graph: T): T[] {
+  const match = /^(.*\/)?decoder_model_merged(_[a-z0-9]+)?\.onnx$/.exec(graph.path);
+  if (!match) return [];
+  const [, folder = '', suffix = ''] = match;
+  const wanted = new Set([`${folder}vision_encoder${suffix}.onnx`, `${folder}embed_tokens${suffix}.onnx`]);
+  return files.filter((file) => wanted.has(file.path));
+}
