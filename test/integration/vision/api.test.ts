@@ -96,6 +96,26 @@ describe('images into chat through the API families', () => {
     expect(streamed).toBe(expected);
   });
 
+  it('chats without an image too, as transformers.js does for text alone', async () => {
+    const ids = await transformersVisionGreedy(
+      vlmPath(TINY_VLM),
+      [{ role: 'user', content: [{ type: 'text', text: QUESTION }] }],
+      [],
+      NEW_TOKENS,
+    );
+    const answer = await openai.chat.completions.create({
+      model: VLM,
+      messages: [{ role: 'user', content: QUESTION }],
+      temperature: 0,
+      max_tokens: NEW_TOKENS,
+    });
+    const tokenizer = new Tokenizer(
+      JSON.parse(readFileSync(join(vlmPath(TINY_VLM), 'tokenizer.json'), 'utf8')) as object,
+      JSON.parse(readFileSync(join(vlmPath(TINY_VLM), 'tokenizer_config.json'), 'utf8')) as object,
+    );
+    expect(answer.choices[0]?.message.content).toBe(tokenizer.decode(ids, { skip_special_tokens: true }));
+  });
+
   it('answers Ollama images in /api/chat and /api/generate', async () => {
     const ollama = new Ollama({ host: core.url });
     const base64 = image.toString('base64');
