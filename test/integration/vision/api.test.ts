@@ -155,6 +155,24 @@ describe('images into chat through the API families', () => {
       ],
     });
     expect(message.content[0]).toMatchObject({ type: 'text', text: expected });
+    // Counting tokens sees the image's tokens, as the answer's usage does.
+    const counted = await anthropic.messages.countTokens({
+      model: VLM,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'image',
+              source: { type: 'base64', media_type: 'image/png', data: image.toString('base64') },
+            },
+            { type: 'text', text: QUESTION },
+          ],
+        },
+      ],
+    });
+    expect(counted.input_tokens).toBe(message.usage.input_tokens);
+    expect(counted.input_tokens).toBeGreaterThan(7 * 4);
   });
 
   it('answers a Responses input_image', async () => {
