@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { inspectModelFolder } from '../../../src/main/core/library/model-folder';
 import { writeDemoVision } from '../../fixtures/demo-vision';
 import { testImage, TINY_VLM, vlmPath } from '../../fixtures/vlm';
-import { startTestCore } from '../../helpers/core';
+import { RunnerProcess } from '../../../src/main/core/engine/runner-process';
+import { BUILT_RUNNER, startTestCore } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
 
 describe('vision-language model folders', () => {
@@ -52,6 +53,27 @@ describe('vision-language model folders', () => {
     expect(inspectModelFolder(dir, 'test/qwen')).toEqual({
       reason: expect.stringMatching(/is a Qwen2-VL vision-language model .*Lodge runs SmolVLM and Idefics3/),
     });
+  });
+
+  it('refuses to load a model whose logits are not finite, saying so', async () => {
+    const dir = vlmPath({ ...TINY_VLM, poison: true });
+    const runner = new RunnerProcess('test/poisoned', BUILT_RUNNER);
+    try {
+      await runner.ready;
+      await expect(
+        runner.load({
+          modelId: 'test/poisoned',
+          task: 'image-text-to-text',
+          dir,
+          modelFile: join(dir, 'onnx', 'decoder_model_merged.onnx'),
+          providers: ['cpu'],
+          threads: 1,
+          cacheDir: null,
+        }),
+      ).rejects.toThrow(/test\/poisoned failed its load check .*logits are not finite/);
+    } finally {
+      await runner.stop();
+    }
   });
 
   it('writes a demo vision model that a fresh core lists and answers with an image', async () => {

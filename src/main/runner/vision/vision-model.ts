@@ -114,6 +114,7 @@ export class VisionLanguageModel {
         hidden,
         layout,
       );
+      await model.#check(name);
       return { model, opened: opened[2] as OpenedSession };
     } catch (error) {
       await Promise.all(opened.map((item) => item.session.release()));
@@ -179,6 +180,7 @@ export class VisionLanguageModel {
       if (signal?.aborted) throw new RunnerError('cancelled', 'The request was cancelled.');
       const end = Math.min(ids.length, start + chunk);
       logits = await this.#decode(
+        this.cache,
         ids.slice(start, end),
         embeds.subarray(start * this.hidden, end * this.hidden),
       );
@@ -189,7 +191,7 @@ export class VisionLanguageModel {
   /** Feeds one generated token after the cache and returns the logits that follow it. */
   async step(token: number): Promise<Float32Array> {
     const embeds = await this.embeddings([token], []);
-    return this.#decode([token], embeds);
+    return this.#decode(this.cache, [token], embeds);
   }
 
   /** Marks the model busy for one sequence (one at a time: they share the KV cache). */
@@ -233,8 +235,56 @@ export class VisionLanguageModel {
     return features;
   }
 
-  async #decode(ids: readonly number[], embeds: Float32Array): Promise<Float32Array> {
-    const past = this.cache.tokens.length;
+  /**
+   * The load check: a mid-grey image and a short prompt through all three graphs, then one cached
+   * step. The features and logits must be finite and the logits not all equal, or the model is
+   * refused, so it never answers garbage.
+   */
+  async #check(name: string): Promise<void> {
+    const { tile, sequenceLength } = this.images;
+    const image = { tiles: [new Float32Array(3 * tile * tile)], rows: 0, cols: 0 };
+    const ids = [...this.tokenizer.encode('Hello'), ...Array<number>(sequenceLength).fill(this.imageTokenId)];
+    const scratch = new KvCache(this.layout);
+    const problem = (values: Float32Array, what: string): string | null => {
+      let min = Infinity;
+      let max = -Infinity;
+      for (const value of values) {
+        if (!Number.isFinite(value))
+          return `its ${what} are not finite (${value}): the weights or the export are broken`;
+        min = Math.min(min, value);
+        max = Math.max(max, value);
+      }
+      if (what === 'logits' && max === min)
+        return `its logits are all equal (${max}): the model computes nothing from its input`;
+      return null;
+    };
+    let found: string | null;
+    try {
+      const features = await this.#encode(image);
+      found = problem(features, 'image features');
+      if (found === null) {
+        const embeds = await this.embeddings(ids, [image]);
+        const first = await this.#decode(scratch, ids, embeds);
+        found = problem(first, 'logits');
+        if (found === null) {
+          const next = first.indexOf(Math.max(...first));
+          found = problem(await this.#decode(scratch, [next], await this.embeddings([next], [])), 'logits');
+        }
+      }
+    } catch (error) {
+      found = `a test prompt failed to run (${(error as Error).message})`;
+    } finally {
+      scratch.clear();
+    }
+    if (found !== null)
+      throw new RunnerError(
+        'model_load_failed',
+        `${name} failed its load check and was not loaded: on a test image and prompt, ${found}.`,
+      );
+  }
+
+  async #decode(cache: KvCache, ids: readonly number[], embeds: Float32Array): Promise<Float32Array> {
+    const past = cache.tokens.length;
     const total = past + ids.length;
     const feeds: Record<string, OrtTensor> = {
       inputs_embeds: tensor('float32', embeds, [1, ids.length, this.hidden]),
@@ -249,15 +299,15 @@ export class VisionLanguageModel {
       );
     if (this.feeds.keep !== null) feeds[this.feeds.keep] = tensor('int64', BigInt64Array.of(1n), []);
     if (this.feeds.cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(past > 0 ? 1 : 0), [1]);
-    for (const [name, value] of this.cache.past) feeds[name] = value;
+    for (const [name, value] of cache.past) feeds[name] = value;
     let outputs: Record<string, OrtTensor>;
     try {
       outputs = await this.decoder.run(feeds);
     } catch (error) {
-      this.cache.clear();
+      cache.clear();
       throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
     }
-    this.cache.advance(outputs, ids);
+    cache.advance(outputs, ids);
     const logits = (outputs.logits as OrtTensor).data as Float32Array;
     const vocab = (outputs.logits as OrtTensor).dims.at(-1) ?? logits.length;
     return logits.slice(logits.length - vocab);
