@@ -12,7 +12,8 @@ import { VisionLanguageModel } from '../../../src/main/runner/vision/vision-mode
 import { visionPrompt } from '../../../src/main/runner/vision/vision-prompt';
 import { readJson } from '../../../src/main/runner/model/model-files';
 import { BUILT_RUNNER } from '../../helpers/core';
-import { testImage, TINY_VLM, TINY_VLM_UNSPLIT, vlmPath } from '../../fixtures/vlm';
+import { TINY_VLM, TINY_VLM_UNSPLIT, vlmPath } from '../../fixtures/vlm';
+import { testImage } from '../../fixtures/vlm-image';
 import { transformersInputs, transformersVisionGreedy, type PartsMessage } from './reference';
 
 const NEW_TOKENS = 12;
