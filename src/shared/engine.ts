@@ -4,8 +4,11 @@
  */
 import type { GrammarSpec } from './grammar';
 
-/** What a model does. */
-export type ModelTask = 'text-generation' | 'embeddings' | 'tensors' | 'text-to-image';
+/**
+ * What a model does. `text-to-image`: image generation; `image-text-to-text`: a vision-language
+ * model, chat with images.
+ */
+export type ModelTask = 'text-generation' | 'embeddings' | 'tensors' | 'text-to-image' | 'image-text-to-text';
 
 /** Execution providers Lodge knows, in its default order of preference. */
 export const EXECUTION_PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const;
@@ -97,10 +100,17 @@ export const GREEDY: SamplingOptions = {
   frequencyPenalty: 0,
 };
 
+/** A piece of a chat message in order: text, or an image as its encoded bytes (png, jpeg, webp, gif). */
+export type ContentPart =
+  { readonly type: 'text'; readonly text: string } | { readonly type: 'image'; readonly image: Uint8Array };
+
 /** A chat message as the chat template sees it. */
 export interface ChatMessage {
   readonly role: 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+  /** The message's text (its text parts joined, when it has parts). */
   readonly content: string;
+  /** Set when the message carries images: its text and images in order (vision-language models). */
+  readonly parts?: readonly ContentPart[];
   readonly name?: string;
   readonly tool_calls?: readonly {
     readonly type?: 'function';

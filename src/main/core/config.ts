@@ -51,6 +51,7 @@ export const DEFAULT_SETTINGS: Settings = {
   maxQueue: 64,
   hubEndpoint: 'https://huggingface.co',
   hubToken: null,
+  allowRemoteImages: false,
 };
 
 const SETTING_KEYS = Object.keys(DEFAULT_SETTINGS) as SettingKey[];
@@ -71,6 +72,7 @@ const ENV_NAMES: Readonly<Record<SettingKey, string>> = {
   // The names the Hugging Face tools use, so an existing setup carries over.
   hubEndpoint: 'HF_ENDPOINT',
   hubToken: 'HF_TOKEN',
+  allowRemoteImages: 'LODGE_ALLOW_REMOTE_IMAGES',
 };
 
 /** The environment variable that sets each setting, for messages and the README. */
@@ -181,6 +183,8 @@ function fromEnvString(key: SettingKey, raw: string): unknown {
         .split(',')
         .map((part) => part.trim())
         .filter((part) => part.length > 0);
+    case 'allowRemoteImages':
+      return /^(true|1|yes|on)$/i.test(raw) ? true : /^(false|0|no|off)$/i.test(raw) ? false : raw;
     default:
       return raw;
   }

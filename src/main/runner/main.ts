@@ -17,12 +17,15 @@ import { ortVersion, type OpenedSession } from './onnx/session';
 import { RunnerError } from './runner-error';
 import { TensorModel } from './tensors/tensor-model';
 import { TextBatcher } from './text-batcher';
+import { generateWithImages, visionPromptTokens } from './vision/vision-generate';
+import { VisionLanguageModel } from './vision/vision-model';
 
 type Loaded =
   | { task: 'text-generation'; model: LanguageModel; id: string }
   | { task: 'embeddings'; model: Embedder; id: string }
   | { task: 'tensors'; model: TensorModel; id: string }
-  | { task: 'text-to-image'; model: DiffusionModel; id: string };
+  | { task: 'text-to-image'; model: DiffusionModel; id: string }
+  | { task: 'image-text-to-text'; model: VisionLanguageModel; id: string };
 
 let loaded: Loaded | null = null;
 const running = new Map<number, AbortController>();
@@ -51,6 +54,11 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
   try {
     if (spec.task === 'text-generation') {
       const result = await LanguageModel.open(spec.dir, spec.modelFile, options, spec.modelId);
+      loaded = { task: spec.task, model: result.model, id: spec.modelId };
+      opened = result.opened;
+      contextLength = result.model.contextLength;
+    } else if (spec.task === 'image-text-to-text') {
+      const result = await VisionLanguageModel.open(spec.dir, spec.modelFile, options, spec.modelId);
       loaded = { task: spec.task, model: result.model, id: spec.modelId };
       opened = result.opened;
       contextLength = result.model.contextLength;
@@ -102,6 +110,18 @@ async function handle(message: Exclude<CoreToRunnerMessage, { type: 'cancel' | '
         reply<'load'>(await load(message.spec));
         break;
       case 'generate': {
+        if (loaded?.task === 'image-text-to-text') {
+          for await (const event of generateWithImages(
+            loaded.model,
+            message.request,
+            loaded.id,
+            controller.signal,
+          ))
+            events.push(event);
+          events.flush();
+          reply<'generate'>(null);
+          break;
+        }
         const { model, id } = expect('text-generation');
         for await (const event of generate(model, message.request, id, controller.signal)) events.push(event);
         events.flush();
@@ -109,6 +129,12 @@ async function handle(message: Exclude<CoreToRunnerMessage, { type: 'cancel' | '
         break;
       }
       case 'count': {
+        if (loaded?.task === 'image-text-to-text') {
+          reply<'count'>({
+            promptTokens: await visionPromptTokens(loaded.model, message.request, loaded.id),
+          });
+          break;
+        }
         const { model, id } = expect('text-generation');
         reply<'count'>({ promptTokens: promptTokens(model, message.request, id).length });
         break;

@@ -29,6 +29,16 @@ export const MessageSchema = z.object({
   model: z.string().nullable(),
   stats: MessageStatsSchema.nullable(),
   createdAt: z.iso.datetime(),
+  /** Images the user attached, as data URLs (png, jpeg, webp, gif), shown with the message and sent with it. */
+  images: z
+    .array(
+      z
+        .string()
+        .max(12_000_000)
+        .regex(/^data:image\/(png|jpeg|webp|gif);base64,/),
+    )
+    .max(4)
+    .optional(),
 });
 
 /** Parsed form of {@link MessageSchema}. */

@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { EXECUTION_PROVIDERS } from '../engine';
 import { ModelFileSchema, ModelPresetSchema, ModelSourceSchema } from './library';
 
-const TaskSchema = z.enum(['text-generation', 'embeddings', 'tensors', 'text-to-image']);
+const TaskSchema = z.enum([
+  'text-generation',
+  'embeddings',
+  'tensors',
+  'text-to-image',
+  'image-text-to-text',
+]);
 
 /** A model in the library, as the app API lists it. */
 export const ModelSummarySchema = z.object({

@@ -63,6 +63,8 @@ export const SettingsSchema = z.object({
   hubEndpoint: z.url({ protocol: /^https?$/ }),
   /** A Hugging Face access token, for gated and private repos; never sent back by the API. */
   hubToken: z.string().min(1).max(512).nullable(),
+  /** Fetch http(s) image URLs that chat requests carry (public addresses only, bounded); off: only data URLs. */
+  allowRemoteImages: z.boolean(),
 });
 
 /** Parsed form of {@link SettingsSchema}. */
@@ -97,6 +99,7 @@ export const SettingsPatchSchema = z
     maxQueue: SettingsSchema.shape.maxQueue.nullable(),
     hubEndpoint: SettingsSchema.shape.hubEndpoint.nullable(),
     hubToken: SettingsSchema.shape.hubToken,
+    allowRemoteImages: SettingsSchema.shape.allowRemoteImages.nullable(),
   })
   .partial()
   .strict();

@@ -333,7 +333,7 @@ describe('Anthropic Messages API, with the official @anthropic-ai/sdk', () => {
     ).rejects.toBeInstanceOf(Anthropic.NotFoundError);
   });
 
-  it('refuses image blocks with a message that says why', async () => {
+  it('refuses image blocks for a text-only model with a message that says why', async () => {
     const failure = client.messages.create({
       model: 'test/tiny-lm',
       max_tokens: 10,
@@ -350,9 +350,7 @@ describe('Anthropic Messages API, with the official @anthropic-ai/sdk', () => {
     await expect(failure).rejects.toBeInstanceOf(Anthropic.BadRequestError);
     await expect(failure).rejects.toMatchObject({
       type: 'invalid_request_error',
-      apiMessage: expect.stringMatching(
-        /messages\.0\.content\.1: content blocks of type "image" are not supported/,
-      ),
+      apiMessage: expect.stringMatching(/test\/tiny-lm is a text-generation model and takes text only/),
     });
   });
 

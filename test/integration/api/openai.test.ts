@@ -215,7 +215,7 @@ describe('OpenAI compatibility, with the official openai SDK', () => {
         model: 'test/tiny-lm',
         messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:,' } }] }],
       }),
-    ).rejects.toMatchObject({ status: 400, param: 'messages[0].content[0]' });
+    ).rejects.toMatchObject({ status: 400, param: 'messages[0].content[0].image_url' });
   });
 
   it('answers 401 as an AuthenticationError when a key is required', async () => {

@@ -685,8 +685,8 @@ describe('OpenAI Responses API, with the official openai SDK', () => {
     await expectRefusal({ input: [{ content: 'Hi' }] }, 'input[0].type', /needs a type/);
     await expectRefusal(
       { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] },
-      'input[0].content[0]',
-      /"input_image"/,
+      'input[0].content[0].image_url',
+      /not a data URL/,
     );
     await expectRefusal(
       { input: [{ type: 'function_call_output', output: 'x' }] },

@@ -21,6 +21,7 @@ describe('resolveConfig', () => {
       maxQueue: 64,
       hubEndpoint: 'https://huggingface.co',
       hubToken: null,
+      allowRemoteImages: false,
     });
     expect(Object.values(config.sources).every((source) => source === 'default')).toBe(true);
   });
@@ -103,4 +104,16 @@ describe('isLoopbackHost', () => {
       expect(isLoopbackHost(host)).toBe(false);
     },
   );
+});
+
+describe('allowRemoteImages', () => {
+  it('reads LODGE_ALLOW_REMOTE_IMAGES as a yes or no, and refuses anything else by name', () => {
+    expect(resolveConfig(none, { LODGE_ALLOW_REMOTE_IMAGES: 'true' }, {}).values.allowRemoteImages).toBe(
+      true,
+    );
+    expect(resolveConfig(none, { LODGE_ALLOW_REMOTE_IMAGES: '0' }, {}).values.allowRemoteImages).toBe(false);
+    expect(() => resolveConfig(none, { LODGE_ALLOW_REMOTE_IMAGES: 'sometimes' }, {})).toThrow(
+      /LODGE_ALLOW_REMOTE_IMAGES/,
+    );
+  });
 });

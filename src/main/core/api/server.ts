@@ -39,6 +39,7 @@ import { registerJsonBodyParser } from './json-body';
 import { registerKserveRoutes } from './kserve/routes';
 import { registerOllamaRoutes } from './ollama/routes';
 import { registerOpenAiRoutes } from './openai/routes';
+import { registerRemoteImages } from './remote-images';
 import { registerResponsesRoutes } from './responses/routes';
 import { registerOpenApi, registerOpenApiRoute } from './openapi';
 import { registerRequestLog } from './request-log';
@@ -154,6 +155,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
   registerConversationRoutes(fastify, deps.conversations);
   registerRemoteRoutes(fastify, deps.remotes, deps.aliases);
   registerEventStream(fastify, deps.catalog, deps.inferences, deps.downloads, deps.engine);
+  registerRemoteImages(fastify, deps.settings);
   const gallery = new Gallery(join(deps.dirs.dataDir, 'images'));
   registerOpenAiRoutes(fastify, deps.engine, gallery);
   registerImageRoutes(fastify, deps.engine, gallery);

@@ -18,6 +18,7 @@ interface MessageRow {
   model: string | null;
   stats: string | null;
   created_at: string;
+  images: string | null;
 }
 
 /** The `conversations` and `messages` tables: the chat playground's history. */
@@ -44,11 +45,13 @@ export class ConversationRepository {
     );
     this.#delete = db.prepare<[string]>('DELETE FROM conversations WHERE id = ?');
     this.#messages = db.prepare<[string], MessageRow>(
-      'SELECT role, content, model, stats, created_at FROM messages WHERE conversation_id = ? ORDER BY position',
+      'SELECT role, content, model, stats, created_at, images FROM messages WHERE conversation_id = ? ORDER BY position',
     );
     this.#clearMessages = db.prepare<[string]>('DELETE FROM messages WHERE conversation_id = ?');
-    this.#insertMessage = db.prepare<[string, number, string, string, string | null, string | null, string]>(
-      'INSERT INTO messages (conversation_id, position, role, content, model, stats, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    this.#insertMessage = db.prepare<
+      [string, number, string, string, string | null, string | null, string, string | null]
+    >(
+      'INSERT INTO messages (conversation_id, position, role, content, model, stats, created_at, images) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.#replace = db.transaction((id: string, messages: readonly ChatMessageRecord[], at: string) => {
       this.#clearMessages.run(id);
@@ -61,6 +64,7 @@ export class ConversationRepository {
           message.model,
           message.stats === null ? null : JSON.stringify(message.stats),
           message.createdAt,
+          message.images && message.images.length > 0 ? JSON.stringify(message.images) : null,
         ),
       );
       const row = this.#get.get(id);
@@ -111,6 +115,7 @@ export class ConversationRepository {
       model: row.model,
       stats: row.stats === null ? null : (JSON.parse(row.stats) as ChatMessageRecord['stats']),
       createdAt: row.created_at,
+      ...(row.images === null ? {} : { images: JSON.parse(row.images) as string[] }),
     }));
   }
 

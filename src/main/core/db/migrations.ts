@@ -186,4 +186,12 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE request_log ADD COLUMN route TEXT;
     `,
   },
+  {
+    version: 10,
+    name: 'message-images',
+    sql: `
+      -- JSON: the data URLs of the images a chat message carries; NULL for none.
+      ALTER TABLE messages ADD COLUMN images TEXT;
+    `,
+  },
 ];

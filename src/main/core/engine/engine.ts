@@ -38,6 +38,7 @@ const TASK_NAMES: Readonly<Record<ModelTask, string>> = {
   embeddings: 'an embedding model',
   tensors: 'a plain ONNX (tensor) model',
   'text-to-image': 'an image-generation model',
+  'image-text-to-text': 'a vision-language model',
 };
 
 /**
@@ -68,6 +69,7 @@ export class Engine {
     request: GenerateRequest,
     options: CallOptions = {},
   ): AsyncGenerator<GenerateEvent> {
+    refuseImages(this.catalog.resolve(name).record, request);
     const { record, lease, started, keepAlive } = await this.#lease(name, 'text-generation', options);
     let outcome: 'stop' | 'length' | 'cancelled' | 'error' = 'error';
     try {
@@ -219,7 +221,8 @@ export class Engine {
   async #lease(name: string, task: ModelTask, options: CallOptions) {
     const started = performance.now();
     const { record, variant } = this.catalog.resolve(name);
-    if (record.task !== task) {
+    // A vision-language model chats with or without images.
+    if (record.task !== task && !(task === 'text-generation' && record.task === 'image-text-to-text')) {
       throw new LodgeError(
         'invalid_request',
         `${record.id} is ${TASK_NAMES[record.task]}, not ${TASK_NAMES[task]}.`,
@@ -276,6 +279,20 @@ export class Engine {
       lease.release(keepAlive);
     }
   }
+}
+
+/** Images sent to a model that cannot see them are refused before it is loaded, naming the model. */
+function refuseImages(record: ModelRecord, request: GenerateRequest): void {
+  if (record.task === 'image-text-to-text' || request.prompt.kind !== 'chat') return;
+  const images = request.prompt.messages.some((message) =>
+    message.parts?.some((part) => part.type === 'image'),
+  );
+  if (images)
+    throw new LodgeError(
+      'invalid_request',
+      `${record.id} is ${TASK_NAMES[record.task]} and takes text only; send images to a vision-language model.`,
+      { param: 'messages' },
+    );
 }
 
 /** How long `/app/runners` waits for a runner's memory figure. */

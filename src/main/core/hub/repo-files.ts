@@ -2,6 +2,7 @@ import { LodgeError } from '../errors';
 import { unsafeNameReason } from '../library/contained-path';
 import { bestGraphs, isExternalDataOf } from '../library/graph-files';
 import type { VariantName } from '../library/model-record';
+import { visionSiblings } from '../library/vision-folder';
 import type { HubFile } from './hub-client';
 
 /** Files a model needs besides its weights: configs, tokenizer, chat template, pooling. */
@@ -21,6 +22,8 @@ const SUPPORT_FILES = new Set([
   'modules.json',
   'sentence_bert_config.json',
   '1_Pooling/config.json',
+  'preprocessor_config.json',
+  'processor_config.json',
   'README.md',
 ]);
 
@@ -63,7 +66,10 @@ export function compatibility(files: readonly HubFile[]): RepoCompatibility {
   const byPath = new Map(files.map((file) => [file.path, file]));
   const variants: HubVariant[] = [];
   for (const [name, file] of bestGraphs(files, (entry) => inOnnxFolder(entry.path))) {
-    const all = [file, ...files.filter((other) => isExternalDataOf(other.path, file.path))];
+    const all = [file, ...visionSiblings(files, file)].flatMap((graph) => [
+      graph,
+      ...files.filter((other) => isExternalDataOf(other.path, graph.path)),
+    ]);
     variants.push({ name, files: all, bytes: all.reduce((sum, entry) => sum + entry.size, 0) });
   }
   const hasConfig = byPath.has('config.json');

@@ -6,6 +6,7 @@ import { inspectDiffusionFolder } from './diffusion-folder';
 import { bestGraphs, isExternalDataOf } from './graph-files';
 import type { FolderInfo, GenerationDefaults, ModelVariant, VariantName } from './model-record';
 import { readOnnxSignature } from './onnx-signature';
+import { withVisionModel } from './vision-folder';
 import { promptTemplateToJinja, readPromptTemplate } from '../../../shared/prompt-template';
 
 /**
@@ -18,7 +19,8 @@ export function inspectModelFolder(dir: string, id: string): { record: FolderInf
   if (unsafe !== null) return { reason: unsafe };
   if (existsSync(join(dir, 'model_index.json'))) return inspectDiffusionFolder(dir, id);
   const configFile = join(dir, 'config.json');
-  if (existsSync(configFile) && existsSync(join(dir, 'onnx'))) return inspectHuggingFace(dir, id, configFile);
+  if (existsSync(configFile) && existsSync(join(dir, 'onnx')))
+    return withVisionModel(inspectHuggingFace(dir, id, configFile));
   const genaiFile = join(dir, 'genai_config.json');
   if (existsSync(genaiFile)) return inspectGenai(dir, id, genaiFile);
   const onnxFiles = existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith('.onnx')) : [];

@@ -7,6 +7,14 @@ import { RunnerError } from '../runner-error';
 import { TemplateSandbox } from './template-sandbox';
 import type { TextTokenizer } from './tokenizer';
 
+/** A chat message with its content as parts, the way vision-language chat templates read it. */
+export interface PartsMessage {
+  readonly role: ChatMessage['role'];
+  readonly content: readonly (
+    { readonly type: 'text'; readonly text: string } | { readonly type: 'image' }
+  )[];
+}
+
 /** A compiled chat template with the special tokens it may refer to. */
 export class ChatTemplate {
   readonly #sandbox: TemplateSandbox;
@@ -56,6 +64,14 @@ export class ChatTemplate {
       );
     }
     return new ChatTemplate(source, specials);
+  }
+
+  /**
+   * Renders messages whose content is a list of parts (`{type: 'text', text}`, `{type: 'image'}`),
+   * as vision-language templates take them, ending with the assistant's turn.
+   */
+  renderParts(messages: readonly PartsMessage[]): string {
+    return this.#sandbox.render({ messages, add_generation_prompt: true, ...this.specials });
   }
 
   /** Renders `messages` (and `tools`) into the prompt text, ending with the assistant's turn. */

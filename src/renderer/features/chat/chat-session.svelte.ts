@@ -4,7 +4,19 @@ import type { ApiClient } from '../../lib/api-client';
 import { messageOf, nowIso } from '../../lib/format';
 import { AnswerMeter } from './answer-meter';
 import { plainTitle } from './plain-title';
-import { streamChat } from './stream-chat';
+import { streamChat, type ChatRequestMessage } from './stream-chat';
+
+/** A saved message as the chat completions API takes it: its images as image_url parts before its text. */
+function requestMessage({ role, content, images }: ChatMessageRecord): ChatRequestMessage {
+  if (!images || images.length === 0) return { role, content };
+  return {
+    role,
+    content: [
+      ...images.map((url) => ({ type: 'image_url' as const, image_url: { url } })),
+      ...(content === '' ? [] : [{ type: 'text' as const, text: content }]),
+    ],
+  };
+}
 
 /** An answer being written, tied to the conversation it answers whatever the screen shows meanwhile. */
 class PendingAnswer {
@@ -122,15 +134,16 @@ export class ChatSession {
     }
   }
 
-  /** Sends a user message (creating the conversation on its first one) and streams the answer. */
-  async send(text: string): Promise<void> {
-    if (text.trim() === '' || this.busy) return;
+  /** Sends a user message, with any images attached (creating the conversation on its first one), and streams the answer. */
+  async send(text: string, images: readonly string[] = []): Promise<void> {
+    if ((text.trim() === '' && images.length === 0) || this.busy) return;
     const question: ChatMessageRecord = {
       role: 'user',
       content: text,
       model: null,
       stats: null,
       createdAt: nowIso(),
+      ...(images.length > 0 ? { images: [...images] } : {}),
     };
     if (!this.#conversation) {
       const model = this.#draftModel;
@@ -198,7 +211,7 @@ export class ChatSession {
       const { params, systemPrompt, model } = conversation;
       const request = [
         ...(systemPrompt ? [{ role: 'system', content: systemPrompt }] : []),
-        ...history.map(({ role, content }) => ({ role, content })),
+        ...history.map(requestMessage),
       ];
       const answer = await streamChat(
         this.api,

@@ -8,6 +8,17 @@ import {
 } from '../../../shared/openai-stream';
 import { serverSentEvents } from '../../../shared/sse';
 
+/** A message of a chat request: text, or text and image parts. */
+export interface ChatRequestMessage {
+  readonly role: string;
+  readonly content:
+    | string
+    | readonly (
+        | { readonly type: 'text'; readonly text: string }
+        | { readonly type: 'image_url'; readonly image_url: { readonly url: string } }
+      )[];
+}
+
 /** What one streamed answer came to. */
 export interface StreamedAnswer {
   readonly text: string;
@@ -28,7 +39,7 @@ export async function streamChat(
   api: ApiClient,
   request: {
     model: string;
-    messages: readonly { role: string; content: string }[];
+    messages: readonly ChatRequestMessage[];
     params: z.infer<typeof ChatParamsSchema>;
   },
   signal: AbortSignal,

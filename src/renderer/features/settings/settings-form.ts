@@ -14,6 +14,7 @@ export interface SettingsFormValues {
   hubEndpoint: string;
   /** A new token; empty keeps the one set. */
   hubToken: string;
+  allowRemoteImages: boolean;
 }
 
 /** The form's fields filled from what the server uses. */
@@ -29,6 +30,7 @@ export function formValuesOf(values: SettingsView['values']): SettingsFormValues
     providers: [...values.providers],
     hubEndpoint: values.hubEndpoint,
     hubToken: '',
+    allowRemoteImages: values.allowRemoteImages,
   };
 }
 
@@ -78,6 +80,7 @@ export function changedSettings(
     : [...form.providers, 'cpu'];
   set('providers', providers, !same(providers, values.providers));
   set('hubEndpoint', form.hubEndpoint.trim(), form.hubEndpoint.trim() !== values.hubEndpoint);
+  set('allowRemoteImages', form.allowRemoteImages, form.allowRemoteImages !== values.allowRemoteImages);
   const token = form.hubToken.trim();
   set('hubToken', token, token !== '');
   return patch;

@@ -1,5 +1,6 @@
-import type { ChatMessage, ToolDefinition } from '../../../../shared/engine';
+import type { ChatMessage, ContentPart, ToolDefinition } from '../../../../shared/engine';
 import { LodgeError } from '../../errors';
+import { checkImageCount, imageFromBase64, imageFromUrl } from '../image-input';
 import type { ContentBlock, CountTokensRequest, MessageParam } from './schemas';
 
 /** The chat messages and tools a request hands the model's chat template. */
@@ -19,6 +20,7 @@ export function templatePrompt(body: CountTokensRequest): TemplatePrompt {
   const system = systemText(body.system);
   if (system !== null) messages.push({ role: 'system', content: system });
   body.messages.forEach((message, index) => messages.push(...turnMessages(message, `messages.${index}`)));
+  checkImageCount(messages);
   const tools = offeredTools(body);
   return { messages, ...(tools ? { tools } : {}) };
 }
@@ -56,16 +58,35 @@ function assistantMessage(blocks: readonly ContentBlock[], where: string): ChatM
   return { role: 'assistant', content, ...(calls.length > 0 ? { tool_calls: calls } : {}) };
 }
 
+/** An `image` block's bytes: a base64 source, or a URL source (data URLs only). */
+function imageBlock(block: ContentBlock, where: string): Uint8Array {
+  const source = block.source as { type?: unknown; data?: unknown; url?: unknown } | undefined;
+  if (source?.type === 'base64' && typeof source.data === 'string')
+    return imageFromBase64(source.data, `${where}.source.data`);
+  if (source?.type === 'url' && typeof source.url === 'string')
+    return imageFromUrl(source.url, `${where}.source.url`);
+  throw new LodgeError(
+    'invalid_request',
+    `${where}.source: an image needs a base64 source ({type: "base64", media_type, data}).`,
+    { param: `${where}.source` },
+  );
+}
+
 function userMessages(blocks: readonly ContentBlock[], where: string): ChatMessage[] {
   const messages: ChatMessage[] = [];
-  let text: string | null = null;
+  let parts: ContentPart[] = [];
   const flush = () => {
-    if (text !== null) messages.push({ role: 'user', content: text });
-    text = null;
+    if (parts.length > 0) {
+      const content = parts.map((part) => (part.type === 'text' ? part.text : '')).join('');
+      const images = parts.some((part) => part.type === 'image');
+      messages.push({ role: 'user', content, ...(images ? { parts } : {}) });
+    }
+    parts = [];
   };
   blocks.forEach((block, index) => {
     const at = `${where}.content.${index}`;
-    if (block.type === 'text') text = (text ?? '') + required(block.text, 'text', at);
+    if (block.type === 'text') parts.push({ type: 'text', text: required(block.text, 'text', at) });
+    else if (block.type === 'image') parts.push({ type: 'image', image: imageBlock(block, at) });
     else if (block.type === 'tool_result') {
       flush();
       const result = resultText(block.content, at);
@@ -126,9 +147,9 @@ function required<T>(value: T | undefined, field: string, where: string): T {
 
 function unsupported(type: string, where: string): LodgeError {
   const reason =
-    type === 'image' || type === 'document'
-      ? 'Lodge serves no vision or document models yet; send text'
-      : 'supported blocks are text, tool_use (assistant) and tool_result (user)';
+    type === 'document'
+      ? 'Lodge serves no document models; send text'
+      : 'supported blocks are text, image (user), tool_use (assistant) and tool_result (user)';
   return new LodgeError(
     'invalid_request',
     `${where}: content blocks of type "${type}" are not supported: ${reason}.`,

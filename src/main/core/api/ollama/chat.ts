@@ -9,7 +9,8 @@ import { startGeneration, type Exchange } from '../responder/generation';
 import type { ToolCall } from '../tool-calls';
 import { grammarFromOllamaFormat } from '../structured-output';
 import { formatOllamaError } from './errors';
-import { generationOptions, keepAliveMs, modelName, ns, refuseImages } from './options';
+import { checkImageCount, imageFromBase64, withImages } from '../image-input';
+import { generationOptions, keepAliveMs, modelName, ns } from './options';
 import type { ChatSchema, GenerateSchema } from './schemas';
 
 type Shape = 'chat' | 'generate';
@@ -20,7 +21,6 @@ export async function chat(
   body: z.output<typeof ChatSchema>,
   exchange: Exchange,
 ): Promise<unknown> {
-  if (body.messages.some((message) => (message.images?.length ?? 0) > 0)) refuseImages(['x']);
   const { name, record, keepAlive } = accept(engine, body);
   if (body.messages.length === 0) return loadOnly(engine, exchange.reply, name, 'chat', keepAlive);
   const tools: ToolDefinition[] | undefined = body.tools?.map((tool) => ({
@@ -31,20 +31,10 @@ export async function chat(
       ...(tool.function.parameters !== undefined ? { parameters: tool.function.parameters } : {}),
     },
   }));
-  const messages: ChatMessage[] = body.messages.map((message) => ({
-    role: message.role,
-    content: message.content,
-    ...(message.tool_calls
-      ? {
-          tool_calls: message.tool_calls.map((call) => ({
-            type: 'function' as const,
-            function: { name: call.function.name, arguments: call.function.arguments },
-          })),
-        }
-      : {}),
-    ...(message.tool_call_id !== undefined ? { tool_call_id: message.tool_call_id } : {}),
-    ...(message.tool_name !== undefined ? { name: message.tool_name } : {}),
-  }));
+  const messages: ChatMessage[] = body.messages.map((message, index) =>
+    withImages(messageOf(message), imagesOf(message.images, `messages[${index}].images`)),
+  );
+  checkImageCount(messages);
   const grammar = grammarFromOllamaFormat(body.format);
   const generate: GenerateRequest = {
     prompt: { kind: 'chat', messages, ...(tools && tools.length > 0 ? { tools } : {}) },
@@ -61,6 +51,29 @@ export async function chat(
   });
 }
 
+/** One Ollama message as the chat template sees it (its images are added by the caller). */
+function messageOf(message: z.output<typeof ChatSchema>['messages'][number]): ChatMessage {
+  return {
+    role: message.role,
+    content: message.content,
+    ...(message.tool_calls
+      ? {
+          tool_calls: message.tool_calls.map((call) => ({
+            type: 'function' as const,
+            function: { name: call.function.name, arguments: call.function.arguments },
+          })),
+        }
+      : {}),
+    ...(message.tool_call_id !== undefined ? { tool_call_id: message.tool_call_id } : {}),
+    ...(message.tool_name !== undefined ? { name: message.tool_name } : {}),
+  };
+}
+
+/** Ollama's base64 images as bytes, each checked; `param` names the field in errors. */
+function imagesOf(images: readonly string[] | undefined, param: string): Uint8Array[] {
+  return (images ?? []).map((image, index) => imageFromBase64(image, `${param}[${index}]`));
+}
+
 /** `POST /api/generate`: the prompt through the chat template (with `system`), or as given with `raw`. */
 export async function generate(
   engine: Engine,
@@ -71,12 +84,19 @@ export async function generate(
   const { name, record, keepAlive } = accept(engine, body);
   if (body.prompt === '') return loadOnly(engine, exchange.reply, name, 'generate', keepAlive);
   const useTemplate = body.raw !== true && record.hasChatTemplate;
+  const images = imagesOf(body.images, 'images');
+  if (images.length > 0 && !useTemplate)
+    throw new LodgeError(
+      'invalid_request',
+      "images go through the model's chat template: leave raw off, and use a model that has one.",
+      { param: 'images' },
+    );
   const prompt: GenerateRequest['prompt'] = useTemplate
     ? {
         kind: 'chat',
         messages: [
           ...(body.system ? [{ role: 'system' as const, content: body.system }] : []),
-          { role: 'user', content: body.prompt },
+          withImages({ role: 'user', content: body.prompt }, images),
         ],
       }
     : {
@@ -102,7 +122,6 @@ export async function generate(
 /** The checks every Ollama generation passes: a model named, nothing asked that Lodge cannot do. */
 function accept(engine: Engine, body: z.output<typeof ChatSchema> | z.output<typeof GenerateSchema>) {
   const name = modelName(body);
-  refuseImages('images' in body ? body.images : undefined);
   return { name, record: engine.resolve(name).record, keepAlive: keepAliveMs(body.keep_alive) };
 }
 

@@ -48,6 +48,7 @@ function digest(record: ModelRecord): string {
 /** What `/api/show` says a model can do. */
 export function capabilities(record: ModelRecord): string[] {
   if (record.task === 'embeddings') return ['embedding'];
+  if (record.task === 'image-text-to-text') return ['completion', 'vision'];
   if (record.task !== 'text-generation') return [];
   return ['completion', ...(record.chatTemplate?.includes('tools') ? ['tools'] : [])];
 }

@@ -15,12 +15,6 @@ export function modelName(body: { model?: string | undefined; name?: string | un
   return name;
 }
 
-/** Refuses images: the models Lodge runs take text only. */
-export function refuseImages(images: unknown): void {
-  if (Array.isArray(images) && images.length > 0)
-    throw new LodgeError('invalid_request', 'This model takes text only; images are not supported.');
-}
-
 /** Ollama options as a generation request's limits and sampling. */
 export function generationOptions(
   options: z.infer<typeof OptionsSchema>,

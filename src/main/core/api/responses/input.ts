@@ -1,7 +1,8 @@
 import type { z } from 'zod';
-import type { ChatMessage } from '../../../../shared/engine';
+import type { ChatMessage, ContentPart } from '../../../../shared/engine';
 import type { StoredObject } from '../../db/response-repository';
 import { LodgeError } from '../../errors';
+import { checkImageCount, imageFromUrl } from '../image-input';
 import { responsesId } from './ids';
 import {
   FunctionCallItemSchema,
@@ -132,12 +133,15 @@ export function chatMessages(instructions: string | null, items: readonly Locate
         content: contentText(item.output, `${where}.output`),
       });
     } else {
+      const parts = contentParts(item.content, `${where}.content`);
       messages.push({
         role: item.role === 'developer' ? 'system' : item.role,
         content: contentText(item.content, `${where}.content`),
+        ...(parts ? { parts } : {}),
       });
     }
   }
+  checkImageCount(messages);
   return withOneSystemMessage(messages);
 }
 
@@ -170,13 +174,33 @@ function contentText(content: string | readonly StoredObject[], where: string): 
       )
         return part.text;
       if (type === 'refusal' && typeof part.refusal === 'string') return part.refusal;
+      if (type === 'input_image') return '';
       throw new LodgeError(
         'invalid_request',
-        `Content parts of type "${String(type)}" are not supported: this model takes text (input_text, output_text) only.`,
+        `Content parts of type "${String(type)}" are not supported; send input_text, output_text and input_image.`,
         { param: `${where}[${index}]` },
       );
     })
     .join('');
+}
+
+/** Text and `input_image` parts in order, or undefined when the content has no image. */
+function contentParts(content: string | readonly StoredObject[], where: string): ContentPart[] | undefined {
+  if (typeof content === 'string' || !content.some((part) => part.type === 'input_image')) return undefined;
+  return content.flatMap((part, index): ContentPart[] => {
+    const param = `${where}[${index}]`;
+    if (part.type !== 'input_image') {
+      const text = contentText([part], where);
+      return text === '' ? [] : [{ type: 'text', text }];
+    }
+    if (typeof part.image_url !== 'string')
+      throw new LodgeError(
+        'invalid_request',
+        `${param} needs an image_url (a data URL, data:image/png;base64,…); Lodge keeps no uploaded files.`,
+        { param },
+      );
+    return [{ type: 'image', image: imageFromUrl(part.image_url, `${param}.image_url`) }];
+  });
 }
 
 function parseArguments(text: string): unknown {
