@@ -5,7 +5,7 @@
 import type { GrammarSpec } from './grammar';
 
 /** What a model does. */
-export type ModelTask = 'text-generation' | 'embeddings' | 'tensors';
+export type ModelTask = 'text-generation' | 'embeddings' | 'tensors' | 'speech-to-text';
 
 /** Execution providers Lodge knows, in its default order of preference. */
 export const EXECUTION_PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const;
@@ -210,4 +210,44 @@ export interface InferRequest {
 /** A tensor inference result. */
 export interface InferResult {
   readonly outputs: readonly NamedTensor[];
+}
+
+/** Speech to text: one audio file, transcribed in its language or translated into English. */
+export interface TranscribeRequest {
+  /** The audio file's bytes (WAV, MP3, FLAC, Ogg/Opus, M4A, WebM), decoded by the runner. */
+  readonly audio: Uint8Array;
+  readonly task: 'transcribe' | 'translate';
+  /** The spoken language's code (`en`, `fr`); absent: detected from the first 30 s. */
+  readonly language?: string;
+  /** Earlier text that the transcript continues (names, spelling, style). */
+  readonly prompt?: string;
+  /** 0 decodes greedily; above, tokens are sampled at this temperature. */
+  readonly temperature: number;
+}
+
+/** One stretch of a transcript between two timestamps. */
+export interface TranscriptSegment {
+  readonly id: number;
+  /** The mel frame (10 ms each) at which the 30 s window that wrote it starts. */
+  readonly seek: number;
+  /** Seconds from the start of the audio. */
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  readonly tokens: readonly number[];
+  readonly avgLogprob: number;
+  readonly compressionRatio: number;
+  readonly noSpeechProb: number;
+}
+
+/** A transcript, its segments, and what was heard. */
+export interface TranscribeResult {
+  readonly text: string;
+  /** The language transcribed (given or detected); null for an English-only model. */
+  readonly language: string | null;
+  /** Seconds of audio. */
+  readonly duration: number;
+  readonly segments: readonly TranscriptSegment[];
+  /** Each decoding pass: the window's first mel frame and the tokens kept from it (timestamps relative to it). */
+  readonly passes: readonly { readonly seek: number; readonly tokens: readonly number[] }[];
 }

@@ -10,6 +10,8 @@ import type {
   ModelTask,
   SkippedProvider,
   TensorInfo,
+  TranscribeRequest,
+  TranscribeResult,
 } from './engine';
 
 /** What a runner loads: one model, its task, the ONNX file chosen, and how to run it. */
@@ -50,6 +52,8 @@ export interface RunnerResults {
   count: { readonly promptTokens: number };
   embed: EmbedResult;
   infer: InferResult;
+  /** A transcript; each segment is also sent as a text event as soon as it is decoded. */
+  transcribe: TranscribeResult;
   stats: RunnerStats;
 }
 
@@ -63,6 +67,7 @@ export type CoreToRunnerMessage =
   | { readonly type: 'count'; readonly id: number; readonly request: GenerateRequest }
   | { readonly type: 'embed'; readonly id: number; readonly request: EmbedRequest }
   | { readonly type: 'infer'; readonly id: number; readonly request: InferRequest }
+  | { readonly type: 'transcribe'; readonly id: number; readonly request: TranscribeRequest }
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'shutdown' };

@@ -14,13 +14,15 @@ import { ortErrorText } from './onnx/ort-errors';
 import { listedBackends } from './onnx/providers';
 import { ortVersion, type OpenedSession } from './onnx/session';
 import { RunnerError } from './runner-error';
+import { SpeechModel } from './speech/speech-model';
 import { TensorModel } from './tensors/tensor-model';
 import { TextBatcher } from './text-batcher';
 
 type Loaded =
   | { task: 'text-generation'; model: LanguageModel; id: string }
   | { task: 'embeddings'; model: Embedder; id: string }
-  | { task: 'tensors'; model: TensorModel; id: string };
+  | { task: 'tensors'; model: TensorModel; id: string }
+  | { task: 'speech-to-text'; model: SpeechModel; id: string };
 
 let loaded: Loaded | null = null;
 const running = new Map<number, AbortController>();
@@ -57,6 +59,10 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
       loaded = { task: spec.task, model: result.embedder, id: spec.modelId };
       opened = result.opened;
       contextLength = result.embedder.maxLength;
+    } else if (spec.task === 'speech-to-text') {
+      const result = await SpeechModel.open(spec.dir, spec.modelFile, options);
+      loaded = { task: spec.task, model: result.model, id: spec.modelId };
+      opened = result.opened;
     } else {
       const result = await TensorModel.open(spec.modelFile, options);
       loaded = { task: spec.task, model: result.model, id: spec.modelId };
@@ -113,6 +119,18 @@ async function handle(message: Exclude<CoreToRunnerMessage, { type: 'cancel' | '
       case 'infer':
         reply<'infer'>(await expect('tensors').model.infer(message.request));
         break;
+      case 'transcribe': {
+        const { model } = expect('speech-to-text');
+        const result = await model.transcribe(message.request, controller.signal, (segment) =>
+          send({
+            type: 'event',
+            id: message.id,
+            event: { type: 'text', text: segment.text, tokens: segment.tokens.length },
+          }),
+        );
+        reply<'transcribe'>(result);
+        break;
+      }
       case 'stats':
         reply<'stats'>({ rssBytes: process.memoryUsage.rss() });
         break;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EXECUTION_PROVIDERS } from '../engine';
 import { ModelFileSchema, ModelPresetSchema, ModelSourceSchema } from './library';
 
-const TaskSchema = z.enum(['text-generation', 'embeddings', 'tensors']);
+const TaskSchema = z.enum(['text-generation', 'embeddings', 'tensors', 'speech-to-text']);
 
 /** A model in the library, as the app API lists it. */
 export const ModelSummarySchema = z.object({

@@ -6,6 +6,8 @@ import type {
   InferRequest,
   InferResult,
   ModelTask,
+  TranscribeRequest,
+  TranscribeResult,
 } from '../../../shared/engine';
 import type { LoadedInfo } from '../../../shared/runner-protocol';
 import type { SlotEvent } from '../../../shared/slot-state';
@@ -34,6 +36,7 @@ const TASK_NAMES: Readonly<Record<ModelTask, string>> = {
   'text-generation': 'a text-generation model',
   embeddings: 'an embedding model',
   tensors: 'a plain ONNX (tensor) model',
+  'speech-to-text': 'a speech-to-text model',
 };
 
 /**
@@ -149,6 +152,25 @@ export class Engine {
       'tensors',
       options,
       (runner, signal) => runner.call('infer', { request }, signal),
+      () => 0,
+    );
+  }
+
+  /** Transcribes or translates audio; `onText` hears each segment's text as it is decoded. */
+  async transcribe(
+    name: string,
+    request: TranscribeRequest,
+    options: CallOptions = {},
+    onText?: (text: string) => void,
+  ): Promise<TranscribeResult & { model: string }> {
+    return this.#single(
+      name,
+      'speech-to-text',
+      options,
+      (runner, signal) =>
+        runner.call('transcribe', { request }, signal, (event) => {
+          if (event.type === 'text') onText?.(event.text);
+        }),
       () => 0,
     );
   }

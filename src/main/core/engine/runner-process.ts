@@ -105,13 +105,14 @@ export class RunnerProcess extends EventEmitter<RunnerProcessEvents> {
     return this.#request('load', { spec });
   }
 
-  /** Any single-reply request. */
-  call<K extends 'embed' | 'infer' | 'stats' | 'count'>(
+  /** Any single-reply request; `onEvent` hears what it streams on the way (a transcript's segments). */
+  call<K extends 'embed' | 'infer' | 'stats' | 'count' | 'transcribe'>(
     type: K,
     payload: K extends 'stats' ? object : { request: unknown },
     signal?: AbortSignal,
+    onEvent?: (event: GenerateEvent) => void,
   ): Promise<RunnerResults[K]> {
-    return this.#request(type, payload, signal);
+    return this.#request(type, payload, signal, onEvent);
   }
 
   /**

@@ -111,7 +111,8 @@ export class LogMel {
         const weight = this.#filters[mel * this.#bins + k] as number;
         if (weight === 0) continue;
         const base = k * frames;
-        for (let frame = 0; frame < frames; frame++) row[frame] += weight * (power[base + frame] as number);
+        for (let frame = 0; frame < frames; frame++)
+          row[frame] = (row[frame] as number) + weight * (power[base + frame] as number);
       }
       for (let frame = 0; frame < frames; frame++) {
         const value = Math.log10(Math.max(1e-10, row[frame] as number));
