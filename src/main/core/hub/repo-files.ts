@@ -2,6 +2,7 @@ import { LodgeError } from '../errors';
 import { unsafeNameReason } from '../library/contained-path';
 import { bestGraphs, isExternalDataOf } from '../library/graph-files';
 import type { VariantName } from '../library/model-record';
+import { speechVariants } from '../library/speech-folder';
 import type { HubFile } from './hub-client';
 
 /** Files a model needs besides its weights: configs, tokenizer, chat template, pooling. */
@@ -21,6 +22,7 @@ const SUPPORT_FILES = new Set([
   'modules.json',
   'sentence_bert_config.json',
   '1_Pooling/config.json',
+  'preprocessor_config.json',
   'README.md',
 ]);
 
@@ -62,8 +64,16 @@ export function offeredVariants(paths: readonly string[]): VariantName[] {
 export function compatibility(files: readonly HubFile[]): RepoCompatibility {
   const byPath = new Map(files.map((file) => [file.path, file]));
   const variants: HubVariant[] = [];
+  // A speech export's variant is its decoder and the encoder (and decoder with past) of its suffix.
+  const speech = speechVariants(files.flatMap((file) => inOnnxFolder(file.path) ?? []));
   for (const [name, file] of bestGraphs(files, (entry) => inOnnxFolder(entry.path))) {
-    const all = [file, ...files.filter((other) => isExternalDataOf(other.path, file.path))];
+    const companions = (speech.get(name)?.companions ?? []).flatMap(
+      (graph) => byPath.get(`onnx/${graph}`) ?? [],
+    );
+    const all = [file, ...companions].flatMap((graph) => [
+      graph,
+      ...files.filter((other) => isExternalDataOf(other.path, graph.path)),
+    ]);
     variants.push({ name, files: all, bytes: all.reduce((sum, entry) => sum + entry.size, 0) });
   }
   const hasConfig = byPath.has('config.json');
