@@ -3,6 +3,7 @@ export const VIEWS = [
   { id: 'discover', label: 'Discover', hint: 'Find and download models' },
   { id: 'library', label: 'Library', hint: 'Your models' },
   { id: 'chat', label: 'Chat', hint: 'Talk to a model' },
+  { id: 'transcribe', label: 'Transcribe', hint: 'Speech to text' },
   { id: 'server', label: 'Server', hint: 'The local API' },
   { id: 'monitor', label: 'Monitor', hint: 'Live metrics and logs' },
   { id: 'settings', label: 'Settings', hint: 'Preferences' },

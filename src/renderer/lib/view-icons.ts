@@ -1,4 +1,5 @@
 import Activity from '@lucide/svelte/icons/activity';
+import AudioLines from '@lucide/svelte/icons/audio-lines';
 import Compass from '@lucide/svelte/icons/compass';
 import Library from '@lucide/svelte/icons/library';
 import MessagesSquare from '@lucide/svelte/icons/messages-square';
@@ -12,6 +13,7 @@ export const VIEW_ICONS: Readonly<Record<ViewId, LucideIcon>> = {
   discover: Compass,
   library: Library,
   chat: MessagesSquare,
+  transcribe: AudioLines,
   server: Server,
   monitor: Activity,
   settings: Settings,

@@ -10,6 +10,7 @@ import { inspectModelFolder } from '../../../src/main/core/library/model-folder'
 import { RunnerProcess } from '../../../src/main/core/engine/runner-process';
 import { BUILT_RUNNER } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
+import { writeDemoSpeech } from '../../fixtures/demo-speech';
 import { installWhisper, TINY_WHISPER } from '../../fixtures/whisper';
 import { toneBursts, wavFile } from '../../fixtures/whisper-audio';
 
@@ -114,5 +115,15 @@ describe('speech repos on the hub', () => {
     const paths = filesFor(repo, fp32 as NonNullable<typeof fp32>).map((entry) => entry.path);
     expect(paths).toContain('preprocessor_config.json');
     expect(paths).not.toContain('onnx/decoder_with_past_model.onnx');
+  });
+});
+
+describe('the demo speech model', () => {
+  it('is a speech-to-text model folder the library reads', async () => {
+    const dir = join(temp.path, 'demo', 'whisper');
+    await writeDemoSpeech(dir);
+    const info = record(dir);
+    expect(info.task).toBe('speech-to-text');
+    expect(info.variants.map((variant) => variant.name)).toEqual(['fp32']);
   });
 });
