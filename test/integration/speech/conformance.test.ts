@@ -7,6 +7,8 @@ import decode from 'audio-decode';
 import {
   AutoTokenizer,
   env,
+  MoonshineForConditionalGeneration,
+  Tensor as TransformersTensor,
   WhisperFeatureExtractor,
   WhisperForConditionalGeneration,
   type Tensor,
@@ -15,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TranscribeResult } from '../../../src/shared/engine';
 import { RunnerProcess } from '../../../src/main/core/engine/runner-process';
 import { BUILT_RUNNER } from '../../helpers/core';
-import { TINY_WHISPER, whisperIds, whisperPath } from '../../fixtures/whisper';
+import { maxNewTokens } from '../../../src/main/runner/speech/speech-model';
+import { TINY_MOONSHINE, TINY_WHISPER, whisperIds, whisperPath } from '../../fixtures/whisper';
 import { toneBursts, wavFile } from '../../fixtures/whisper-audio';
 
 const dir = whisperPath(TINY_WHISPER);
@@ -140,4 +143,50 @@ describe('speech conformance: Whisper against transformers.js', () => {
     const tokens = short.passes.flatMap((pass) => pass.tokens);
     expect(short.text).toBe(tokenizer.decode(tokens, { skip_special_tokens: true }).trim());
   });
+});
+
+describe('speech conformance: Moonshine (raw-audio encoder) against transformers.js', () => {
+  const moonshine = whisperPath(TINY_MOONSHINE);
+  let runner: RunnerProcess;
+  afterAll(async () => {
+    await runner?.stop();
+  });
+
+  it('equals transformers.js generate() token for token on a 4.2 s clip', async () => {
+    runner = new RunnerProcess('test/moonshine', BUILT_RUNNER);
+    await runner.ready;
+    await runner.load({
+      modelId: 'test/moonshine',
+      task: 'speech-to-text',
+      dir: moonshine,
+      modelFile: join(moonshine, 'onnx', 'decoder_model_merged.onnx'),
+      providers: ['cpu'],
+      threads: 1,
+      cacheDir: null,
+    });
+    const wav = wavFile([toneBursts(4.2, 8)], 16_000);
+    const samples = (await decode(new Uint8Array(wav))).channelData[0] as Float32Array;
+    const lodge = await runner.call('transcribe', {
+      request: { audio: new Uint8Array(wav), task: 'transcribe', temperature: 0 },
+    });
+    const model = await MoonshineForConditionalGeneration.from_pretrained(useLocalFolder(moonshine), {
+      dtype: 'fp32',
+      device: 'cpu',
+      session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 },
+    });
+    try {
+      const output = (await model.generate({
+        input_values: new TransformersTensor('float32', samples, [1, samples.length]),
+        max_new_tokens: maxNewTokens(samples.length / 16_000),
+      } as Parameters<typeof model.generate>[0])) as Tensor;
+      const reference = ((output.tolist() as bigint[][])[0] ?? []).map(Number).slice(1);
+      if (reference.at(-1) === ids.eos) reference.pop();
+      expect(lodge.passes).toHaveLength(1);
+      expect(lodge.passes[0]?.tokens.length).toBeGreaterThan(0);
+      expect(lodge.passes[0]?.tokens).toEqual(reference);
+      expect(lodge.segments[0]?.end).toBeCloseTo(4.2, 1);
+    } finally {
+      await model.dispose();
+    }
+  }, 60_000);
 });

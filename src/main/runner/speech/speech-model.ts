@@ -69,6 +69,7 @@ export class SpeechModel {
     signal: AbortSignal,
     onSegment: (segment: TranscriptSegment) => void = () => undefined,
   ): Promise<TranscribeResult> {
+    if (this.graphs.takesRawAudio) return this.#transcribeRaw(samples, duration, request, signal, onSegment);
     const config = this.config;
     const { data, frames } = this.mel.features(samples);
     const windowFrames = INPUT_STRIDE * config.sourcePositions;
@@ -122,7 +123,14 @@ export class SpeechModel {
       passes.push({ seek, tokens: kept });
       const offset = seek / framesPerSecond;
       const windowEnd = Math.min(duration, end / framesPerSecond);
-      for (const segment of this.#segments(kept, logprobs.slice(0, keep), offset, windowEnd, timePrecision)) {
+      for (const segment of this.#segments(
+        kept,
+        logprobs.slice(0, keep),
+        offset,
+        windowEnd,
+        timePrecision,
+        timestamps,
+      )) {
         const numbered: TranscriptSegment = {
           ...segment,
           id: segments.length,
@@ -144,6 +152,63 @@ export class SpeechModel {
       segments,
       passes,
     };
+  }
+
+  /**
+   * A raw-audio model (Moonshine): consecutive 30 s windows of samples, no language or task
+   * tokens, no timestamps, at most six tokens per second of audio (as transformers.js bounds it);
+   * one segment per window.
+   */
+  async #transcribeRaw(
+    samples: Float32Array,
+    duration: number,
+    request: Omit<TranscribeRequest, 'audio'>,
+    signal: AbortSignal,
+    onSegment: (segment: TranscriptSegment) => void,
+  ): Promise<TranscribeResult> {
+    const { samplingRate, windowSamples, hop } = this.config.mel;
+    if (request.task === 'translate')
+      throw new RunnerError('invalid_request', 'This model cannot translate.');
+    const segments: TranscriptSegment[] = [];
+    const passes: { seek: number; tokens: number[] }[] = [];
+    const prompt = [this.config.sot];
+    for (let start = 0; start < samples.length; start += windowSamples) {
+      const window = samples.subarray(start, Math.min(samples.length, start + windowSamples));
+      await this.graphs.encodeSamples(window);
+      const pass = await this.#decode(
+        prompt,
+        false,
+        request.temperature,
+        signal,
+        maxNewTokens(window.length / samplingRate),
+      );
+      const generated = pass.tokens.slice(prompt.length);
+      const logprobs = pass.logprobs;
+      if (generated.at(-1) === this.config.eos) {
+        generated.pop();
+        logprobs.pop();
+      }
+      const seek = Math.round(start / hop);
+      passes.push({ seek, tokens: generated });
+      const offset = start / samplingRate;
+      for (const segment of this.#segments(
+        generated,
+        logprobs,
+        offset,
+        Math.min(duration, offset + window.length / samplingRate),
+        0,
+        false,
+      )) {
+        const numbered: TranscriptSegment = { ...segment, id: segments.length, seek, noSpeechProb: 0 };
+        segments.push(numbered);
+        onSegment(numbered);
+      }
+    }
+    const text = segments
+      .map((segment) => segment.text.trim())
+      .filter(Boolean)
+      .join(' ');
+    return { text, language: null, duration, segments, passes };
   }
 
   /** The language asked for (checked against the model's), or the one the first window sounds like. */
@@ -210,6 +275,7 @@ export class SpeechModel {
     timestamps: boolean,
     temperature: number,
     signal: AbortSignal,
+    maxNew = Infinity,
   ): Promise<Pass> {
     const config = this.config;
     const sequence = [...prompt];
@@ -223,7 +289,8 @@ export class SpeechModel {
       const token = temperature > 0 ? sample(logits, temperature) : argmax(logits);
       logprobs.push(logSoftmax(logits)[token] as number);
       sequence.push(token);
-      if (token === config.eos || sequence.length >= config.maxLength) break;
+      if (token === config.eos || sequence.length >= Math.min(config.maxLength, prompt.length + maxNew))
+        break;
       step = await this.graphs.next(token);
     }
     return { tokens: sequence, logprobs, noSpeechProb };
@@ -245,10 +312,11 @@ export class SpeechModel {
     offset: number,
     windowEnd: number,
     timePrecision: number,
+    timestamps: boolean,
   ): Generator<
     Pick<TranscriptSegment, 'start' | 'end' | 'text' | 'tokens' | 'avgLogprob' | 'compressionRatio'>
   > {
-    const first = this.config.timestampBegin ?? Infinity;
+    const first = timestamps ? (this.config.timestampBegin ?? Infinity) : Infinity;
     let start: number | null = null;
     let text: number[] = [];
     let scores: number[] = [];
@@ -273,7 +341,7 @@ export class SpeechModel {
         const time = Math.min(windowEnd, offset + (token - first) * timePrecision);
         if (start !== null && text.length > 0) yield close(time);
         else start = time;
-      } else if (token < this.config.eos) {
+      } else if (!this.tokenizer.specialIds.has(token)) {
         text.push(token);
         scores.push(logprobs[index] as number);
       }
@@ -313,6 +381,11 @@ function sample(logits: Float32Array, temperature: number): number {
     if (threshold <= 0) return index;
   }
   return argmax(logits);
+}
+
+/** The most tokens a raw-audio model writes for `seconds` of audio: six a second, at least six. */
+export function maxNewTokens(seconds: number): number {
+  return Math.max(6, Math.floor(seconds) * 6);
 }
 
 function round(seconds: number): number {

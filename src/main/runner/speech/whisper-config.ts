@@ -73,7 +73,11 @@ export function readWhisperConfig(dir: string, tokenizer: TextTokenizer): Whispe
     tasks,
     suppress: tokenIds(field('suppress_tokens')),
     beginSuppress: tokenIds(field('begin_suppress_tokens')),
-    maxLength: positiveInt(generation.max_length) ?? positiveInt(config.max_target_positions) ?? 448,
+    maxLength:
+      positiveInt(generation.max_length) ??
+      positiveInt(config.max_target_positions) ??
+      positiveInt(config.max_position_embeddings) ??
+      448,
     sourcePositions: positiveInt(config.max_source_positions) ?? 1500,
   };
 }

@@ -1,4 +1,4 @@
-// A Whisper export's graphs: the encoder, and the decoder with its KV cache, either one merged
+// A speech export's graphs (Whisper, Moonshine): the encoder, and the decoder with its KV cache, either one merged
 // graph (`use_cache_branch` picks the cached cross-attention keys after the first step) or the
 // older pair of a first-step decoder and a decoder with past.
 import { existsSync } from 'node:fs';
@@ -81,7 +81,7 @@ export class WhisperGraphs {
     ).length;
     const merged = decoder.session.hasInput('use_cache_branch');
     if (
-      !encoder.session.hasInput('input_features') ||
+      !(encoder.session.hasInput('input_features') || encoder.session.hasInput('input_values')) ||
       !decoder.session.hasInput('input_ids') ||
       layers === 0 ||
       (!merged && withPast === null)
@@ -89,13 +89,35 @@ export class WhisperGraphs {
       await Promise.all([encoder, decoder, withPast].map((opened) => opened?.session.release()));
       throw new RunnerError(
         'model_load_failed',
-        'This is not a Whisper export Lodge can run: it needs an encoder with input_features and a decoder with a KV cache (decoder_model_merged, or decoder_model with decoder_with_past_model).',
+        'This is not a speech export Lodge can run: it needs an encoder with input_features (Whisper) or input_values (Moonshine) and a decoder with a KV cache (decoder_model_merged, or decoder_model with decoder_with_past_model).',
       );
     }
     return {
       graphs: new WhisperGraphs(encoder.session, decoder.session, withPast?.session ?? null, layers),
       opened: decoder,
     };
+  }
+
+  /** Whether the encoder hears raw samples (`input_values`, Moonshine) rather than log-mel features. */
+  get takesRawAudio(): boolean {
+    return this.encoder.hasInput('input_values');
+  }
+
+  /** Runs a raw-audio encoder (Moonshine) on one window's samples. */
+  async encodeSamples(samples: Float32Array): Promise<void> {
+    const input = this.encoder.inputs.find((info) => info.name === 'input_values');
+    const half = input?.type === 'float16';
+    const outputs = await this.encoder.run(
+      {
+        input_values: tensor(half ? 'float16' : 'float32', half ? toHalfBits(samples) : samples, [
+          1,
+          samples.length,
+        ]),
+      },
+      ['last_hidden_state'],
+    );
+    this.#encoderStates = outputs.last_hidden_state ?? null;
+    this.#past.clear();
   }
 
   /** Runs the encoder on one window's features (`[melBins, frames]`). */
