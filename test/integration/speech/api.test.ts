@@ -23,6 +23,7 @@ describe('OpenAI audio API', () => {
   beforeAll(async () => {
     mkdirSync(join(data.path, 'models'), { recursive: true });
     installWhisper(TINY_WHISPER, join(data.path, 'models'), MODEL);
+    installWhisper({ ...TINY_WHISPER, englishOnly: true }, join(data.path, 'models'), 'test/whisper-en');
     core = await startTestCore({ dataDir: data.path, models: { 'test/tiny': TINY_LM } });
     client = new OpenAI({ baseURL: `${core.url}/v1`, apiKey: 'not-needed', maxRetries: 0 });
   });
@@ -193,6 +194,54 @@ describe('OpenAI audio API', () => {
     );
     expect(huge.status).toBe(413);
     expect(huge.message).toMatch(/larger than 25 MiB/);
+  });
+
+  it('detects the language when none is given, and conditions on a prompt of earlier text', async () => {
+    const detected = await client.audio.transcriptions.create({
+      file: await file(),
+      model: MODEL,
+      response_format: 'verbose_json',
+    });
+    expect(['english', 'french', 'german']).toContain(detected.language);
+    const plain = await client.audio.transcriptions.create({
+      file: await file(),
+      model: MODEL,
+      language: 'en',
+    });
+    const prompted = await client.audio.transcriptions.create({
+      file: await file(),
+      model: MODEL,
+      language: 'en',
+      prompt: 'The weather in Tokyo is sunny.',
+    });
+    expect(prompted.text.length).toBeGreaterThan(0);
+    expect(prompted.text).not.toBe(plain.text);
+  });
+
+  it('tells what an English-only model cannot do', async () => {
+    const english = await client.audio.transcriptions.create({
+      file: await file(),
+      model: 'test/whisper-en',
+      response_format: 'verbose_json',
+    });
+    expect(english.language).toBe('english');
+    expect(english.text.length).toBeGreaterThan(0);
+    const translate = await client.audio.translations
+      .create({ file: await file(), model: 'test/whisper-en' })
+      .then(
+        () => null,
+        (error: unknown) => error as InstanceType<typeof OpenAI.APIError>,
+      );
+    expect(translate?.status).toBe(400);
+    expect(translate?.message).toMatch(/English-only; it cannot translate/);
+    const french = await client.audio.transcriptions
+      .create({ file: await file(), model: 'test/whisper-en', language: 'fr' })
+      .then(
+        () => null,
+        (error: unknown) => error as InstanceType<typeof OpenAI.APIError>,
+      );
+    expect(french?.status).toBe(400);
+    expect(french?.message).toMatch(/English-only/);
   });
 
   it('answers a request that is not a form, or has no file, with a 400 naming what is missing', async () => {
