@@ -22,6 +22,8 @@ export class LogMel {
   readonly #settings: MelSettings;
   readonly #window: Float64Array;
   readonly #filters: Float64Array;
+  /** Each mel filter's first and last non-zero frequency bin. */
+  readonly #bands: readonly (readonly [number, number])[];
   readonly #bins: number;
   readonly #fft: FFT;
   /** e^(-iπn²/N), interleaved, for the input side of the chirp. */
@@ -35,6 +37,12 @@ export class LogMel {
     this.#bins = Math.floor(n / 2) + 1;
     this.#window = Float64Array.from({ length: n }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n));
     this.#filters = melFilters(this.#bins, settings.melBins, settings.samplingRate);
+    this.#bands = Array.from({ length: settings.melBins }, (_, mel) => {
+      const row = this.#filters.subarray(mel * this.#bins, (mel + 1) * this.#bins);
+      const first = row.findIndex((weight) => weight > 0);
+      const last = row.findLastIndex((weight) => weight > 0);
+      return first < 0 ? ([0, -1] as const) : ([first, last] as const);
+    });
     let size = 1;
     while (size < 2 * n - 1) size *= 2;
     this.#fft = new FFT(size);
@@ -70,7 +78,12 @@ export class LogMel {
     const frames = Math.floor(audio.length / hop);
     const pad = Math.floor(nFft / 2);
     const wave = reflectPad(audio, pad);
-    const power = new Float64Array(this.#bins * frames);
+    // Frame by frame: the power spectrum of one frame, then its mel bins (each filter is a few
+    // bins wide), so long audio never holds a whole spectrogram in memory.
+    const power = new Float64Array(this.#bins);
+    const data = new Float32Array(melBins * frames);
+    const bands = this.#bands;
+    let max = -Infinity;
     const size = this.#fft.size;
     const input = this.#fft.createComplexArray();
     const spectrum = this.#fft.createComplexArray();
@@ -99,23 +112,14 @@ export class LogMel {
       for (let k = 0; k < this.#bins; k++) {
         const re = output[2 * k] as number;
         const im = output[2 * k + 1] as number;
-        power[k * frames + frame] = re * re + im * im;
+        power[k] = re * re + im * im;
       }
-    }
-    const data = new Float32Array(melBins * frames);
-    let max = -Infinity;
-    const row = new Float64Array(frames);
-    for (let mel = 0; mel < melBins; mel++) {
-      row.fill(0);
-      for (let k = 0; k < this.#bins; k++) {
-        const weight = this.#filters[mel * this.#bins + k] as number;
-        if (weight === 0) continue;
-        const base = k * frames;
-        for (let frame = 0; frame < frames; frame++)
-          row[frame] = (row[frame] as number) + weight * (power[base + frame] as number);
-      }
-      for (let frame = 0; frame < frames; frame++) {
-        const value = Math.log10(Math.max(1e-10, row[frame] as number));
+      for (let mel = 0; mel < melBins; mel++) {
+        const [first, last] = bands[mel] as [number, number];
+        let sum = 0;
+        for (let k = first; k <= last; k++)
+          sum += (this.#filters[mel * this.#bins + k] as number) * (power[k] as number);
+        const value = Math.log10(Math.max(1e-10, sum));
         data[mel * frames + frame] = value;
         if (value > max) max = value;
       }
