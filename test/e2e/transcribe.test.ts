@@ -25,6 +25,7 @@ describe('speech in the UI', () => {
   beforeAll(async () => {
     mkdirSync(join(data.path, 'models'), { recursive: true });
     installWhisper(TINY_WHISPER, join(data.path, 'models'), MODEL);
+    installWhisper({ ...TINY_WHISPER, seed: 21 }, join(data.path, 'models'), 'test/whisper-other');
     core = await startTestCore({ dataDir: data.path, withUi: true, models: { 'test/tiny': TINY_LM } });
     const form = new FormData();
     form.set('file', new Blob([new Uint8Array(wav)], { type: 'audio/wav' }), 'clip.wav');
@@ -64,6 +65,17 @@ describe('speech in the UI', () => {
       /^\d+:\d\d\.\d\d$/,
     );
     expect(await page.getByTestId('transcript-meta').textContent()).toContain('0:03.30');
+    await page.close();
+  });
+
+  it('opens the Transcribe view with the model picked in the Library', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${core.url}/#/library`);
+    const row = page.getByRole('row', { name: /test\/whisper-other/ });
+    await expect.poll(() => row.getByRole('button', { name: 'Transcribe' }).count(), POLL).toBe(1);
+    await row.getByRole('button', { name: 'Transcribe' }).click();
+    await expect.poll(() => page.url(), POLL).toContain('#/transcribe');
+    await expect.poll(() => page.getByTestId('speech-model').inputValue(), POLL).toBe('test/whisper-other');
     await page.close();
   });
 

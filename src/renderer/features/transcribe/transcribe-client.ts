@@ -1,5 +1,8 @@
 import type { ApiClient } from '../../lib/api-client';
 
+/** Where the Library leaves the model to open the Transcribe view with. */
+export const TRANSCRIBE_WITH = 'lodge.transcribe-with';
+
 /** One timed stretch of a transcript, as verbose_json gives it. */
 export interface Segment {
   readonly id: number;
