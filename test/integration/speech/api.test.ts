@@ -163,6 +163,14 @@ describe('OpenAI audio API', () => {
     );
     expect(notAudio.status).toBe(400);
     expect(notAudio.message).toMatch(/not audio Lodge can decode/);
+    const notAudioStreamed = await refused(
+      client.audio.transcriptions.create({
+        file: await file(Buffer.from('this is not audio at all'.repeat(10)), 'notes.wav'),
+        model: MODEL,
+        stream: true,
+      }),
+    );
+    expect(notAudioStreamed.status).toBe(400);
     const wrongKind = await refused(
       client.audio.transcriptions.create({ file: await file(), model: 'test/tiny' }),
     );

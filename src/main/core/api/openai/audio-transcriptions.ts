@@ -4,7 +4,7 @@ import type { TranscribeResult, TranscriptSegment } from '../../../../shared/eng
 import type { Engine } from '../../engine/engine';
 import { LodgeError } from '../../errors';
 import { noteUsage } from '../request-log';
-import { clientGone, openStream } from '../streaming';
+import { clientGone, openStream, type ResponseStream } from '../streaming';
 import { MAX_AUDIO_BYTES, readAudioForm, type AudioForm } from './audio-form';
 
 /**
@@ -69,14 +69,13 @@ async function streamTranscript(
   reply: FastifyReply,
   signal: AbortSignal,
 ): Promise<void> {
-  // The model is resolved first, so a wrong name or kind is still a plain error answer.
-  const { record } = engine.resolve(form.model);
-  if (record.task !== 'speech-to-text')
-    throw new LodgeError('invalid_request', `${record.id} is not a speech-to-text model.`, {
-      param: 'model',
-    });
-  const stream = openStream(request, reply, 'text/event-stream', signal);
-  const event = (data: unknown) => stream.write(`data: ${JSON.stringify(data)}\n\n`);
+  // The stream opens with the first segment: a failure before it (bad audio, a wrong model, a
+  // load that fails) is still a plain error answer with its own status.
+  const opened: { stream: ResponseStream | null } = { stream: null };
+  const event = (data: unknown) => {
+    opened.stream ??= openStream(request, reply, 'text/event-stream', signal);
+    opened.stream.write(`data: ${JSON.stringify(data)}\n\n`);
+  };
   let first = true;
   try {
     const result = await engine.transcribe(form.model, call, { signal }, (text) => {
@@ -85,6 +84,7 @@ async function streamTranscript(
     });
     event({ type: 'transcript.text.done', text: result.text, usage: usage(result) });
   } catch (error) {
+    if (opened.stream === null) throw error;
     const failure =
       error instanceof LodgeError ? error : new LodgeError('internal', 'The transcription failed.');
     event({
@@ -92,7 +92,7 @@ async function streamTranscript(
       error: { message: failure.message, type: 'invalid_request_error', code: failure.code },
     });
   } finally {
-    stream.end();
+    opened.stream?.end();
   }
 }
 
