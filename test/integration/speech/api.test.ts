@@ -146,6 +146,20 @@ describe('OpenAI audio API', () => {
     expect(verbose.text.length).toBeGreaterThan(0);
   });
 
+  it('takes an upload above the JSON body limit: a minute of 44.1 kHz stereo (10 MiB)', async () => {
+    const minute = toneBursts(60, 9, 44_100);
+    const big = wavFile([minute, minute], 44_100);
+    expect(big.length).toBeGreaterThan(8 * 1024 * 1024);
+    const verbose = await client.audio.transcriptions.create({
+      file: await file(big, 'minute.wav'),
+      model: MODEL,
+      language: 'en',
+      response_format: 'verbose_json',
+    });
+    expect(verbose.duration).toBeCloseTo(60, 1);
+    expect(verbose.segments?.at(-1)?.end).toBeGreaterThan(30);
+  }, 60_000);
+
   it('refuses what a client gets wrong, in OpenAI error shape', async () => {
     const refused = async (work: Promise<unknown>) => {
       const error = await work.then(
