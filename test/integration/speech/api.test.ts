@@ -238,6 +238,12 @@ describe('OpenAI audio API', () => {
     });
     expect(prompted.text.length).toBeGreaterThan(0);
     expect(prompted.text).not.toBe(plain.text);
+    const regional = await client.audio.transcriptions.create({
+      file: await file(),
+      model: MODEL,
+      language: 'EN-us',
+    });
+    expect(regional.text).toBe(plain.text);
   });
 
   it('tells what an English-only model cannot do', async () => {

@@ -105,7 +105,9 @@ export async function readAudioForm(request: FastifyRequest): Promise<AudioForm>
     file: new Uint8Array(file.buffer, file.byteOffset, file.byteLength),
     filename,
     model: body.model,
-    ...(body.language !== undefined ? { language: body.language.slice(0, 2).toLowerCase() } : {}),
+    ...(body.language !== undefined
+      ? { language: body.language.toLowerCase().split(/[-_]/)[0] as string }
+      : {}),
     ...(body.prompt !== undefined ? { prompt: body.prompt } : {}),
     responseFormat: body.response_format,
     temperature: body.temperature,
