@@ -190,3 +190,53 @@ describe('speech conformance: Moonshine (raw-audio encoder) against transformers
     }
   }, 60_000);
 });
+
+describe('speech conformance: an fp16 Whisper against transformers.js', () => {
+  const half = whisperPath({ ...TINY_WHISPER, fp16: true });
+  let runner: RunnerProcess;
+  afterAll(async () => {
+    await runner?.stop();
+  });
+
+  it('feeds float16 features and cache, reads float16 logits: the same tokens as transformers.js', async () => {
+    runner = new RunnerProcess('test/whisper-fp16', BUILT_RUNNER);
+    await runner.ready;
+    await runner.load({
+      modelId: 'test/whisper-fp16',
+      task: 'speech-to-text',
+      dir: half,
+      modelFile: join(half, 'onnx', 'decoder_model_merged_fp16.onnx'),
+      providers: ['cpu'],
+      threads: 1,
+      cacheDir: null,
+    });
+    const wav = wavFile([toneBursts(3.3, 1)], 16_000);
+    const samples = (await decode(new Uint8Array(wav))).channelData[0] as Float32Array;
+    const lodge = await runner.call('transcribe', {
+      request: { audio: new Uint8Array(wav), task: 'transcribe', language: 'en', temperature: 0 },
+    });
+    expect(lodge.passes[0]?.tokens.length).toBeGreaterThan(0);
+    const config = JSON.parse(readFileSync(join(half, 'preprocessor_config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const { input_features } = await new WhisperFeatureExtractor(config)(samples);
+    const model = await WhisperForConditionalGeneration.from_pretrained(useLocalFolder(half), {
+      dtype: 'fp16',
+      device: 'cpu',
+      session_options: { intraOpNumThreads: 1, interOpNumThreads: 1 },
+    });
+    try {
+      const output = (await model.generate({
+        // transformers.js feeds the graph's float16 input as given.
+        inputs: input_features.to('float16'),
+        return_timestamps: true,
+        language: 'en',
+        task: 'transcribe',
+      } as Parameters<typeof model.generate>[0])) as Tensor;
+      expect(asSequence(lodge)).toEqual((output.tolist() as bigint[][])[0]?.map(Number));
+    } finally {
+      await model.dispose();
+    }
+  }, 60_000);
+});
