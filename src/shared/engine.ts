@@ -6,9 +6,10 @@ import type { GrammarSpec } from './grammar';
 
 /**
  * What a model does. `text-to-image`: image generation; `image-text-to-text`: a vision-language
- * model, chat with images.
+ * model, chat with images; `speech-to-text`: transcription and translation of audio.
  */
-export type ModelTask = 'text-generation' | 'embeddings' | 'tensors' | 'text-to-image' | 'image-text-to-text';
+export type ModelTask =
+  'text-generation' | 'embeddings' | 'tensors' | 'text-to-image' | 'image-text-to-text' | 'speech-to-text';
 
 /** Execution providers Lodge knows, in its default order of preference. */
 export const EXECUTION_PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as const;
@@ -262,4 +263,44 @@ export interface ImageResult {
   readonly guidanceScale: number;
   /** The scheduler that ran (`euler-ancestral`, `euler`, `dpmpp-2m`). */
   readonly scheduler: string;
+}
+
+/** Speech to text: one audio file, transcribed in its language or translated into English. */
+export interface TranscribeRequest {
+  /** The audio file's bytes (WAV, MP3, FLAC, Ogg/Opus, M4A, WebM), decoded by the runner. */
+  readonly audio: Uint8Array;
+  readonly task: 'transcribe' | 'translate';
+  /** The spoken language's code (`en`, `fr`); absent: detected from the first 30 s. */
+  readonly language?: string;
+  /** Earlier text that the transcript continues (names, spelling, style). */
+  readonly prompt?: string;
+  /** 0 decodes greedily; above, tokens are sampled at this temperature. */
+  readonly temperature: number;
+}
+
+/** One stretch of a transcript between two timestamps. */
+export interface TranscriptSegment {
+  readonly id: number;
+  /** The mel frame (10 ms each) at which the 30 s window that wrote it starts. */
+  readonly seek: number;
+  /** Seconds from the start of the audio. */
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  readonly tokens: readonly number[];
+  readonly avgLogprob: number;
+  readonly compressionRatio: number;
+  readonly noSpeechProb: number;
+}
+
+/** A transcript, its segments, and what was heard. */
+export interface TranscribeResult {
+  readonly text: string;
+  /** The language transcribed (given or detected); null for an English-only model. */
+  readonly language: string | null;
+  /** Seconds of audio. */
+  readonly duration: number;
+  readonly segments: readonly TranscriptSegment[];
+  /** Each decoding pass: the window's first mel frame and the tokens kept from it (timestamps relative to it). */
+  readonly passes: readonly { readonly seek: number; readonly tokens: readonly number[] }[];
 }

@@ -13,6 +13,8 @@ import type {
   ModelTask,
   SkippedProvider,
   TensorInfo,
+  TranscribeRequest,
+  TranscribeResult,
 } from './engine';
 
 /** What a runner loads: one model, its task, the ONNX file chosen, and how to run it. */
@@ -54,6 +56,8 @@ export interface RunnerResults {
   embed: EmbedResult;
   infer: InferResult;
   diffuse: ImageResult;
+  /** A transcript; each segment is also sent as a text event as soon as it is decoded. */
+  transcribe: TranscribeResult;
   stats: RunnerStats;
 }
 
@@ -68,6 +72,7 @@ export type CoreToRunnerMessage =
   | { readonly type: 'embed'; readonly id: number; readonly request: EmbedRequest }
   | { readonly type: 'infer'; readonly id: number; readonly request: InferRequest }
   | { readonly type: 'diffuse'; readonly id: number; readonly request: ImageRequest }
+  | { readonly type: 'transcribe'; readonly id: number; readonly request: TranscribeRequest }
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'shutdown' };

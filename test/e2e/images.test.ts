@@ -27,7 +27,14 @@ describe('the Library’s demo models button', () => {
     await page.goto(`${server.url}/#/library`);
     await page.getByRole('button', { name: 'Add demo models' }).click();
     const library = page.getByTestId('library');
-    for (const id of ['demo/tiny-chat', 'demo/tiny-embeddings', 'demo/tiny-tensors', 'demo/tiny-sd-turbo'])
+    for (const id of [
+      'demo/tiny-chat',
+      'demo/tiny-embeddings',
+      'demo/tiny-tensors',
+      'demo/tiny-sd-turbo',
+      'demo/tiny-whisper',
+      'demo/tiny-smolvlm',
+    ])
       await expect.poll(() => library.locator(`[data-model="${id}"]`).count(), POLL).toBe(1);
     await expect
       .poll(() => page.getByRole('status').filter({ hasText: 'demo models' }).textContent(), POLL)

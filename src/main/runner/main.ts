@@ -15,6 +15,7 @@ import { ortErrorText } from './onnx/ort-errors';
 import { listedBackends } from './onnx/providers';
 import { ortVersion, type OpenedSession } from './onnx/session';
 import { RunnerError } from './runner-error';
+import { SpeechModel } from './speech/speech-model';
 import { TensorModel } from './tensors/tensor-model';
 import { TextBatcher } from './text-batcher';
 import { generateWithImages, visionPromptTokens } from './vision/vision-generate';
@@ -25,7 +26,8 @@ type Loaded =
   | { task: 'embeddings'; model: Embedder; id: string }
   | { task: 'tensors'; model: TensorModel; id: string }
   | { task: 'text-to-image'; model: DiffusionModel; id: string }
-  | { task: 'image-text-to-text'; model: VisionLanguageModel; id: string };
+  | { task: 'image-text-to-text'; model: VisionLanguageModel; id: string }
+  | { task: 'speech-to-text'; model: SpeechModel; id: string };
 
 let loaded: Loaded | null = null;
 const running = new Map<number, AbortController>();
@@ -69,6 +71,10 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
       contextLength = result.embedder.maxLength;
     } else if (spec.task === 'text-to-image') {
       const result = await DiffusionModel.open(spec.dir, spec.modelFile, options);
+      loaded = { task: spec.task, model: result.model, id: spec.modelId };
+      opened = result.opened;
+    } else if (spec.task === 'speech-to-text') {
+      const result = await SpeechModel.open(spec.dir, spec.modelFile, options);
       loaded = { task: spec.task, model: result.model, id: spec.modelId };
       opened = result.opened;
     } else {
@@ -152,6 +158,18 @@ async function handle(message: Exclude<CoreToRunnerMessage, { type: 'cancel' | '
           ),
         );
         break;
+      case 'transcribe': {
+        const { model } = expect('speech-to-text');
+        const result = await model.transcribe(message.request, controller.signal, (segment) =>
+          send({
+            type: 'event',
+            id: message.id,
+            event: { type: 'text', text: segment.text, tokens: segment.tokens.length },
+          }),
+        );
+        reply<'transcribe'>(result);
+        break;
+      }
       case 'stats':
         reply<'stats'>({ rssBytes: process.memoryUsage.rss() });
         break;

@@ -63,6 +63,13 @@ export class ApiClient {
     return fetch(this.base + path, { method: 'POST', headers, body: JSON.stringify(body), signal });
   }
 
+  /** A multipart POST (an audio upload), with the API key; the caller reads the answer. */
+  async postForm(path: string, form: FormData, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.#apiKey !== null) headers.authorization = `Bearer ${this.#apiKey}`;
+    return fetch(this.base + path, { method: 'POST', headers, body: form, signal: signal ?? null });
+  }
+
   /** A streamed GET (Server-Sent Events), with the API key. */
   async stream(path: string, signal: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };

@@ -4,6 +4,7 @@ export const VIEWS = [
   { id: 'library', label: 'Library', hint: 'Your models' },
   { id: 'chat', label: 'Chat', hint: 'Talk to a model' },
   { id: 'images', label: 'Images', hint: 'Generate images' },
+  { id: 'transcribe', label: 'Transcribe', hint: 'Speech to text' },
   { id: 'server', label: 'Server', hint: 'The local API' },
   { id: 'monitor', label: 'Monitor', hint: 'Live metrics and logs' },
   { id: 'settings', label: 'Settings', hint: 'Preferences' },

@@ -1,4 +1,5 @@
 import Activity from '@lucide/svelte/icons/activity';
+import AudioLines from '@lucide/svelte/icons/audio-lines';
 import Compass from '@lucide/svelte/icons/compass';
 import ImageIcon from '@lucide/svelte/icons/image';
 import Library from '@lucide/svelte/icons/library';
@@ -14,6 +15,7 @@ export const VIEW_ICONS: Readonly<Record<ViewId, LucideIcon>> = {
   library: Library,
   chat: MessagesSquare,
   images: ImageIcon,
+  transcribe: AudioLines,
   server: Server,
   monitor: Activity,
   settings: Settings,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** `GET /app/hub/search` query. */
 export const HubSearchQuerySchema = z.object({
   q: z.string().max(200).default(''),
-  task: z.enum(['text-generation', 'feature-extraction']).optional(),
+  task: z.enum(['text-generation', 'feature-extraction', 'automatic-speech-recognition']).optional(),
   sort: z.enum(['downloads', 'lastModified']).default('downloads'),
   limit: z.coerce.number().int().min(1).max(100).default(30),
   /** Only repos offering this ONNX variant (fp16, q4, q4f16…). */

@@ -8,6 +8,7 @@ const TaskSchema = z.enum([
   'tensors',
   'text-to-image',
   'image-text-to-text',
+  'speech-to-text',
 ]);
 
 /** A model in the library, as the app API lists it. */

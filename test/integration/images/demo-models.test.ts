@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testImage } from '../../fixtures/vlm-image';
+import { toneBursts, wavFile } from '../../fixtures/whisper-audio';
 import { startTestCore, type TestCore } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
 
@@ -15,6 +17,8 @@ const DEMO_TASKS = {
   'demo/tiny-embeddings': 'embeddings',
   'demo/tiny-tensors': 'tensors',
   'demo/tiny-sd-turbo': 'text-to-image',
+  'demo/tiny-whisper': 'speech-to-text',
+  'demo/tiny-smolvlm': 'image-text-to-text',
 };
 
 /** Each demo model answers through its own API family. */
@@ -63,6 +67,30 @@ async function answersThroughItsApi(core: TestCore): Promise<void> {
   const drawn = await client.images.generate({ model: 'demo/tiny-sd-turbo', prompt: 'a red chair' });
   const image = await sharp(Buffer.from(drawn.data?.[0]?.b64_json ?? '', 'base64')).metadata();
   expect(image).toMatchObject({ format: 'png', width: 64, height: 64 });
+  const heard = await client.audio.transcriptions.create({
+    model: 'demo/tiny-whisper',
+    file: await toFile(wavFile([toneBursts(2)], 16_000), 'tone.wav', { type: 'audio/wav' }),
+    response_format: 'verbose_json',
+  });
+  expect(heard.duration).toBeCloseTo(2, 1);
+  const seen = await client.chat.completions.create({
+    model: 'demo/tiny-smolvlm',
+    max_tokens: 4,
+    temperature: 0,
+    messages: [
+      {
+        role: 'user',
+        content: [
+          {
+            type: 'image_url',
+            image_url: { url: `data:image/png;base64,${(await testImage(32, 32)).toString('base64')}` },
+          },
+          { type: 'text', text: 'What is this?' },
+        ],
+      },
+    ],
+  });
+  expect(seen.usage?.completion_tokens).toBeGreaterThan(0);
 }
 
 describe('npm run demo-models', () => {

@@ -80,13 +80,13 @@ describe('vision-language model folders', () => {
   it('writes a demo vision model that a fresh core lists and answers with an image', async () => {
     const data = tempDir();
     temps.push(data);
-    await writeDemoVision(join(data.path, 'models', 'demo', 'smolvlm'));
+    expect(writeDemoVision(join(data.path, 'models'))).toBe('demo/tiny-smolvlm');
     const core = await startTestCore({ dataDir: data.path });
     try {
       const client = new OpenAI({ baseURL: `${core.url}/v1`, apiKey: 'unused', maxRetries: 0 });
       const image = (await testImage(64, 64, 4)).toString('base64');
       const answer = await client.chat.completions.create({
-        model: 'demo/smolvlm',
+        model: 'demo/tiny-smolvlm',
         max_tokens: 4,
         messages: [
           {

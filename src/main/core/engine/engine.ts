@@ -9,6 +9,8 @@ import type {
   InferRequest,
   InferResult,
   ModelTask,
+  TranscribeRequest,
+  TranscribeResult,
 } from '../../../shared/engine';
 import type { LoadedInfo } from '../../../shared/runner-protocol';
 import type { SlotEvent } from '../../../shared/slot-state';
@@ -39,6 +41,7 @@ const TASK_NAMES: Readonly<Record<ModelTask, string>> = {
   tensors: 'a plain ONNX (tensor) model',
   'text-to-image': 'an image-generation model',
   'image-text-to-text': 'a vision-language model',
+  'speech-to-text': 'a speech-to-text model',
 };
 
 /**
@@ -169,7 +172,28 @@ export class Engine {
       name,
       'text-to-image',
       options,
-      (runner, signal) => runner.call('diffuse', { request }, signal, options.onProgress),
+      (runner, signal) => runner.call('diffuse', { request }, signal, { onProgress: options.onProgress }),
+      () => 0,
+    );
+  }
+
+  /** Transcribes or translates audio; `onText` hears each segment's text as it is decoded. */
+  async transcribe(
+    name: string,
+    request: TranscribeRequest,
+    options: CallOptions = {},
+    onText?: (text: string) => void,
+  ): Promise<TranscribeResult & { model: string }> {
+    return this.#single(
+      name,
+      'speech-to-text',
+      options,
+      (runner, signal) =>
+        runner.call('transcribe', { request }, signal, {
+          onEvent: (event) => {
+            if (event.type === 'text') onText?.(event.text);
+          },
+        }),
       () => 0,
     );
   }

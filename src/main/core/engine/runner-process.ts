@@ -106,14 +106,20 @@ export class RunnerProcess extends EventEmitter<RunnerProcessEvents> {
     return this.#request('load', { spec });
   }
 
-  /** Any single-reply request; an image generation reports its steps to `onProgress`. */
-  call<K extends 'embed' | 'infer' | 'stats' | 'count' | 'diffuse'>(
+  /**
+   * Any single-reply request; what it streams on the way goes to `hooks`: a transcript's segments
+   * to `onEvent`, an image generation's steps to `onProgress`.
+   */
+  call<K extends 'embed' | 'infer' | 'stats' | 'count' | 'diffuse' | 'transcribe'>(
     type: K,
     payload: K extends 'stats' ? object : { request: unknown },
     signal?: AbortSignal,
-    onProgress?: (progress: ImageProgress) => void,
+    hooks: {
+      readonly onEvent?: ((event: GenerateEvent) => void) | undefined;
+      readonly onProgress?: ((progress: ImageProgress) => void) | undefined;
+    } = {},
   ): Promise<RunnerResults[K]> {
-    return this.#request(type, payload, signal, undefined, onProgress);
+    return this.#request(type, payload, signal, hooks.onEvent, hooks.onProgress);
   }
 
   /**

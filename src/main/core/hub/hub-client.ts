@@ -112,7 +112,7 @@ export class HubClient {
   /** Repositories with ONNX weights for a task, most downloaded (or most recent) first. */
   async search(query: {
     search: string;
-    task: 'text-generation' | 'feature-extraction' | null;
+    task: 'text-generation' | 'feature-extraction' | 'automatic-speech-recognition' | null;
     sort: 'downloads' | 'lastModified';
     limit: number;
   }): Promise<HubModel[]> {

@@ -3,6 +3,7 @@ import { unsafeNameReason } from '../library/contained-path';
 import { bestGraphs, isExternalDataOf } from '../library/graph-files';
 import type { VariantName } from '../library/model-record';
 import { visionSiblings } from '../library/vision-folder';
+import { speechVariants } from '../library/speech-folder';
 import type { HubFile } from './hub-client';
 
 /** Files a model needs besides its weights: configs, tokenizer, chat template, pooling. */
@@ -65,8 +66,13 @@ export function offeredVariants(paths: readonly string[]): VariantName[] {
 export function compatibility(files: readonly HubFile[]): RepoCompatibility {
   const byPath = new Map(files.map((file) => [file.path, file]));
   const variants: HubVariant[] = [];
+  // A speech export's variant is its decoder and the encoder (and decoder with past) of its suffix.
+  const speech = speechVariants(files.flatMap((file) => inOnnxFolder(file.path) ?? []));
   for (const [name, file] of bestGraphs(files, (entry) => inOnnxFolder(entry.path))) {
-    const all = [file, ...visionSiblings(files, file)].flatMap((graph) => [
+    const companions = (speech.get(name)?.companions ?? []).flatMap(
+      (graph) => byPath.get(`onnx/${graph}`) ?? [],
+    );
+    const all = [file, ...visionSiblings(files, file), ...companions].flatMap((graph) => [
       graph,
       ...files.filter((other) => isExternalDataOf(other.path, graph.path)),
     ]);

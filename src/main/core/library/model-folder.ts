@@ -7,6 +7,7 @@ import { bestGraphs, isExternalDataOf } from './graph-files';
 import type { FolderInfo, GenerationDefaults, ModelVariant, VariantName } from './model-record';
 import { readOnnxSignature } from './onnx-signature';
 import { withVisionModel } from './vision-folder';
+import { inspectSpeechFolder } from './speech-folder';
 import { promptTemplateToJinja, readPromptTemplate } from '../../../shared/prompt-template';
 
 /**
@@ -63,6 +64,8 @@ function inspectHuggingFace(
     // The parser's message quotes the file; the reason never does (it may not be what it seems).
     return { reason: `has a config.json that is not valid JSON` };
   }
+  const speech = inspectSpeechFolder(dir, id, config, configFile);
+  if (speech !== null) return speech;
   const variants: ModelVariant[] = [];
   for (const [variant, name] of bestGraphs(readdirSync(join(dir, 'onnx')).sort(), (name) => name)) {
     const file = join(dir, 'onnx', name);

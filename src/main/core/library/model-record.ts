@@ -109,7 +109,7 @@ export const FolderInfoSchema = z.object({
   id: z.string(),
   dir: z.string(),
   format: z.enum(['hf-onnx', 'onnx']),
-  task: z.enum(['text-generation', 'embeddings', 'tensors', 'text-to-image', 'image-text-to-text']),
+  task: z.enum(['text-generation', 'embeddings', 'tensors', 'text-to-image', 'image-text-to-text', 'speech-to-text']),
   architecture: z.string().nullable(),
   variants: z.array(z.object({ name: z.enum(VARIANTS), file: z.string(), bytes: z.number() })),
   contextLength: z.number().nullable(),

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Engine } from '../../engine/engine';
 import type { Gallery } from '../../gallery/gallery';
 import type { ModelRecord } from '../../library/model-record';
+import { registerAudioRoutes } from './audio-transcriptions';
 import { chatCompletions } from './chat';
 import { completions } from './completions';
 import { embeddings } from './embeddings';
@@ -23,6 +24,7 @@ function modelObject(record: ModelRecord) {
  * off): thin translations onto the engine.
  */
 export function registerOpenAiRoutes(app: FastifyInstance, engine: Engine, gallery: Gallery): void {
+  registerAudioRoutes(app, engine);
   for (const prefix of ['/v1', '']) {
     const typed = app.withTypeProvider<ZodTypeProvider>();
     const hide = prefix === '';
