@@ -7,7 +7,16 @@ import { startServeProcess, type ServeProcess } from '../helpers/serve-process';
 import { tempDir } from '../helpers/temp-dir';
 import { POLL } from './ui-helpers';
 
-const VIEWS = ['discover', 'library', 'chat', 'server', 'monitor', 'settings'] as const;
+const VIEWS = [
+  'discover',
+  'library',
+  'chat',
+  'images',
+  'transcribe',
+  'server',
+  'monitor',
+  'settings',
+] as const;
 
 /** Controls that Chromium's accessibility tree lists without a name (an unlabelled input, an icon button). */
 const UNNAMED =

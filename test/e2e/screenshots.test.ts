@@ -11,7 +11,16 @@ import { appJson, POLL } from './ui-helpers';
 
 /** Where the pictures go: test-results, or the folder in LODGE_SCREENSHOTS (docs/screenshots for the README). */
 const OUT = resolve(process.env.LODGE_SCREENSHOTS ?? join(import.meta.dirname, '../../test-results/views'));
-const VIEWS = ['discover', 'library', 'chat', 'server', 'monitor', 'settings'] as const;
+const VIEWS = [
+  'discover',
+  'library',
+  'chat',
+  'images',
+  'transcribe',
+  'server',
+  'monitor',
+  'settings',
+] as const;
 
 /** The relative luminance of the page's background, as WCAG defines it (0 black … 1 white). */
 const BACKGROUND_LUMINANCE = `(() => {

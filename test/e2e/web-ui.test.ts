@@ -8,7 +8,16 @@ import { tempDir } from '../helpers/temp-dir';
 import { POLL } from './ui-helpers';
 
 const SCREENSHOTS = join(import.meta.dirname, '../../test-results');
-const VIEWS = ['discover', 'library', 'chat', 'server', 'monitor', 'settings'] as const;
+const VIEWS = [
+  'discover',
+  'library',
+  'chat',
+  'images',
+  'transcribe',
+  'server',
+  'monitor',
+  'settings',
+] as const;
 
 describe('the web UI served by the headless core', () => {
   const dir = tempDir();
@@ -27,7 +36,7 @@ describe('the web UI served by the headless core', () => {
   });
 
   for (const scheme of ['light', 'dark'] as const) {
-    it(`navigates all six views (${scheme}) and shows the core connected`, async () => {
+    it(`navigates every view (${scheme}) and shows the core connected`, async () => {
       const page = await browser.newPage({ colorScheme: scheme, viewport: { width: 1280, height: 800 } });
       const problems: string[] = [];
       page.on('pageerror', (error) => problems.push(error.message));
