@@ -15,10 +15,27 @@ import { RunnerError } from '../runner-error';
 import { ChatTemplate } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
 import { checkGraph, type GraphFeeds, type IntType } from './graph-inputs';
-import { commonPrefix, KvCache, type KvLayout } from './kv-cache';
+import { DecodeBatch, type BatchLayout, type RowInput } from './decode-batch';
+import { asFeedable, commonPrefix, KvCache, type KvLayout } from './kv-cache';
+import { PrefixStore } from './prefix-store';
+import { Sequence } from './sequence';
 
 /** Prompt tokens per prefill run: bounds memory and lets a cancel land between chunks. */
 const PREFILL_CHUNK = 512;
+/** Prompt tokens per prefill run while other sequences decode: they step between chunks. */
+const BUSY_PREFILL_CHUNK = 64;
+/** Logits of a batched step and of the same sequence alone may differ by summation order, not more. */
+const PROBE_TOLERANCE = 1e-3;
+
+/** How a model serves concurrent sequences, as the runner reports it at load. */
+export interface Batching {
+  /** Sequences decoding together at most: the `parallel` asked for, or 1 when the graph cannot batch. */
+  readonly parallel: number;
+  /** Where each row's keys and values sit in the batch; null when sequences run one at a time. */
+  readonly layout: BatchLayout | null;
+  /** Why sequences run one at a time though more were asked for; null otherwise. */
+  readonly reason: string | null;
+}
 /** Without `num_logits_to_keep`, each prefill chunk returns logits for every position: cap their size. */
 const MAX_LOGITS_FLOATS = 16 * 1024 * 1024;
 /** The prompt of the load check: short, plain text any tokenizer encodes. */
@@ -35,7 +52,10 @@ export class LanguageModel {
   readonly #feeds: GraphFeeds;
   readonly #fetches: string[];
   #ones: BigInt64Array | Int32Array;
-  #busy = false;
+  #store: PrefixStore;
+  #batch: DecodeBatch;
+  #active = 0;
+  #batching: Batching = { parallel: 1, layout: null, reason: null };
 
   private constructor(
     private readonly session: Session,
@@ -53,6 +73,18 @@ export class LanguageModel {
     for (let layer = 0; layer < layout.layers; layer++)
       this.#fetches.push(`present.${layer}.key`, `present.${layer}.value`);
     this.#ones = ones(feeds.mask ?? 'int64', Math.min(contextLength, 4096));
+    this.#store = new PrefixStore(layout);
+    this.#batch = this.#newBatch(null);
+  }
+
+  /** How this model serves concurrent sequences. */
+  get batching(): Batching {
+    return this.#batching;
+  }
+
+  /** Batch statistics: steps run with several rows, and bytes of keys and values copied for them. */
+  get batchStats(): { readonly batchedSteps: number; readonly copiedBytes: number } {
+    return { batchedSteps: this.#batch.batchedSteps, copiedBytes: this.#batch.copiedBytes };
   }
 
   /**
@@ -65,6 +97,7 @@ export class LanguageModel {
     modelFile: string,
     options: OpenOptions,
     name = basename(dir),
+    parallel = 1,
   ): Promise<{ model: LanguageModel; opened: OpenedSession }> {
     const { config, generation } = readModelConfig(dir);
     const tokenizer = TextTokenizer.load(dir);
@@ -95,6 +128,20 @@ export class LanguageModel {
         feeds,
       );
       await model.#check(name);
+      if (parallel > 1) {
+        const reason = await model.#batchRefusal(opened, window);
+        const layout = reason === null ? await model.#probeLayout() : null;
+        model.#batching = {
+          parallel: layout === null ? 1 : parallel,
+          layout,
+          reason:
+            reason ??
+            (layout === null
+              ? 'a test batch of two prompts of different lengths did not give each prompt its own logits'
+              : null),
+        };
+        model.#batch = model.#newBatch(layout);
+      }
       return { model, opened };
     } catch (error) {
       await opened.session.release();
@@ -113,10 +160,7 @@ export class LanguageModel {
     // At least the last token is always fed: its logits are what the next token is chosen from.
     const reused = Math.min(commonPrefix(this.cache.tokens, tokens), tokens.length - 1);
     await this.cache.truncate(reused);
-    const chunk =
-      this.#feeds.keep !== null
-        ? PREFILL_CHUNK
-        : Math.max(1, Math.min(PREFILL_CHUNK, Math.floor(MAX_LOGITS_FLOATS / Math.max(1, this.vocabSize))));
+    const chunk = this.#prefillChunk();
     let logits: Float32Array | null = null;
     for (let start = reused; start < tokens.length; start += chunk) {
       if (signal?.aborted) throw new RunnerError('cancelled', 'The request was cancelled.');
@@ -146,16 +190,34 @@ export class LanguageModel {
   }
 
   /**
-   * Marks the model busy for one sequence. Invariant: one sequence at a time per model, since
-   * they share the KV cache; the scheduler queues requests, and this catches any that slip past.
+   * Starts a sequence (close it when done). Invariant: at most `batching.parallel` at once; the
+   * scheduler queues requests beyond that, and this catches any that slip past.
    */
-  acquire(): () => void {
-    if (this.#busy)
-      throw new RunnerError('internal', 'The model is already generating; requests must be queued.');
-    this.#busy = true;
-    return () => {
-      this.#busy = false;
-    };
+  openSequence(): Sequence {
+    if (this.#active >= this.#batching.parallel)
+      throw new RunnerError(
+        'internal',
+        `The model is already generating ${this.#active} sequence(s), its most; requests must be queued.`,
+      );
+    this.#active++;
+    return new Sequence(
+      this.#batch,
+      this.#store,
+      {
+        chunk: this.#prefillChunk(),
+        busyChunk: BUSY_PREFILL_CHUNK,
+        solo: (cache, tokens) => this.#run(cache, tokens, false),
+      },
+      () => {
+        this.#active--;
+      },
+    );
+  }
+
+  /** Forgets every cached prefix (the next request reads its whole prompt). */
+  clearCache(): void {
+    this.cache.clear();
+    this.#store.clear();
   }
 
   /** Frees the session. */
@@ -201,6 +263,140 @@ export class LanguageModel {
         `${name} failed its load check and was not loaded: on a test prompt, ${found}.`,
       );
     }
+  }
+
+  /** Prompt tokens per prefill run alone. */
+  #prefillChunk(): number {
+    return this.#feeds.keep !== null
+      ? PREFILL_CHUNK
+      : Math.max(1, Math.min(PREFILL_CHUNK, Math.floor(MAX_LOGITS_FLOATS / Math.max(1, this.vocabSize))));
+  }
+
+  #newBatch(layout: BatchLayout | null): DecodeBatch {
+    return new DecodeBatch(
+      {
+        kv: this.layout,
+        solo: (cache, tokens) => this.#run(cache, tokens, false),
+        rows: (at, rows, past, width) => this.#runRows(at, rows, past, width),
+      },
+      layout,
+    );
+  }
+
+  /** Why this graph cannot batch, from what it declares; null when a test batch may tell. */
+  async #batchRefusal(opened: OpenedSession, window: number | null): Promise<string | null> {
+    const batchDim = opened.session.inputs.find((input) => input.name === 'input_ids')?.shape[0];
+    if (typeof batchDim === 'number' && batchDim === 1) return "its graph's batch dimension is fixed to 1";
+    if (window !== null)
+      return `it uses sliding-window attention (${window} tokens), which padding would shift`;
+    if (opened.provider !== 'cpu') return `batching runs on the CPU, and it runs on ${opened.provider}`;
+    return null;
+  }
+
+  /**
+   * Finds how this graph batches sequences of different lengths: two prompts of different lengths
+   * decode two steps together in each layout, and the first layout whose logits match each prompt
+   * decoded alone wins. Null when none does (sequences then run one at a time).
+   */
+  async #probeLayout(): Promise<BatchLayout | null> {
+    const encoded = this.tokenizer.encode(CHECK_PROMPT);
+    const long = encoded.length >= 4 ? encoded : [...encoded, 1, 2, 3, 4].slice(0, 4);
+    const prompts = [long, long.slice(0, long.length - 2)];
+    const alone: Float32Array[][] = [];
+    const steps: number[][] = [];
+    for (const prompt of prompts) {
+      const cache = new KvCache(this.layout);
+      const first = await this.#run(cache, prompt, false);
+      const next = [argmax(first)];
+      const rows = [await this.#run(cache, [next[0] as number], false)];
+      next.push(argmax(rows[0] as Float32Array));
+      rows.push(await this.#run(cache, [next[1] as number], false));
+      cache.clear();
+      alone.push(rows.map((row) => row.slice()));
+      steps.push(next);
+    }
+    for (const layout of ['left', 'right'] as const) {
+      const batch = this.#newBatch(layout);
+      const members = [];
+      for (const prompt of prompts) {
+        const cache = new KvCache(this.layout);
+        await this.#run(cache, prompt, false);
+        members.push(batch.join(cache));
+      }
+      let same = true;
+      try {
+        for (let step = 0; step < 2 && same; step++) {
+          const logits = await Promise.all(
+            members.map((member, index) => batch.step(member, steps[index]?.[step] as number)),
+          );
+          same = logits.every((row, index) => near(row, alone[index]?.[step] as Float32Array));
+        }
+      } catch {
+        same = false;
+      }
+      for (const member of members) batch.leave(member).clear();
+      if (same) return layout;
+    }
+    return null;
+  }
+
+  /** One batched decode step: each row's token after its own keys and values, laid out as `layout`. */
+  async #runRows(
+    layout: BatchLayout,
+    rows: readonly RowInput[],
+    past: ReadonlyMap<string, OrtTensor>,
+    width: number,
+  ): Promise<{ logits: Float32Array[]; presents: Map<string, OrtTensor> }> {
+    const count = rows.length;
+    const total = width + 1;
+    const { ids, mask, positions, keep, cacheBranch } = this.#feeds;
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: intMatrix(ids, count, 1, (row) => (rows[row] as RowInput).token),
+    };
+    if (mask !== null)
+      feeds.attention_mask = intMatrix(mask, count, total, (row, column) => {
+        const own = (rows[row] as RowInput).length + 1;
+        return (layout === 'left' ? column >= total - own : column < own) ? 1 : 0;
+      });
+    if (positions !== null)
+      feeds.position_ids = intMatrix(positions, count, 1, (row) => (rows[row] as RowInput).length);
+    if (keep !== null)
+      feeds[keep.name] =
+        keep.type === 'int64'
+          ? tensor('int64', BigInt64Array.of(1n), [])
+          : tensor('int32', Int32Array.of(1), []);
+    if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(1), [1]);
+    for (const [name, value] of past) feeds[name] = value;
+
+    let outputs: Record<string, OrtTensor>;
+    try {
+      outputs = await this.session.run(feeds, this.#fetches);
+    } catch (error) {
+      throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
+    }
+    const presents = new Map<string, OrtTensor>();
+    for (let layer = 0; layer < this.layout.layers; layer++) {
+      for (const part of ['key', 'value'] as const) {
+        const present = outputs[`present.${layer}.${part}`];
+        if (!present || present.dims[0] !== count || present.dims[2] !== total)
+          throw new RunnerError(
+            'internal',
+            `The model returned present.${layer}.${part} in an unexpected shape.`,
+          );
+        presents.set(`past_key_values.${layer}.${part}`, asFeedable(present));
+      }
+    }
+    const logits = outputs.logits as OrtTensor;
+    const vocab = logits.dims.at(-1) ?? this.vocabSize;
+    const perRow = logits.data.length / count;
+    const out: Float32Array[] = [];
+    for (let row = 0; row < count; row++) {
+      const end = (row + 1) * perRow;
+      if (logits.type === 'float16')
+        out.push(halfToFloat32(halfBits(logits.data as Uint16Array).subarray(end - vocab, end)));
+      else out.push((logits.data as Float32Array).subarray(end - vocab, end));
+    }
+    return { logits: out, presents };
   }
 
   async #run(
@@ -266,6 +462,38 @@ function deviceOutputs(config: JsonObject): Readonly<Record<string, 'cpu' | 'gpu
     locations[`present.${layer}.value`] = 'gpu-buffer';
   }
   return locations;
+}
+
+/** A [rows, columns] tensor of integers in the element type the graph declares. */
+function intMatrix(
+  type: IntType,
+  rows: number,
+  columns: number,
+  value: (row: number, column: number) => number,
+): OrtTensor {
+  const length = rows * columns;
+  const at = (index: number) => value(Math.floor(index / columns), index % columns);
+  if (type === 'int32')
+    return tensor(
+      'int32',
+      Int32Array.from({ length }, (_, index) => at(index)),
+      [rows, columns],
+    );
+  return tensor(
+    'int64',
+    BigInt64Array.from({ length }, (_, index) => BigInt(at(index))),
+    [rows, columns],
+  );
+}
+
+/** Whether two logit rows agree within {@link PROBE_TOLERANCE} of their scale. */
+function near(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  let scale = 1;
+  for (const value of b) scale = Math.max(scale, Math.abs(value));
+  for (let index = 0; index < a.length; index++)
+    if (!(Math.abs((a[index] as number) - (b[index] as number)) <= PROBE_TOLERANCE * scale)) return false;
+  return true;
 }
 
 /** A [1, length] tensor of integer ids in the element type the graph declares. */
