@@ -36,11 +36,13 @@ export async function running(client: CoreClient, output: Output): Promise<void>
   const { models } = await client.call('runners');
   output.out(
     `${table(
-      ['NAME', 'PROVIDER', 'MEMORY', 'UNTIL'],
+      ['NAME', 'PROVIDER', 'MEMORY', 'ACTIVE', 'QUEUED', 'UNTIL'],
       models.map((model) => [
         model.id,
         model.provider,
         size(model.rssBytes ?? model.estimatedBytes),
+        `${model.active}/${model.parallel}`,
+        String(model.queueLength),
         model.busy ? 'busy' : model.expiresAt === null ? 'forever' : fromNow(model.expiresAt),
       ]),
     )}\n`,

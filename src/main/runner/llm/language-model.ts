@@ -11,6 +11,7 @@ import {
 } from '../onnx/session';
 import { halfBits, halfToFloat32 } from '../onnx/float16';
 import { ortErrorText } from '../onnx/ort-errors';
+import type { BatchingInfo } from '../../../shared/runner-protocol';
 import { RunnerError } from '../runner-error';
 import { ChatTemplate } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
@@ -28,14 +29,7 @@ const BUSY_PREFILL_CHUNK = 64;
 const PROBE_TOLERANCE = 1e-3;
 
 /** How a model serves concurrent sequences, as the runner reports it at load. */
-export interface Batching {
-  /** Sequences decoding together at most: the `parallel` asked for, or 1 when the graph cannot batch. */
-  readonly parallel: number;
-  /** Where each row's keys and values sit in the batch; null when sequences run one at a time. */
-  readonly layout: BatchLayout | null;
-  /** Why sequences run one at a time though more were asked for; null otherwise. */
-  readonly reason: string | null;
-}
+export type Batching = BatchingInfo;
 /** Without `num_logits_to_keep`, each prefill chunk returns logits for every position: cap their size. */
 const MAX_LOGITS_FLOATS = 16 * 1024 * 1024;
 /** The prompt of the load check: short, plain text any tokenizer encodes. */
