@@ -18,6 +18,7 @@ import { TextTokenizer } from '../text/tokenizer';
 import { checkGraph, type GraphFeeds, type IntType } from './graph-inputs';
 import { DecodeBatch, type BatchLayout, type RowInput } from './decode-batch';
 import { asFeedable, commonPrefix, KvCache, type KvLayout } from './kv-cache';
+import { PrefillQueue, type PrefillRow } from './prefill-queue';
 import { PrefixStore } from './prefix-store';
 import { Sequence } from './sequence';
 
@@ -48,7 +49,9 @@ export class LanguageModel {
   #ones: BigInt64Array | Int32Array;
   #store: PrefixStore;
   #batch: DecodeBatch;
+  #prompts: PrefillQueue;
   #active = 0;
+  #prefillCopied = 0;
   #batching: Batching = { parallel: 1, layout: null, reason: null };
 
   private constructor(
@@ -69,6 +72,7 @@ export class LanguageModel {
     this.#ones = ones(feeds.mask ?? 'int64', Math.min(contextLength, 4096));
     this.#store = new PrefixStore(layout);
     this.#batch = this.#newBatch(null);
+    this.#prompts = this.#newPrompts(null);
   }
 
   /** How this model serves concurrent sequences. */
@@ -77,8 +81,16 @@ export class LanguageModel {
   }
 
   /** Batch statistics: steps run with several rows, and bytes of keys and values copied for them. */
-  get batchStats(): { readonly batchedSteps: number; readonly copiedBytes: number } {
-    return { batchedSteps: this.#batch.batchedSteps, copiedBytes: this.#batch.copiedBytes };
+  get batchStats(): {
+    readonly batchedSteps: number;
+    readonly batchedPrefills: number;
+    readonly copiedBytes: number;
+  } {
+    return {
+      batchedSteps: this.#batch.batchedSteps,
+      batchedPrefills: this.#prompts.batchedRuns,
+      copiedBytes: this.#batch.copiedBytes + this.#prefillCopied,
+    };
   }
 
   /**
@@ -135,6 +147,7 @@ export class LanguageModel {
               : null),
         };
         model.#batch = model.#newBatch(layout);
+        model.#prompts = model.#newPrompts(layout);
       }
       return { model, opened };
     } catch (error) {
@@ -194,18 +207,9 @@ export class LanguageModel {
         `The model is already generating ${this.#active} sequence(s), its most; requests must be queued.`,
       );
     this.#active++;
-    return new Sequence(
-      this.#batch,
-      this.#store,
-      {
-        chunk: this.#prefillChunk(),
-        busyChunk: BUSY_PREFILL_CHUNK,
-        solo: (cache, tokens) => this.#run(cache, tokens, false),
-      },
-      () => {
-        this.#active--;
-      },
-    );
+    return new Sequence(this.#batch, this.#store, this.#prompts, () => {
+      this.#active--;
+    });
   }
 
   /** Forgets every cached prefix (the next request reads its whole prompt). */
@@ -264,6 +268,127 @@ export class LanguageModel {
     return this.#feeds.keep !== null
       ? PREFILL_CHUNK
       : Math.max(1, Math.min(PREFILL_CHUNK, Math.floor(MAX_LOGITS_FLOATS / Math.max(1, this.vocabSize))));
+  }
+
+  #newPrompts(layout: BatchLayout | null): PrefillQueue {
+    return new PrefillQueue({
+      solo: (cache, tokens) => this.#run(cache, tokens, false),
+      // Prompts of different lengths are read together only where padding is a mask (left).
+      rows: layout === 'left' ? (rows) => this.#runPrefillRows(rows) : null,
+      chunk: (count, busy) => {
+        const alone = busy ? BUSY_PREFILL_CHUNK : this.#prefillChunk();
+        return this.#feeds.keep !== null ? alone : Math.max(1, Math.floor(alone / count));
+      },
+      busy: () => this.#batch.active > 0,
+    });
+  }
+
+  /**
+   * Several prompts' next chunks in one run, each row after its own cache: the pasts right-aligned
+   * in the first columns, the new tokens right-aligned in the last, the gaps masked, positions each
+   * row's own. Each cache is then advanced with its row's columns of the presents (copied out).
+   */
+  async #runPrefillRows(rows: readonly PrefillRow[]): Promise<Float32Array[]> {
+    const { kvHeads, headDim, type } = this.layout;
+    const count = rows.length;
+    const pastWidth = Math.max(...rows.map((row) => row.cache.tokens.length));
+    const newWidth = Math.max(...rows.map((row) => row.tokens.length));
+    const total = pastWidth + newWidth;
+    const { ids, mask, positions, keep, cacheBranch } = this.#feeds;
+    const padOf = (row: number) => newWidth - (rows[row] as PrefillRow).tokens.length;
+    const pastOf = (row: number) => (rows[row] as PrefillRow).cache.tokens.length;
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: intMatrix(ids, count, newWidth, (row, column) => {
+        const pad = padOf(row);
+        return column < pad ? 0 : ((rows[row] as PrefillRow).tokens[column - pad] as number);
+      }),
+    };
+    if (mask !== null)
+      feeds.attention_mask = intMatrix(mask, count, total, (row, column) =>
+        column < pastWidth
+          ? column >= pastWidth - pastOf(row)
+            ? 1
+            : 0
+          : column - pastWidth >= padOf(row)
+            ? 1
+            : 0,
+      );
+    if (positions !== null)
+      feeds.position_ids = intMatrix(positions, count, newWidth, (row, column) =>
+        Math.max(0, pastOf(row) + column - padOf(row)),
+      );
+    if (keep !== null)
+      feeds[keep.name] =
+        keep.type === 'int64'
+          ? tensor('int64', BigInt64Array.of(1n), [])
+          : tensor('int32', Int32Array.of(1), []);
+    if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(pastWidth > 0 ? 1 : 0), [1]);
+    const make = (length: number) =>
+      type === 'float16' ? new Uint16Array(length) : new Float32Array(length);
+    for (let layer = 0; layer < this.layout.layers; layer++) {
+      for (const part of ['key', 'value'] as const) {
+        const name = `past_key_values.${layer}.${part}`;
+        const target = make(count * kvHeads * pastWidth * headDim);
+        rows.forEach((row, index) => {
+          const length = row.cache.tokens.length;
+          if (length === 0) return;
+          const source = row.cache.past.get(name)?.data as Float32Array | Uint16Array;
+          for (let head = 0; head < kvHeads; head++)
+            target.set(
+              source.subarray(head * length * headDim, (head + 1) * length * headDim),
+              ((index * kvHeads + head) * pastWidth + pastWidth - length) * headDim,
+            );
+          this.#prefillCopied += kvHeads * length * headDim * target.BYTES_PER_ELEMENT;
+        });
+        feeds[name] = tensor(type, target, [count, kvHeads, pastWidth, headDim]);
+      }
+    }
+
+    let outputs: Record<string, OrtTensor>;
+    try {
+      outputs = await this.session.run(feeds, this.#fetches);
+    } catch (error) {
+      for (const row of rows) row.cache.clear();
+      throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
+    }
+    rows.forEach((row, index) => {
+      const own: Record<string, OrtTensor> = {};
+      const past = row.cache.tokens.length;
+      const fed = row.tokens.length;
+      const length = past + fed;
+      for (let layer = 0; layer < this.layout.layers; layer++) {
+        for (const part of ['key', 'value'] as const) {
+          const name = `present.${layer}.${part}`;
+          const source = asFeedable(outputs[name] as OrtTensor).data as Float32Array | Uint16Array;
+          const target = make(kvHeads * length * headDim);
+          for (let head = 0; head < kvHeads; head++) {
+            const base = (index * kvHeads + head) * total;
+            target.set(
+              source.subarray((base + pastWidth - past) * headDim, (base + pastWidth) * headDim),
+              head * length * headDim,
+            );
+            target.set(
+              source.subarray((base + total - fed) * headDim, (base + total) * headDim),
+              (head * length + past) * headDim,
+            );
+          }
+          this.#prefillCopied += target.byteLength;
+          own[name] = tensor(type, target, [1, kvHeads, length, headDim]);
+        }
+      }
+      row.cache.advance(own, row.tokens);
+    });
+    const logits = outputs.logits as OrtTensor;
+    const vocab = logits.dims.at(-1) ?? this.vocabSize;
+    const perRow = logits.data.length / count;
+    const out: Float32Array[] = [];
+    for (let row = 0; row < count; row++) {
+      const end = (row + 1) * perRow;
+      if (logits.type === 'float16')
+        out.push(halfToFloat32(halfBits(logits.data as Uint16Array).subarray(end - vocab, end)));
+      else out.push((logits.data as Float32Array).slice(end - vocab, end));
+    }
+    return out;
   }
 
   #newBatch(layout: BatchLayout | null): DecodeBatch {

@@ -3,16 +3,8 @@
 import { RunnerError } from '../runner-error';
 import type { DecodeBatch, Member } from './decode-batch';
 import type { KvCache } from './kv-cache';
+import type { PrefillQueue } from './prefill-queue';
 import type { PrefixStore } from './prefix-store';
-
-/** How a sequence reads its prompt: solo runs on its own cache, in chunks of this many tokens. */
-export interface PrefillPlan {
-  /** Tokens per run when no other sequence is decoding. */
-  readonly chunk: number;
-  /** Tokens per run while others decode: small, so their steps keep flowing between chunks. */
-  readonly busyChunk: number;
-  readonly solo: (cache: KvCache, tokens: readonly number[]) => Promise<Float32Array>;
-}
 
 /**
  * A sequence: {@link prefill} once, then {@link step} per token, then {@link close} exactly once,
@@ -26,13 +18,14 @@ export class Sequence {
   constructor(
     private readonly batch: DecodeBatch,
     private readonly store: PrefixStore,
-    private readonly plan: PrefillPlan,
+    private readonly prompts: PrefillQueue,
     private readonly onClose: () => void,
   ) {}
 
   /**
    * Reads `tokens` from the longest prefix the store holds and returns the logits that follow
-   * them; `reused` counts the tokens not fed again. Between chunks, running sequences step.
+   * them; `reused` counts the tokens not fed again. It is read in chunks, with the other prompts
+   * that wait at the same time, and running sequences step between chunks.
    */
   async prefill(
     tokens: readonly number[],
@@ -43,14 +36,9 @@ export class Sequence {
     const { cache, reused } = await this.store.start(tokens);
     this.#cache = cache;
     await cache.truncate(reused);
-    let logits: Float32Array | null = null;
-    for (let start = reused; start < tokens.length;) {
-      if (signal?.aborted) throw new RunnerError('cancelled', 'The request was cancelled.');
-      const size = this.batch.active > 0 ? this.plan.busyChunk : this.plan.chunk;
-      logits = await this.plan.solo(cache, tokens.slice(start, start + size));
-      start += size;
-    }
-    return { logits: logits as Float32Array, reused };
+    if (signal?.aborted) throw new RunnerError('cancelled', 'The request was cancelled.');
+    const logits = await this.prompts.read(cache, tokens.slice(reused), signal);
+    return { logits, reused };
   }
 
   /** Feeds one token with the batch's next step and returns the logits that follow it. */
