@@ -45,13 +45,21 @@ async function runner(parallel: number): Promise<RunnerProcess> {
   return process;
 }
 
-/** `streams` concurrent greedy streams, each with its own prompt (no shared prefix to reuse). */
-async function round(target: RunnerProcess, streams: number): Promise<Round> {
+/**
+ * `streams` concurrent greedy streams, each with its own prompt (no shared prefix to reuse). With
+ * `oneAtATime`, each waits for the one before, as the scheduler's queue makes them on parallel 1.
+ */
+async function round(target: RunnerProcess, streams: number, oneAtATime: boolean): Promise<Round> {
   const started = performance.now();
   let tokens = 0;
+  let previous: Promise<unknown> = Promise.resolve();
   const ttft = await Promise.all(
     Array.from({ length: streams }, async (_, index) => {
       const asked = performance.now();
+      let release = () => {};
+      const turn = previous;
+      previous = new Promise<void>((resolve) => (release = resolve));
+      if (oneAtATime) await turn;
       let first: number | null = null;
       for await (const event of target.generate({
         prompt: {
@@ -67,6 +75,7 @@ async function round(target: RunnerProcess, streams: number): Promise<Round> {
         first ??= performance.now();
         tokens += event.tokens;
       }
+      release();
       return (first ?? performance.now()) - asked;
     }),
   );
@@ -81,13 +90,14 @@ async function main(): Promise<void> {
   const queued = await runner(1);
   const rows: { label: string; streams: number; tps: number; p95: number }[] = [];
   try {
-    for (const target of [batched, queued]) await round(target, 2);
+    await round(batched, 2, false);
+    await round(queued, 2, true);
     for (const streams of STREAMS) {
       const samples: Record<'batched' | 'queued', Round[]> = { batched: [], queued: [] };
       // Interleaved, so a burst of load on a shared machine hits both alike.
       for (let repeat = 0; repeat < REPEATS; repeat++) {
-        samples.batched.push(await round(batched, streams));
-        samples.queued.push(await round(queued, streams));
+        samples.batched.push(await round(batched, streams, false));
+        samples.queued.push(await round(queued, streams, true));
       }
       for (const [label, list] of Object.entries(samples))
         rows.push({
