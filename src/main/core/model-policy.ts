@@ -94,7 +94,7 @@ export function schedulerPolicy(
  * How many requests a model serves at once: text generations up to its preset's `parallel`, else
  * the setting's (the runner may report fewer when its graph cannot batch); one for other tasks.
  */
-export function parallelOf(record: ModelRecord, settingParallel: number): number {
+export function parallelOf(record: Pick<ModelRecord, 'task' | 'preset'>, settingParallel: number): number {
   if (record.task !== 'text-generation') return 1;
   return record.preset.parallel ?? settingParallel;
 }
