@@ -147,7 +147,9 @@ export class LanguageModel {
               : null),
         };
         model.#batch = model.#newBatch(layout);
-        model.#prompts = model.#newPrompts(layout);
+        model.#prompts = model.#newPrompts(
+          layout === 'left' && (await model.#probePrefill()) ? 'left' : null,
+        );
       }
       return { model, opened };
     } catch (error) {
@@ -417,10 +419,38 @@ export class LanguageModel {
    * decode two steps together in each layout, and the first layout whose logits match each prompt
    * decoded alone wins. Null when none does (sequences then run one at a time).
    */
-  async #probeLayout(): Promise<BatchLayout | null> {
+  /**
+   * Whether prompts of different lengths read in one padded run (see {@link #runPrefillRows}) give
+   * each its own logits, as the same two prompts read alone do; if not, prompts are read in turn.
+   */
+  async #probePrefill(): Promise<boolean> {
+    const prompts = this.#probePrompts();
+    const alone: Float32Array[] = [];
+    for (const prompt of prompts) {
+      const cache = new KvCache(this.layout);
+      alone.push((await this.#run(cache, prompt, false)).slice());
+      cache.clear();
+    }
+    const rows = prompts.map((tokens) => ({ cache: new KvCache(this.layout), tokens }));
+    try {
+      const together = await this.#runPrefillRows(rows);
+      return together.every((row, index) => near(row, alone[index] as Float32Array));
+    } catch {
+      return false;
+    } finally {
+      for (const row of rows) row.cache.clear();
+    }
+  }
+
+  /** Two prompts of different lengths for the batching probes. */
+  #probePrompts(): number[][] {
     const encoded = this.tokenizer.encode(CHECK_PROMPT);
     const long = encoded.length >= 4 ? encoded : [...encoded, 1, 2, 3, 4].slice(0, 4);
-    const prompts = [long, long.slice(0, long.length - 2)];
+    return [long, long.slice(0, long.length - 2)];
+  }
+
+  async #probeLayout(): Promise<BatchLayout | null> {
+    const prompts = this.#probePrompts();
     const alone: Float32Array[][] = [];
     const steps: number[][] = [];
     for (const prompt of prompts) {
