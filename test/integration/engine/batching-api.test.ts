@@ -39,7 +39,7 @@ describe('continuous batching over the OpenAI API', () => {
     const chunks = await client.chat.completions.create({
       model,
       messages: [{ role: 'user', content: question }],
-      max_tokens: 40,
+      max_tokens: 24,
       temperature: 0,
       stream: true,
     });
