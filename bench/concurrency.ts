@@ -12,7 +12,7 @@ const RUNNER = join(ROOT, 'out/main/runner.js');
 const THREADS = Number(process.env.LODGE_BENCH_THREADS ?? 2);
 const NEW_TOKENS = Number(process.env.LODGE_BENCH_TOKENS ?? 64);
 const REPEATS = Number(process.env.LODGE_BENCH_REPEATS ?? 3);
-const STREAMS = [1, 4, 8];
+const STREAMS = (process.env.LODGE_BENCH_STREAMS ?? '1,4,8').split(',').map(Number);
 
 interface Round {
   /** New tokens of every stream over the round's wall time. */
