@@ -92,21 +92,23 @@ async function main(): Promise<void> {
   try {
     await round(batched, 2, false);
     await round(queued, 2, true);
-    for (const streams of STREAMS) {
-      const samples: Record<'batched' | 'queued', Round[]> = { batched: [], queued: [] };
-      // Interleaved, so a burst of load on a shared machine hits both alike.
-      for (let repeat = 0; repeat < REPEATS; repeat++) {
-        samples.batched.push(await round(batched, streams, false));
-        samples.queued.push(await round(queued, streams, true));
+    const samples = STREAMS.map(() => ({ batched: [] as Round[], queued: [] as Round[] }));
+    // Interleaved across stream counts and runners, so a burst of load on a shared machine hits
+    // every figure alike (the ratios compare figures taken minutes apart otherwise).
+    for (let repeat = 0; repeat < REPEATS; repeat++) {
+      for (const [index, streams] of STREAMS.entries()) {
+        samples[index]?.batched.push(await round(batched, streams, false));
+        samples[index]?.queued.push(await round(queued, streams, true));
       }
-      for (const [label, list] of Object.entries(samples))
+    }
+    for (const [index, streams] of STREAMS.entries())
+      for (const [label, list] of Object.entries(samples[index] ?? {}))
         rows.push({
           label,
           streams,
           tps: median(list.map((sample) => sample.tokensPerSecond)),
           p95: median(list.map((sample) => p95(sample.ttftMs))),
         });
-    }
   } finally {
     await batched.stop();
     await queued.stop();
