@@ -9,8 +9,9 @@ const built = spawnSync(process.execPath, [join(root, 'scripts/ensure-built.mjs'
 if (built.status !== 0) process.exit(built.status ?? 1);
 
 const outDir = join(root, '.cache/bench');
-// engine: the runner against its peers; grammar: the cost of constrained decoding per token.
-for (const name of ['engine', 'grammar']) {
+// engine: the runner against its peers; grammar: the cost of constrained decoding per token;
+// concurrency: continuous batching of concurrent streams.
+for (const name of ['engine', 'grammar', 'concurrency']) {
   await build({
     configFile: false,
     root,

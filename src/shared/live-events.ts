@@ -16,6 +16,8 @@ export const SlotEventSchema = z.object({
   variant: z.string(),
   state: z.enum(SLOT_STATES),
   waiting: z.number(),
+  active: z.number(),
+  parallel: z.number(),
 });
 
 /** `models`: the ids whose library entry changed (added, edited, removed). */

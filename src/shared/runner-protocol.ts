@@ -28,6 +28,18 @@ export interface LoadSpec {
   readonly providers: readonly ExecutionProvider[];
   readonly threads: number;
   readonly cacheDir: string | null;
+  /** Text generations to decode together at most (continuous batching); absent or 1: one at a time. */
+  readonly parallel?: number;
+}
+
+/** How a language model's runner serves concurrent generations. */
+export interface BatchingInfo {
+  /** Generations it decodes together at most: the `parallel` asked for, or 1 when it cannot batch. */
+  readonly parallel: number;
+  /** Where each sequence's keys and values sit in the batch; null when they run one at a time. */
+  readonly layout: 'left' | 'right' | null;
+  /** Why generations run one at a time though more were asked for; null otherwise. */
+  readonly reason: string | null;
 }
 
 /** What a runner reports once its model is loaded. */
@@ -40,6 +52,8 @@ export interface LoadedInfo {
   readonly outputs: readonly TensorInfo[];
   /** Context window of a language model; null for other tasks. */
   readonly contextLength: number | null;
+  /** How a language model serves concurrent generations; null for other tasks. */
+  readonly batching: BatchingInfo | null;
 }
 
 /** A runner's resource use. */

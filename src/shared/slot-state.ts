@@ -20,4 +20,8 @@ export interface SlotEvent {
   readonly state: SlotState;
   /** Requests waiting: for the load while `loading`, in the queue otherwise. */
   readonly waiting: number;
+  /** Requests it serves now (generations decoding together, with continuous batching). */
+  readonly active: number;
+  /** Requests it serves at once at most. */
+  readonly parallel: number;
 }

@@ -32,17 +32,19 @@ export async function list(client: CoreClient, output: Output): Promise<void> {
     output.err(`${model.id} cannot be read by this Lodge: ${model.reason}. It was left untouched.\n`);
 }
 
-/** `lodge ps`: loaded models. */
+/** `lodge ps`: loaded models, with the requests each serves now (of its most) and those queued. */
 export async function running(client: CoreClient, output: Output): Promise<void> {
   const { models } = await client.call('runners');
   output.out(
     `${table(
-      ['NAME', 'PROVIDER', 'MEMORY', 'UNTIL'],
+      ['NAME', 'PROVIDER', 'MEMORY', 'UNTIL', 'ACTIVE', 'QUEUED'],
       models.map((model) => [
         model.id,
         model.provider,
         size(model.rssBytes ?? model.estimatedBytes),
         model.busy ? 'busy' : model.expiresAt === null ? 'forever' : fromNow(model.expiresAt),
+        `${model.active}/${model.parallel}`,
+        String(model.queueLength),
       ]),
     )}\n`,
   );

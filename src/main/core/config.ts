@@ -49,6 +49,7 @@ export const DEFAULT_SETTINGS: Settings = {
   maxLoadedModels: 3,
   memoryBudgetMb: null,
   maxQueue: 64,
+  parallel: 4,
   hubEndpoint: 'https://huggingface.co',
   hubToken: null,
   allowRemoteImages: false,
@@ -69,6 +70,7 @@ const ENV_NAMES: Readonly<Record<SettingKey, string>> = {
   maxLoadedModels: 'LODGE_MAX_LOADED_MODELS',
   memoryBudgetMb: 'LODGE_MEMORY_BUDGET_MB',
   maxQueue: 'LODGE_MAX_QUEUE',
+  parallel: 'LODGE_PARALLEL',
   // The names the Hugging Face tools use, so an existing setup carries over.
   hubEndpoint: 'HF_ENDPOINT',
   hubToken: 'HF_TOKEN',
@@ -175,6 +177,7 @@ function fromEnvString(key: SettingKey, raw: string): unknown {
     case 'memoryBudgetMb':
     case 'keepAliveSeconds':
     case 'maxQueue':
+    case 'parallel':
       return /^-?\d+$/.test(raw) ? Number(raw) : raw;
     case 'origins':
     case 'allowedHosts':

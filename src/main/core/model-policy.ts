@@ -86,7 +86,17 @@ export function schedulerPolicy(
     maxLoadedModels: settings.maxLoadedModels,
     memoryBudgetBytes: memoryBudgetBytes(settings.memoryBudgetMb, machine.totalMemoryBytes),
     queueLimit: settings.maxQueue,
+    parallel: settings.parallel,
   };
+}
+
+/**
+ * How many requests a model serves at once: text generations up to its preset's `parallel`, else
+ * the setting's (the runner may report fewer when its graph cannot batch); one for other tasks.
+ */
+export function parallelOf(record: Pick<ModelRecord, 'task' | 'preset'>, settingParallel: number): number {
+  if (record.task !== 'text-generation') return 1;
+  return record.preset.parallel ?? settingParallel;
 }
 
 /** A call's keep-alive in ms: its own, else the model's preset; undefined leaves it to the settings. */

@@ -1,6 +1,7 @@
 // A runner process: forked by the core, one per loaded model. It owns one onnxruntime session set
 // and answers the core's typed messages; generation streams pieces of text, merged per frame.
 import type {
+  BatchingInfo,
   CoreToRunnerMessage,
   LoadedInfo,
   LoadSpec,
@@ -53,12 +54,20 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
   const options = { providers: spec.providers, threads: spec.threads, cacheDir: spec.cacheDir };
   let opened: OpenedSession;
   let contextLength: number | null = null;
+  let batching: BatchingInfo | null = null;
   try {
     if (spec.task === 'text-generation') {
-      const result = await LanguageModel.open(spec.dir, spec.modelFile, options, spec.modelId);
+      const result = await LanguageModel.open(
+        spec.dir,
+        spec.modelFile,
+        options,
+        spec.modelId,
+        spec.parallel ?? 1,
+      );
       loaded = { task: spec.task, model: result.model, id: spec.modelId };
       opened = result.opened;
       contextLength = result.model.contextLength;
+      batching = result.model.batching;
     } else if (spec.task === 'image-text-to-text') {
       const result = await VisionLanguageModel.open(spec.dir, spec.modelFile, options, spec.modelId);
       loaded = { task: spec.task, model: result.model, id: spec.modelId };
@@ -94,6 +103,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
     inputs: opened.session.inputs,
     outputs: opened.session.outputs,
     contextLength,
+    batching,
   };
 }
 

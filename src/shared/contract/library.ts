@@ -17,6 +17,8 @@ export const ModelPresetSchema = z
     keepAliveSeconds: z.number().int().min(-1),
     providers: z.array(z.enum(EXECUTION_PROVIDERS)).min(1),
     variant: z.string().min(1).max(32),
+    /** Text generations this model decodes together; overrides the `parallel` setting. */
+    parallel: z.number().int().min(1).max(64),
   })
   .partial()
   .strict();

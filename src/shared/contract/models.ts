@@ -91,6 +91,12 @@ export const RunningModelSchema = z.object({
   lastUsedAt: z.iso.datetime(),
   busy: z.boolean(),
   queueLength: z.number(),
+  /** Requests it serves now (generations decoding together). */
+  active: z.number(),
+  /** Requests it serves at once at most: its `parallel`, or 1 when it cannot batch. */
+  parallel: z.number(),
+  /** Why a language model runs one generation at a time though more were asked for. */
+  batchingNote: z.string().nullable(),
   expiresAt: z.iso.datetime().nullable(),
   contextLength: z.number().nullable(),
 });

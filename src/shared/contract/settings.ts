@@ -59,6 +59,8 @@ export const SettingsSchema = z.object({
   memoryBudgetMb: z.number().int().min(64).nullable(),
   /** Requests that may wait for one model; one more is answered 429 with Retry-After. */
   maxQueue: z.number().int().min(1).max(10_000),
+  /** Text generations one model decodes together (continuous batching); 1 runs one at a time. */
+  parallel: z.number().int().min(1).max(64),
   /** The Hugging Face hub to search and download from. */
   hubEndpoint: z.url({ protocol: /^https?$/ }),
   /** A Hugging Face access token, for gated and private repos; never sent back by the API. */
@@ -97,6 +99,7 @@ export const SettingsPatchSchema = z
     maxLoadedModels: SettingsSchema.shape.maxLoadedModels.nullable(),
     memoryBudgetMb: SettingsSchema.shape.memoryBudgetMb,
     maxQueue: SettingsSchema.shape.maxQueue.nullable(),
+    parallel: SettingsSchema.shape.parallel.nullable(),
     hubEndpoint: SettingsSchema.shape.hubEndpoint.nullable(),
     hubToken: SettingsSchema.shape.hubToken,
     allowRemoteImages: SettingsSchema.shape.allowRemoteImages.nullable(),

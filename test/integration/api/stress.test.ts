@@ -14,7 +14,10 @@ const chatBody = (extra: object = {}) =>
 describe('behaviour under stress', () => {
   let core: TestCore;
   beforeAll(async () => {
-    core = await startTestCore({ models: { 'test/tiny-lm': TINY_LM }, env: { LODGE_MAX_QUEUE: '1' } });
+    core = await startTestCore({
+      models: { 'test/tiny-lm': TINY_LM },
+      env: { LODGE_MAX_QUEUE: '1', LODGE_PARALLEL: '1' },
+    });
   });
   afterAll(async () => {
     await core.dispose();

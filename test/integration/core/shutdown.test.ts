@@ -87,7 +87,8 @@ describe('shutdown under load', () => {
     mkdirSync(join(home.path, 'models'), { recursive: true });
     // The wide vocabulary makes each token cost what a real model's does, so the running answer outlasts the test's polling.
     installFixture(WIDE_LM, join(home.path, 'models'), 'test/tiny-lm');
-    const server = await startServeProcess(['--port', '0', '--data-dir', home.path]);
+    // One generation at a time (no batching), so nine of the ten wait in the queue.
+    const server = await startServeProcess(['--port', '0', '--data-dir', home.path], { LODGE_PARALLEL: '1' });
     servers.push(server);
 
     const outcomes = Array.from({ length: STREAMS }, (_, index) =>

@@ -60,6 +60,7 @@ const SETTINGS: SchedulerSettings = {
   maxLoadedModels: 3,
   memoryBudgetBytes: 4 * 1024 ** 3,
   queueLimit: 8,
+  parallel: 1,
 };
 
 describe('scheduler lifecycles, with real runners and a manual clock', () => {
@@ -76,7 +77,8 @@ describe('scheduler lifecycles, with real runners and a manual clock', () => {
       copyFileSync(join(folder, 'onnx/model.onnx'), join(folder, 'onnx/model_q4.onnx'));
     }
     mkdirSync(join(dir.path, 'cache'), { recursive: true });
-    core = await startTestCore({ dataDir: dir.path });
+    // One generation at a time: the cases over HTTP are about requests queued behind another.
+    core = await startTestCore({ dataDir: dir.path, env: { LODGE_PARALLEL: '1' } });
     const { record } = core.lodge.engine.resolve('test/two');
     tiny = { record, fp32: chooseVariant(record, 'fp32'), q4: chooseVariant(record, 'q4') };
     expect(tiny.q4.name).toBe('q4');
@@ -302,6 +304,32 @@ describe('scheduler lifecycles, with real runners and a manual clock', () => {
     for (const lease of leases) lease.release();
     await s.dispose();
     expect(alive(pid)).toBe(false);
+  });
+
+  it('with parallel 3, serves three requests at once on one runner and queues the fourth', async () => {
+    const { scheduler: s, events } = scheduler({ parallel: 3 });
+    const leases = await Promise.all([1, 2, 3].map(() => s.acquire(tiny.record, tiny.fp32)));
+    expect(new Set(leases.map((lease) => lease.runner.pid)).size).toBe(1);
+    expect(s.running()[0]).toMatchObject({ state: 'busy', active: 3, parallel: 3, queueLength: 0 });
+    const fourth = s.acquire(tiny.record, tiny.fp32);
+    await expect.poll(() => s.running()[0]?.queueLength).toBe(1);
+    expect(events.at(-1)).toMatchObject({ state: 'busy', active: 3, parallel: 3, waiting: 1 });
+    leases[0]?.release();
+    const granted = await fourth;
+    expect(s.running()[0]).toMatchObject({ active: 3, queueLength: 0 });
+    for (const lease of [...leases.slice(1), granted]) lease.release();
+    expect(s.running()[0]).toMatchObject({ state: 'ready', busy: false, active: 0 });
+    expect(events.at(-1)).toMatchObject({ state: 'ready', active: 0, waiting: 0 });
+  });
+
+  it('with parallel 1, a model runs one request at a time as before', async () => {
+    const { scheduler: s } = scheduler({ parallel: 1 });
+    const first = await s.acquire(tiny.record, tiny.fp32);
+    expect(s.running()[0]).toMatchObject({ active: 1, parallel: 1, batchingNote: null });
+    const second = s.acquire(tiny.record, tiny.fp32);
+    await expect.poll(() => s.running()[0]?.queueLength).toBe(1);
+    first.release();
+    (await second).release();
   });
 
   it('a client that leaves while the model loads, or while queued, gives up its place', async () => {

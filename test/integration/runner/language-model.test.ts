@@ -48,7 +48,7 @@ describe('LanguageModel on a real onnxruntime session (tiny generated LM)', () =
 
   it('gives the same logits with the KV cache as recomputing the whole sequence (within 1e-4)', async () => {
     const prompt = model.tokenizer.encode('Hello there! How are you');
-    model.cache.clear();
+    model.clearCache();
     let { logits } = await model.prefill(prompt);
     const sequence = [...prompt];
     const cachedRows: Float32Array[] = [Float32Array.from(logits)];
@@ -72,7 +72,7 @@ describe('LanguageModel on a real onnxruntime session (tiny generated LM)', () =
 
   it('decodes greedily and deterministically', async () => {
     const first = await run(model, { prompt: hello });
-    model.cache.clear();
+    model.clearCache();
     const second = await run(model, { prompt: hello });
     expect(first.text.length).toBeGreaterThan(0);
     expect(second.text).toBe(first.text);
@@ -114,7 +114,7 @@ describe('LanguageModel on a real onnxruntime session (tiny generated LM)', () =
 
   it('reuses the KV cache of the previous turn: same output as a cold run, only new tokens processed', async () => {
     const turn1 = [{ role: 'user', content: 'Hello there!' }] as const;
-    model.cache.clear();
+    model.clearCache();
     const first = await run(model, { prompt: { kind: 'chat', messages: turn1 } });
     const turn2 = [
       ...turn1,
@@ -122,7 +122,7 @@ describe('LanguageModel on a real onnxruntime session (tiny generated LM)', () =
       { role: 'user', content: 'How are you today?' },
     ] as const;
     const warm = await run(model, { prompt: { kind: 'chat', messages: turn2 } });
-    model.cache.clear();
+    model.clearCache();
     const cold = await run(model, { prompt: { kind: 'chat', messages: turn2 } });
     expect(warm.text).toBe(cold.text);
     expect(cold.done.stats.cachedTokens).toBe(0);

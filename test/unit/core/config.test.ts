@@ -19,6 +19,7 @@ describe('resolveConfig', () => {
       maxLoadedModels: 3,
       memoryBudgetMb: null,
       maxQueue: 64,
+      parallel: 4,
       hubEndpoint: 'https://huggingface.co',
       hubToken: null,
       allowRemoteImages: false,

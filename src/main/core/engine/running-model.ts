@@ -19,6 +19,12 @@ export interface RunningModel {
   readonly busy: boolean;
   readonly state: SlotState;
   readonly queueLength: number;
+  /** Requests it serves now. */
+  readonly active: number;
+  /** Requests it serves at once at most (continuous batching of generations). */
+  readonly parallel: number;
+  /** Why a language model runs one generation at a time though more were asked for; null otherwise. */
+  readonly batchingNote: string | null;
   /** When it unloads if no request comes; null while busy or when kept loaded forever. */
   readonly expiresAt: number | null;
   readonly contextLength: number | null;
@@ -39,10 +45,13 @@ export function runningModel(slot: Slot): RunningModel | null {
     loadedAt: slot.loadedAt,
     loadMs: info.loadMs,
     lastUsedAt: slot.lastUsedAt,
-    busy: slot.current !== null,
+    busy: slot.running.length > 0,
     state: slot.state,
     queueLength: slot.queue.length,
-    expiresAt: slot.current !== null ? null : slot.expiresAt,
+    active: slot.running.length,
+    parallel: slot.capacity,
+    batchingNote: slot.batchingNote,
+    expiresAt: slot.running.length > 0 ? null : slot.expiresAt,
     contextLength: info.contextLength,
   };
 }

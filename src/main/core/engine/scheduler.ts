@@ -4,7 +4,7 @@ import type { SlotEvent, SlotState } from '../../../shared/slot-state';
 import { LodgeError } from '../errors';
 import type { ModelRecord, ModelVariant } from '../library/model-record';
 import type { Logger } from '../logging/logger';
-import { estimateBytes, KEEP_FOREVER, providersOf, timerKeepAlive } from '../model-policy';
+import { estimateBytes, KEEP_FOREVER, parallelOf, providersOf, timerKeepAlive } from '../model-policy';
 import { abandonment, cancelledWhile } from './abort';
 import type { Clock } from './clock';
 import { graceThenCut } from './drain';
@@ -13,7 +13,7 @@ import { loadFailure, sanitizeLoaded } from './load-error';
 import type { MemoryInfo } from './hardware';
 import type { RunnerProcess } from './runner-process';
 import { runningModel, type RunningModel } from './running-model';
-import { inUse, newCurrent, newSlot, slotEvent, type Slot, type Waiter } from './slot';
+import { inUse, newCurrent, newSlot, slotEvent, type Current, type Slot, type Waiter } from './slot';
 
 /** The engine settings the scheduler reads on every decision. */
 export interface SchedulerSettings {
@@ -25,6 +25,8 @@ export interface SchedulerSettings {
   readonly memoryBudgetBytes: number;
   /** Requests that may wait for one model; one more answers `queue_full`. */
   readonly queueLimit: number;
+  /** Text generations one model decodes together, unless its preset says otherwise. */
+  readonly parallel: number;
 }
 
 /** What the scheduler is built from; the runner factory, clock and memory probe are injectable. */
@@ -59,8 +61,9 @@ export interface Lease {
  * 1. At most one runner per model id, one still stopping included; concurrent first requests share
  *    one load, and a model is never unloaded or switched to another variant while requests await
  *    its load.
- * 2. A runner serves one request at a time (a language model's KV cache is per sequence); the
- *    others wait in its bounded queue, in arrival order.
+ * 2. A runner serves at most its slot's `capacity` requests at once: as many generations as it
+ *    decodes together (the model's `parallel`, 1 when it cannot batch), one request otherwise;
+ *    the others wait in its bounded queue, in arrival order.
  * 3. A busy or queued-for model is never evicted and never expires.
  * 4. A keep-alive timer runs only while a model is idle; 0 unloads at once, negative (or longer
  *    than a timer can wait) never.
@@ -165,7 +168,7 @@ export class Scheduler {
     );
     this.#stopped(error);
     for (const slot of this.#slots.values()) for (const waiter of slot.queue.splice(0)) waiter.fail(error);
-    const running = () => [...this.#slots.values()].flatMap((slot) => (slot.current ? [slot.current] : []));
+    const running = () => [...this.#slots.values()].flatMap((slot) => slot.running);
     await graceThenCut(running, graceMs, this.deps.clock, this.deps.logger);
   }
 
@@ -187,8 +190,8 @@ export class Scheduler {
     signal?: AbortSignal,
   ): Promise<Lease> {
     const { slot, info } = await this.#loaded(record, variant, signal);
-    await this.#enqueue(slot, signal);
-    return this.#lease(slot, info, this.deps.clock.now() - started);
+    const current = await this.#enqueue(slot, signal);
+    return this.#lease(slot, info, current, this.deps.clock.now() - started);
   }
 
   /**
@@ -265,6 +268,7 @@ export class Scheduler {
           providers: providersOf(record, settings.providers),
           threads: settings.threads,
           cacheDir: this.deps.cacheDir,
+          parallel: parallelOf(record, settings.parallel),
         }),
       )
       .then(
@@ -275,6 +279,8 @@ export class Scheduler {
           }
           const info = sanitizeLoaded(loadedInfo, record.dir);
           slot.info = info;
+          slot.capacity = record.task === 'text-generation' ? Math.max(1, info.batching?.parallel ?? 1) : 1;
+          slot.batchingNote = info.batching?.reason ?? null;
           slot.loadedAt = this.deps.clock.now();
           for (const skip of info.skipped) {
             if (this.#announcedSkips.has(skip.provider)) continue;
@@ -340,15 +346,13 @@ export class Scheduler {
       void this.#unload(slot, `making room for ${id}`);
   }
 
-  #enqueue(slot: Slot, signal?: AbortSignal): Promise<void> {
+  #enqueue(slot: Slot, signal?: AbortSignal): Promise<Current> {
     if (this.#stopping)
       return Promise.reject(shuttingDown('Lodge is shutting down; this request was not started.'));
     // A listener added to a signal that has already aborted never fires: check first.
     if (signal?.aborted) return Promise.reject(cancelledWhile('the model'));
-    if (slot.current === null && slot.queue.length === 0) {
-      this.#claim(slot);
-      return Promise.resolve();
-    }
+    if (slot.running.length < slot.capacity && slot.queue.length === 0)
+      return Promise.resolve(this.#claim(slot));
     if (slot.queue.length >= this.deps.settings().queueLimit) {
       return Promise.reject(
         new LodgeError(
@@ -358,12 +362,11 @@ export class Scheduler {
         ),
       );
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Current>((resolve, reject) => {
       const waiter: Waiter = {
-        grant: () => {
+        grant: (current) => {
           signal?.removeEventListener('abort', abandon);
-          this.#claim(slot);
-          resolve();
+          resolve(current);
         },
         fail: (error) => {
           signal?.removeEventListener('abort', abandon);
@@ -374,23 +377,27 @@ export class Scheduler {
         const index = slot.queue.indexOf(waiter);
         if (index !== -1) slot.queue.splice(index, 1);
         reject(cancelledWhile('the model'));
+        this.#publishCounts(slot);
       };
       signal?.addEventListener('abort', abandon, { once: true });
       slot.queue.push(waiter);
+      this.#publishCounts(slot);
     });
   }
 
-  #claim(slot: Slot): void {
-    slot.current = newCurrent();
+  /** Takes one of the slot's places for a request: its keep-alive stops, it is busy. */
+  #claim(slot: Slot): Current {
+    const current = newCurrent();
+    slot.running.push(current);
     slot.expiresAt = null;
     if (slot.timer !== null) this.deps.clock.clearTimeout(slot.timer);
     slot.timer = null;
     if (slot.state === 'ready') this.#setState(slot, 'busy');
+    else this.#publishCounts(slot);
+    return current;
   }
 
-  #lease(slot: Slot, info: LoadedInfo, waitedMs: number): Lease {
-    const current = slot.current;
-    if (current === null) throw new Error('A lease needs a claimed slot.');
+  #lease(slot: Slot, info: LoadedInfo, current: Current, waitedMs: number): Lease {
     let released = false;
     return {
       runner: slot.runner,
@@ -401,13 +408,18 @@ export class Scheduler {
       release: (keepAliveMs) => {
         if (released) return;
         released = true;
-        if (slot.current === current) slot.current = null;
+        const index = slot.running.indexOf(current);
+        if (index !== -1) slot.running.splice(index, 1);
         slot.lastUsedAt = this.deps.clock.now();
         current.settle();
         if (this.#slots.get(slot.record.id) !== slot) return;
         const next = slot.queue.shift();
         if (next) {
-          next.grant();
+          next.grant(this.#claim(slot));
+          return;
+        }
+        if (slot.running.length > 0) {
+          this.#publishCounts(slot);
           return;
         }
         this.#idle(slot, keepAliveMs ?? this.deps.settings().keepAliveMs);
@@ -478,6 +490,14 @@ export class Scheduler {
     if (slot.state === state) return;
     slot.state = state;
     this.#publish(slot);
+  }
+
+  /**
+   * Publishes a change of a slot's active or waiting count within one state. A slot with one place
+   * says it all with its states (busy, ready), so only one that serves several publishes these.
+   */
+  #publishCounts(slot: Slot): void {
+    if (slot.capacity > 1) this.#publish(slot);
   }
 
   #publish(slot: Slot): void {

@@ -6,11 +6,11 @@ import type { RunnerProcess } from './runner-process';
 
 /** A request waiting in a slot's queue. */
 export interface Waiter {
-  grant(): void;
+  grant(current: Current): void;
   fail(error: Error): void;
 }
 
-/** The request a slot is serving now, and how to stop it at shutdown. */
+/** A request a slot is serving now, and how to stop it at shutdown. */
 export interface Current {
   readonly controller: AbortController;
   readonly released: Promise<void>;
@@ -31,7 +31,15 @@ export interface Slot {
   info: LoadedInfo | null;
   loadedAt: number;
   lastUsedAt: number;
-  current: Current | null;
+  /** The requests it serves now, at most `capacity`. */
+  readonly running: Current[];
+  /**
+   * Requests it serves at once: 1 until loaded, then the generations its runner decodes together
+   * (the `parallel` asked for, or 1 when the model cannot batch); 1 for other tasks.
+   */
+  capacity: number;
+  /** Why a language model runs one generation at a time though more were asked for; null otherwise. */
+  batchingNote: string | null;
   readonly queue: Waiter[];
   expiresAt: number | null;
   timer: unknown;
@@ -60,7 +68,9 @@ export function newSlot(start: {
     info: null,
     loadedAt: 0,
     lastUsedAt: now,
-    current: null,
+    running: [],
+    capacity: 1,
+    batchingNote: null,
     queue: [],
     expiresAt: null,
     timer: null,
@@ -72,7 +82,7 @@ export function newSlot(start: {
 
 /** Whether a request is using the slot, queued for it, or awaiting its load. */
 export function inUse(slot: Slot): boolean {
-  return slot.current !== null || slot.queue.length > 0 || slot.loadWaiters > 0;
+  return slot.running.length > 0 || slot.queue.length > 0 || slot.loadWaiters > 0;
 }
 
 /** A slot as `/app/events` publishes it. */
@@ -82,6 +92,8 @@ export function slotEvent(slot: Slot): SlotEvent {
     variant: slot.variant.name,
     state: slot.state,
     waiting: slot.state === 'loading' ? slot.loadWaiters : slot.queue.length,
+    active: slot.running.length,
+    parallel: slot.capacity,
   };
 }
 

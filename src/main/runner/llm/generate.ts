@@ -6,6 +6,7 @@ import { StreamingDetokenizer } from '../text/detokenizer';
 import { StopMatcher } from '../text/stop-matcher';
 import type { LanguageModel } from './language-model';
 import { Sampler, type LogprobsById } from './sampler';
+import type { Sequence } from './sequence';
 
 /** The prompt of a request as token ids: the chat template rendered, or the raw text. */
 export function promptTokens(model: LanguageModel, request: GenerateRequest, modelName: string): number[] {
@@ -39,19 +40,20 @@ export async function* generate(
   modelName: string,
   signal: AbortSignal,
 ): AsyncGenerator<GenerateEvent> {
-  const release = model.acquire();
+  const sequence = model.openSequence();
   let mask: GrammarMask | null = null;
   try {
     mask = request.grammar ? await grammarMask(model, request.grammar) : null;
-    yield* generateOwned(model, request, modelName, signal, mask);
+    yield* generateOwned(model, sequence, request, modelName, signal, mask);
   } finally {
     mask?.dispose();
-    release();
+    sequence.close();
   }
 }
 
 async function* generateOwned(
   model: LanguageModel,
+  sequence: Sequence,
   request: GenerateRequest,
   modelName: string,
   signal: AbortSignal,
@@ -68,7 +70,7 @@ async function* generateOwned(
   }
   const budget = Math.min(request.maxTokens ?? Infinity, context - tokens.length);
 
-  const prefilled = await model.prefill(tokens, signal);
+  const prefilled = await sequence.prefill(tokens, signal);
   const reused = prefilled.reused;
   let logits = prefilled.logits;
   const prefillMs = performance.now() - started;
@@ -124,9 +126,10 @@ async function* generateOwned(
       break;
     }
     if (completion >= budget) break;
-    // NOTE: each step passes through the event loop (onnxruntime-node defers run() with
-    // setImmediate), so a cancel message from the core is handled before the next token.
-    logits = await model.step(token);
+    // NOTE: each step passes through the event loop (the batch runs its step in a macrotask, once
+    // every sequence has asked for it), so a cancel message from the core is handled before the
+    // next token.
+    logits = await sequence.step(token);
   }
 
   // Ended by end-of-sequence, length or cancel: release what was held back (a partial character,

@@ -16,9 +16,35 @@ export interface KvLayout {
 export class KvCache {
   #tokens: number[] = [];
   #past: Map<string, OrtTensor>;
+  /** Its tensors belong to another cache too (a copy not yet truncated): never freed from here. */
+  #shared = false;
 
   constructor(private readonly layout: KvLayout) {
     this.#past = emptyPast(layout);
+  }
+
+  /** A cache over `past` (`[1, kvHeads, tokens.length, headDim]` tensors by input name), as it is. */
+  static adopt(layout: KvLayout, tokens: readonly number[], past: Map<string, OrtTensor>): KvCache {
+    const cache = new KvCache(layout);
+    cache.#past = past;
+    cache.#tokens = [...tokens];
+    return cache;
+  }
+
+  /** The bytes its keys and values take. */
+  get bytes(): number {
+    return kvBytes(this.layout, this.#tokens.length);
+  }
+
+  /**
+   * A new cache holding a copy of the first `length` tokens' keys and values; this one is left as
+   * it is (two sequences that share a system prompt each start from it).
+   */
+  async copyPrefix(length: number): Promise<KvCache> {
+    const copy = KvCache.adopt(this.layout, this.#tokens, new Map(this.#past));
+    copy.#shared = true;
+    await copy.truncate(length);
+    return copy;
   }
 
   /** The tokens whose keys and values are held. */
@@ -44,7 +70,8 @@ export class KvCache {
         next.set(`past_key_values.${layer}.${part}`, asFeedable(present));
       }
     }
-    disposeOnDevice(this.#past);
+    if (!this.#shared) disposeOnDevice(this.#past);
+    this.#shared = false;
     this.#past = next;
     this.#tokens.push(...fed);
   }
@@ -54,7 +81,8 @@ export class KvCache {
    * the GPU is read back once for it, and the kept rows are fed from the CPU on the next run).
    */
   async truncate(length: number): Promise<void> {
-    if (length >= this.#tokens.length) return;
+    if (length >= this.#tokens.length && !this.#shared) return;
+    length = Math.min(length, this.#tokens.length);
     if (length === 0) {
       this.clear();
       return;
@@ -64,8 +92,9 @@ export class KvCache {
     const next = new Map<string, OrtTensor>();
     for (const [name, past] of this.#past) {
       // getData(true) downloads a GPU buffer and frees it; CPU data is returned as it is.
-      const source = (past.location === 'cpu' ? past.data : await past.getData(true)) as
-        Float32Array | Uint16Array;
+      const source = (
+        past.location === 'cpu' || this.#shared ? await cpuData(past) : await past.getData(true)
+      ) as Float32Array | Uint16Array;
       const target = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(
         kvHeads * length * headDim,
       );
@@ -78,15 +107,27 @@ export class KvCache {
       next.set(name, tensor(this.layout.type, target, [1, kvHeads, length, headDim]));
     }
     this.#past = next;
+    this.#shared = false;
     this.#tokens = this.#tokens.slice(0, length);
   }
 
   /** Forgets everything (a failed run may have left the cache half-advanced), freeing GPU buffers. */
   clear(): void {
-    disposeOnDevice(this.#past);
+    if (!this.#shared) disposeOnDevice(this.#past);
+    this.#shared = false;
     this.#tokens = [];
     this.#past = emptyPast(this.layout);
   }
+}
+
+/** The bytes of `tokens` tokens' keys and values in `layout`. */
+export function kvBytes(layout: KvLayout, tokens: number): number {
+  return tokens * layout.layers * 2 * layout.kvHeads * layout.headDim * (layout.type === 'float16' ? 2 : 4);
+}
+
+/** A tensor's data on the CPU: as it is, or downloaded from the GPU without freeing the buffer. */
+async function cpuData(past: OrtTensor): Promise<OrtTensor['data']> {
+  return past.location === 'cpu' ? past.data : past.getData(false);
 }
 
 /** Frees the past tensors held in GPU buffers; CPU tensors are the garbage collector's. */
@@ -109,7 +150,7 @@ function emptyPast(layout: KvLayout): Map<string, OrtTensor> {
 }
 
 /** NOTE: where the runtime has Float16Array, fp16 outputs must be re-viewed as Uint16Array to feed back. */
-function asFeedable(present: OrtTensor): OrtTensor {
+export function asFeedable(present: OrtTensor): OrtTensor {
   // A tensor on the GPU is fed back as it is: its data is never read on the CPU.
   if (present.location !== 'cpu' || present.type !== 'float16' || present.data instanceof Uint16Array)
     return present;

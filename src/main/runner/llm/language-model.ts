@@ -11,14 +11,26 @@ import {
 } from '../onnx/session';
 import { halfBits, halfToFloat32 } from '../onnx/float16';
 import { ortErrorText } from '../onnx/ort-errors';
+import type { BatchingInfo } from '../../../shared/runner-protocol';
 import { RunnerError } from '../runner-error';
 import { ChatTemplate } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
 import { checkGraph, type GraphFeeds, type IntType } from './graph-inputs';
-import { commonPrefix, KvCache, type KvLayout } from './kv-cache';
+import { DecodeBatch, type BatchLayout, type RowInput } from './decode-batch';
+import { asFeedable, commonPrefix, KvCache, type KvLayout } from './kv-cache';
+import { PrefillQueue, type PrefillRow } from './prefill-queue';
+import { PrefixStore } from './prefix-store';
+import { Sequence } from './sequence';
 
 /** Prompt tokens per prefill run: bounds memory and lets a cancel land between chunks. */
 const PREFILL_CHUNK = 512;
+/** Prompt tokens per prefill run while other sequences decode: they step between chunks. */
+const BUSY_PREFILL_CHUNK = 64;
+/** Logits of a batched step and of the same sequence alone may differ by summation order, not more. */
+const PROBE_TOLERANCE = 1e-3;
+
+/** How a model serves concurrent sequences, as the runner reports it at load. */
+export type Batching = BatchingInfo;
 /** Without `num_logits_to_keep`, each prefill chunk returns logits for every position: cap their size. */
 const MAX_LOGITS_FLOATS = 16 * 1024 * 1024;
 /** The prompt of the load check: short, plain text any tokenizer encodes. */
@@ -35,7 +47,12 @@ export class LanguageModel {
   readonly #feeds: GraphFeeds;
   readonly #fetches: string[];
   #ones: BigInt64Array | Int32Array;
-  #busy = false;
+  #store: PrefixStore;
+  #batch: DecodeBatch;
+  #prompts: PrefillQueue;
+  #active = 0;
+  #prefillCopied = 0;
+  #batching: Batching = { parallel: 1, layout: null, reason: null };
 
   private constructor(
     private readonly session: Session,
@@ -53,6 +70,27 @@ export class LanguageModel {
     for (let layer = 0; layer < layout.layers; layer++)
       this.#fetches.push(`present.${layer}.key`, `present.${layer}.value`);
     this.#ones = ones(feeds.mask ?? 'int64', Math.min(contextLength, 4096));
+    this.#store = new PrefixStore(layout);
+    this.#batch = this.#newBatch(null);
+    this.#prompts = this.#newPrompts(null);
+  }
+
+  /** How this model serves concurrent sequences. */
+  get batching(): Batching {
+    return this.#batching;
+  }
+
+  /** Batch statistics: steps run with several rows, and bytes of keys and values copied for them. */
+  get batchStats(): {
+    readonly batchedSteps: number;
+    readonly batchedPrefills: number;
+    readonly copiedBytes: number;
+  } {
+    return {
+      batchedSteps: this.#batch.batchedSteps,
+      batchedPrefills: this.#prompts.batchedRuns,
+      copiedBytes: this.#batch.copiedBytes + this.#prefillCopied,
+    };
   }
 
   /**
@@ -65,6 +103,7 @@ export class LanguageModel {
     modelFile: string,
     options: OpenOptions,
     name = basename(dir),
+    parallel = 1,
   ): Promise<{ model: LanguageModel; opened: OpenedSession }> {
     const { config, generation } = readModelConfig(dir);
     const tokenizer = TextTokenizer.load(dir);
@@ -95,6 +134,23 @@ export class LanguageModel {
         feeds,
       );
       await model.#check(name);
+      if (parallel > 1) {
+        const reason = await model.#batchRefusal(opened, window);
+        const layout = reason === null ? await model.#probeLayout() : null;
+        model.#batching = {
+          parallel: layout === null ? 1 : parallel,
+          layout,
+          reason:
+            reason ??
+            (layout === null
+              ? 'a test batch of two prompts of different lengths did not give each prompt its own logits'
+              : null),
+        };
+        model.#batch = model.#newBatch(layout);
+        model.#prompts = model.#newPrompts(
+          layout === 'left' && (await model.#probePrefill()) ? 'left' : null,
+        );
+      }
       return { model, opened };
     } catch (error) {
       await opened.session.release();
@@ -113,10 +169,7 @@ export class LanguageModel {
     // At least the last token is always fed: its logits are what the next token is chosen from.
     const reused = Math.min(commonPrefix(this.cache.tokens, tokens), tokens.length - 1);
     await this.cache.truncate(reused);
-    const chunk =
-      this.#feeds.keep !== null
-        ? PREFILL_CHUNK
-        : Math.max(1, Math.min(PREFILL_CHUNK, Math.floor(MAX_LOGITS_FLOATS / Math.max(1, this.vocabSize))));
+    const chunk = this.#prefillChunk();
     let logits: Float32Array | null = null;
     for (let start = reused; start < tokens.length; start += chunk) {
       if (signal?.aborted) throw new RunnerError('cancelled', 'The request was cancelled.');
@@ -146,16 +199,25 @@ export class LanguageModel {
   }
 
   /**
-   * Marks the model busy for one sequence. Invariant: one sequence at a time per model, since
-   * they share the KV cache; the scheduler queues requests, and this catches any that slip past.
+   * Starts a sequence (close it when done). Invariant: at most `batching.parallel` at once; the
+   * scheduler queues requests beyond that, and this catches any that slip past.
    */
-  acquire(): () => void {
-    if (this.#busy)
-      throw new RunnerError('internal', 'The model is already generating; requests must be queued.');
-    this.#busy = true;
-    return () => {
-      this.#busy = false;
-    };
+  openSequence(): Sequence {
+    if (this.#active >= this.#batching.parallel)
+      throw new RunnerError(
+        'internal',
+        `The model is already generating ${this.#active} sequence(s), its most; requests must be queued.`,
+      );
+    this.#active++;
+    return new Sequence(this.#batch, this.#store, this.#prompts, () => {
+      this.#active--;
+    });
+  }
+
+  /** Forgets every cached prefix (the next request reads its whole prompt). */
+  clearCache(): void {
+    this.cache.clear();
+    this.#store.clear();
   }
 
   /** Frees the session. */
@@ -201,6 +263,289 @@ export class LanguageModel {
         `${name} failed its load check and was not loaded: on a test prompt, ${found}.`,
       );
     }
+  }
+
+  /** Prompt tokens per prefill run alone. */
+  #prefillChunk(): number {
+    return this.#feeds.keep !== null
+      ? PREFILL_CHUNK
+      : Math.max(1, Math.min(PREFILL_CHUNK, Math.floor(MAX_LOGITS_FLOATS / Math.max(1, this.vocabSize))));
+  }
+
+  #newPrompts(layout: BatchLayout | null): PrefillQueue {
+    return new PrefillQueue({
+      solo: (cache, tokens) => this.#run(cache, tokens, false),
+      // Prompts of different lengths are read together only where padding is a mask (left).
+      rows: layout === 'left' ? (rows) => this.#runPrefillRows(rows) : null,
+      chunk: (count, busy) => {
+        const alone = busy ? BUSY_PREFILL_CHUNK : this.#prefillChunk();
+        return this.#feeds.keep !== null ? alone : Math.max(1, Math.floor(alone / count));
+      },
+      busy: () => this.#batch.active > 0,
+    });
+  }
+
+  /**
+   * Several prompts' next chunks in one run, each row after its own cache: the pasts right-aligned
+   * in the first columns, the new tokens right-aligned in the last, the gaps masked, positions each
+   * row's own. Each cache is then advanced with its row's columns of the presents (copied out).
+   */
+  async #runPrefillRows(rows: readonly PrefillRow[]): Promise<Float32Array[]> {
+    const { kvHeads, headDim, type } = this.layout;
+    const count = rows.length;
+    const pastWidth = Math.max(...rows.map((row) => row.cache.tokens.length));
+    const newWidth = Math.max(...rows.map((row) => row.tokens.length));
+    const total = pastWidth + newWidth;
+    const { ids, mask, positions, keep, cacheBranch } = this.#feeds;
+    const padOf = (row: number) => newWidth - (rows[row] as PrefillRow).tokens.length;
+    const pastOf = (row: number) => (rows[row] as PrefillRow).cache.tokens.length;
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: intMatrix(ids, count, newWidth, (row, column) => {
+        const pad = padOf(row);
+        return column < pad ? 0 : ((rows[row] as PrefillRow).tokens[column - pad] as number);
+      }),
+    };
+    if (mask !== null)
+      feeds.attention_mask = intMatrix(mask, count, total, (row, column) =>
+        column < pastWidth
+          ? column >= pastWidth - pastOf(row)
+            ? 1
+            : 0
+          : column - pastWidth >= padOf(row)
+            ? 1
+            : 0,
+      );
+    if (positions !== null)
+      feeds.position_ids = intMatrix(positions, count, newWidth, (row, column) =>
+        Math.max(0, pastOf(row) + column - padOf(row)),
+      );
+    if (keep !== null)
+      feeds[keep.name] =
+        keep.type === 'int64'
+          ? tensor('int64', BigInt64Array.of(1n), [])
+          : tensor('int32', Int32Array.of(1), []);
+    if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(pastWidth > 0 ? 1 : 0), [1]);
+    const make = (length: number) =>
+      type === 'float16' ? new Uint16Array(length) : new Float32Array(length);
+    for (let layer = 0; layer < this.layout.layers; layer++) {
+      for (const part of ['key', 'value'] as const) {
+        const name = `past_key_values.${layer}.${part}`;
+        const target = make(count * kvHeads * pastWidth * headDim);
+        rows.forEach((row, index) => {
+          const length = row.cache.tokens.length;
+          if (length === 0) return;
+          const source = row.cache.past.get(name)?.data as Float32Array | Uint16Array;
+          for (let head = 0; head < kvHeads; head++)
+            target.set(
+              source.subarray(head * length * headDim, (head + 1) * length * headDim),
+              ((index * kvHeads + head) * pastWidth + pastWidth - length) * headDim,
+            );
+          this.#prefillCopied += kvHeads * length * headDim * target.BYTES_PER_ELEMENT;
+        });
+        feeds[name] = tensor(type, target, [count, kvHeads, pastWidth, headDim]);
+      }
+    }
+
+    let outputs: Record<string, OrtTensor>;
+    try {
+      outputs = await this.session.run(feeds, this.#fetches);
+    } catch (error) {
+      for (const row of rows) row.cache.clear();
+      throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
+    }
+    rows.forEach((row, index) => {
+      const own: Record<string, OrtTensor> = {};
+      const past = row.cache.tokens.length;
+      const fed = row.tokens.length;
+      const length = past + fed;
+      for (let layer = 0; layer < this.layout.layers; layer++) {
+        for (const part of ['key', 'value'] as const) {
+          const name = `present.${layer}.${part}`;
+          const source = asFeedable(outputs[name] as OrtTensor).data as Float32Array | Uint16Array;
+          const target = make(kvHeads * length * headDim);
+          for (let head = 0; head < kvHeads; head++) {
+            const base = (index * kvHeads + head) * total;
+            target.set(
+              source.subarray((base + pastWidth - past) * headDim, (base + pastWidth) * headDim),
+              head * length * headDim,
+            );
+            target.set(
+              source.subarray((base + total - fed) * headDim, (base + total) * headDim),
+              (head * length + past) * headDim,
+            );
+          }
+          this.#prefillCopied += target.byteLength;
+          own[name] = tensor(type, target, [1, kvHeads, length, headDim]);
+        }
+      }
+      row.cache.advance(own, row.tokens);
+    });
+    const logits = outputs.logits as OrtTensor;
+    const vocab = logits.dims.at(-1) ?? this.vocabSize;
+    const perRow = logits.data.length / count;
+    const out: Float32Array[] = [];
+    for (let row = 0; row < count; row++) {
+      const end = (row + 1) * perRow;
+      if (logits.type === 'float16')
+        out.push(halfToFloat32(halfBits(logits.data as Uint16Array).subarray(end - vocab, end)));
+      else out.push((logits.data as Float32Array).slice(end - vocab, end));
+    }
+    return out;
+  }
+
+  #newBatch(layout: BatchLayout | null): DecodeBatch {
+    return new DecodeBatch(
+      {
+        kv: this.layout,
+        solo: (cache, tokens) => this.#run(cache, tokens, false),
+        rows: (at, rows, past, width) => this.#runRows(at, rows, past, width),
+      },
+      layout,
+    );
+  }
+
+  /** Why this graph cannot batch, from what it declares; null when a test batch may tell. */
+  async #batchRefusal(opened: OpenedSession, window: number | null): Promise<string | null> {
+    const batchDim = opened.session.inputs.find((input) => input.name === 'input_ids')?.shape[0];
+    if (typeof batchDim === 'number' && batchDim === 1) return "its graph's batch dimension is fixed to 1";
+    if (window !== null)
+      return `it uses sliding-window attention (${window} tokens), which padding would shift`;
+    if (opened.provider !== 'cpu') return `batching runs on the CPU, and it runs on ${opened.provider}`;
+    return null;
+  }
+
+  /**
+   * Finds how this graph batches sequences of different lengths: two prompts of different lengths
+   * decode two steps together in each layout, and the first layout whose logits match each prompt
+   * decoded alone wins. Null when none does (sequences then run one at a time).
+   */
+  /**
+   * Whether prompts of different lengths read in one padded run (see {@link #runPrefillRows}) give
+   * each its own logits, as the same two prompts read alone do; if not, prompts are read in turn.
+   */
+  async #probePrefill(): Promise<boolean> {
+    const prompts = this.#probePrompts();
+    const alone: Float32Array[] = [];
+    for (const prompt of prompts) {
+      const cache = new KvCache(this.layout);
+      alone.push((await this.#run(cache, prompt, false)).slice());
+      cache.clear();
+    }
+    const rows = prompts.map((tokens) => ({ cache: new KvCache(this.layout), tokens }));
+    try {
+      const together = await this.#runPrefillRows(rows);
+      return together.every((row, index) => near(row, alone[index] as Float32Array));
+    } catch {
+      return false;
+    } finally {
+      for (const row of rows) row.cache.clear();
+    }
+  }
+
+  /** Two prompts of different lengths for the batching probes. */
+  #probePrompts(): number[][] {
+    const encoded = this.tokenizer.encode(CHECK_PROMPT);
+    const long = encoded.length >= 4 ? encoded : [...encoded, 1, 2, 3, 4].slice(0, 4);
+    return [long, long.slice(0, long.length - 2)];
+  }
+
+  async #probeLayout(): Promise<BatchLayout | null> {
+    const prompts = this.#probePrompts();
+    const alone: Float32Array[][] = [];
+    const steps: number[][] = [];
+    for (const prompt of prompts) {
+      const cache = new KvCache(this.layout);
+      const first = await this.#run(cache, prompt, false);
+      const next = [argmax(first)];
+      const rows = [await this.#run(cache, [next[0] as number], false)];
+      next.push(argmax(rows[0] as Float32Array));
+      rows.push(await this.#run(cache, [next[1] as number], false));
+      cache.clear();
+      alone.push(rows.map((row) => row.slice()));
+      steps.push(next);
+    }
+    for (const layout of ['left', 'right'] as const) {
+      const batch = this.#newBatch(layout);
+      const members = [];
+      for (const prompt of prompts) {
+        const cache = new KvCache(this.layout);
+        await this.#run(cache, prompt, false);
+        members.push(batch.join(cache));
+      }
+      let same = true;
+      try {
+        for (let step = 0; step < 2 && same; step++) {
+          const logits = await Promise.all(
+            members.map((member, index) => batch.step(member, steps[index]?.[step] as number)),
+          );
+          same = logits.every((row, index) => near(row, alone[index]?.[step] as Float32Array));
+        }
+      } catch {
+        same = false;
+      }
+      for (const member of members) batch.leave(member).clear();
+      if (same) return layout;
+    }
+    return null;
+  }
+
+  /** One batched decode step: each row's token after its own keys and values, laid out as `layout`. */
+  async #runRows(
+    layout: BatchLayout,
+    rows: readonly RowInput[],
+    past: ReadonlyMap<string, OrtTensor>,
+    width: number,
+  ): Promise<{ logits: Float32Array[]; presents: Map<string, OrtTensor> }> {
+    const count = rows.length;
+    const total = width + 1;
+    const { ids, mask, positions, keep, cacheBranch } = this.#feeds;
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: intMatrix(ids, count, 1, (row) => (rows[row] as RowInput).token),
+    };
+    if (mask !== null)
+      feeds.attention_mask = intMatrix(mask, count, total, (row, column) => {
+        const own = (rows[row] as RowInput).length + 1;
+        return (layout === 'left' ? column >= total - own : column < own) ? 1 : 0;
+      });
+    if (positions !== null)
+      feeds.position_ids = intMatrix(positions, count, 1, (row) => (rows[row] as RowInput).length);
+    if (keep !== null)
+      feeds[keep.name] =
+        keep.type === 'int64'
+          ? tensor('int64', BigInt64Array.of(1n), [])
+          : tensor('int32', Int32Array.of(1), []);
+    if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(1), [1]);
+    for (const [name, value] of past) feeds[name] = value;
+
+    let outputs: Record<string, OrtTensor>;
+    try {
+      outputs = await this.session.run(feeds, this.#fetches);
+    } catch (error) {
+      throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
+    }
+    const presents = new Map<string, OrtTensor>();
+    for (let layer = 0; layer < this.layout.layers; layer++) {
+      for (const part of ['key', 'value'] as const) {
+        const present = outputs[`present.${layer}.${part}`];
+        if (!present || present.dims[0] !== count || present.dims[2] !== total)
+          throw new RunnerError(
+            'internal',
+            `The model returned present.${layer}.${part} in an unexpected shape.`,
+          );
+        presents.set(`past_key_values.${layer}.${part}`, asFeedable(present));
+      }
+    }
+    const logits = outputs.logits as OrtTensor;
+    const vocab = logits.dims.at(-1) ?? this.vocabSize;
+    const perRow = logits.data.length / count;
+    const out: Float32Array[] = [];
+    for (let row = 0; row < count; row++) {
+      const end = (row + 1) * perRow;
+      if (logits.type === 'float16')
+        out.push(halfToFloat32(halfBits(logits.data as Uint16Array).subarray(end - vocab, end)));
+      else out.push((logits.data as Float32Array).subarray(end - vocab, end));
+    }
+    return { logits: out, presents };
   }
 
   async #run(
@@ -266,6 +611,38 @@ function deviceOutputs(config: JsonObject): Readonly<Record<string, 'cpu' | 'gpu
     locations[`present.${layer}.value`] = 'gpu-buffer';
   }
   return locations;
+}
+
+/** A [rows, columns] tensor of integers in the element type the graph declares. */
+function intMatrix(
+  type: IntType,
+  rows: number,
+  columns: number,
+  value: (row: number, column: number) => number,
+): OrtTensor {
+  const length = rows * columns;
+  const at = (index: number) => value(Math.floor(index / columns), index % columns);
+  if (type === 'int32')
+    return tensor(
+      'int32',
+      Int32Array.from({ length }, (_, index) => at(index)),
+      [rows, columns],
+    );
+  return tensor(
+    'int64',
+    BigInt64Array.from({ length }, (_, index) => BigInt(at(index))),
+    [rows, columns],
+  );
+}
+
+/** Whether two logit rows agree within {@link PROBE_TOLERANCE} of their scale. */
+function near(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  let scale = 1;
+  for (const value of b) scale = Math.max(scale, Math.abs(value));
+  for (let index = 0; index < a.length; index++)
+    if (!(Math.abs((a[index] as number) - (b[index] as number)) <= PROBE_TOLERANCE * scale)) return false;
+  return true;
 }
 
 /** A [1, length] tensor of integer ids in the element type the graph declares. */

@@ -8,6 +8,7 @@ export interface SettingsFormValues {
   logLevel: LogLevel;
   keepAliveSeconds: number | null;
   maxLoadedModels: number | null;
+  parallel: number | null;
   memoryBudgetMb: number | null;
   threads: number | null;
   providers: readonly ExecutionProvider[];
@@ -25,6 +26,7 @@ export function formValuesOf(values: SettingsView['values']): SettingsFormValues
     logLevel: values.logLevel,
     keepAliveSeconds: values.keepAliveSeconds,
     maxLoadedModels: values.maxLoadedModels,
+    parallel: values.parallel,
     memoryBudgetMb: values.memoryBudgetMb,
     threads: values.threads,
     providers: [...values.providers],
@@ -69,7 +71,7 @@ export function changedSettings(
   const hosts = linesOf(form.allowedHosts);
   set('allowedHosts', hosts, !same(hosts, values.allowedHosts));
   set('logLevel', form.logLevel, form.logLevel !== values.logLevel);
-  const numbers = ['keepAliveSeconds', 'maxLoadedModels', 'threads'] as const;
+  const numbers = ['keepAliveSeconds', 'maxLoadedModels', 'parallel', 'threads'] as const;
   for (const key of numbers) {
     const value = form[key];
     if (value !== null) set(key, value, value !== values[key]);

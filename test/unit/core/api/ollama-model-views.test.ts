@@ -29,6 +29,9 @@ describe('Ollama model views', () => {
       state: 'ready',
       busy: false,
       queueLength: 0,
+      active: 0,
+      parallel: 1,
+      batchingNote: null,
       expiresAt: null,
       contextLength: 32_768,
     };

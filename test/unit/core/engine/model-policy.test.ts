@@ -7,6 +7,7 @@ import {
   MAX_TIMER_MS,
   memoryBudgetBytes,
   resolveSampling,
+  parallelOf,
   schedulerPolicy,
   timerKeepAlive,
 } from '../../../../src/main/core/model-policy';
@@ -71,6 +72,17 @@ describe('model policy', () => {
         { physicalCores: 6, totalMemoryBytes: 10 * GiB },
       ),
     ).toMatchObject({ threads: 2, keepAliveMs: 30_000, memoryBudgetBytes: 512 * MiB });
+  });
+
+  it('runs as many generations together as the preset says, else the parallel setting; one for other tasks', () => {
+    expect(schedulerPolicy(DEFAULT_SETTINGS, { physicalCores: 2, totalMemoryBytes: GiB })).toMatchObject({
+      parallel: 4,
+    });
+    const lm = { task: 'text-generation', preset: {} } as const;
+    expect(parallelOf(lm, 4)).toBe(4);
+    expect(parallelOf({ ...lm, preset: { parallel: 1 } }, 4)).toBe(1);
+    expect(parallelOf({ ...lm, preset: { parallel: 16 } }, 4)).toBe(16);
+    expect(parallelOf({ task: 'embeddings', preset: { parallel: 8 } }, 4)).toBe(1);
   });
 
   it('resolves sampling as policy: the request, else generation_config.json, else neutral', () => {

@@ -1,0 +1,94 @@
+// Prompts waiting to be read, fed a chunk at a time between decode steps. Prompts that arrive
+// together are read together, one padded run for all of them, so the eighth of eight concurrent
+// requests waits for one run where it would have waited for seven.
+import { RunnerError } from '../runner-error';
+import type { KvCache } from './kv-cache';
+
+/** One prompt's next chunk in a batched read: its cache and the tokens fed after it. */
+export interface PrefillRow {
+  readonly cache: KvCache;
+  readonly tokens: readonly number[];
+}
+
+/** What the queue needs of the model. */
+export interface PrefillGraph {
+  /** Feeds `tokens` after `cache` alone, advancing it; the logits after the last token. */
+  solo(cache: KvCache, tokens: readonly number[]): Promise<Float32Array>;
+  /** Feeds each row's tokens after its cache in one padded run, advancing each; null: cannot. */
+  readonly rows: ((rows: readonly PrefillRow[]) => Promise<Float32Array[]>) | null;
+  /** Tokens per chunk for `count` prompts read together, while `busy` (sequences are decoding) or not. */
+  chunk(count: number, busy: boolean): number;
+  /** Whether sequences are decoding (chunks are then small, so their steps keep flowing). */
+  busy(): boolean;
+}
+
+interface Job {
+  readonly cache: KvCache;
+  readonly tokens: readonly number[];
+  at: number;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (logits: Float32Array) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** The prompts being read on one model. Invariant: one run at a time, each job in at most one. */
+export class PrefillQueue {
+  #waiting: Job[] = [];
+  #scheduled = false;
+  /** Runs that read more than one prompt (for tests and the benchmark). */
+  batchedRuns = 0;
+
+  constructor(private readonly graph: PrefillGraph) {}
+
+  /** Feeds `tokens` (at least one) after `cache`; resolves to the logits after the last. */
+  read(cache: KvCache, tokens: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ cache, tokens, at: 0, signal, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // A macrotask: prompts that arrive together are read together, and decode steps run between.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#tick();
+    });
+  }
+
+  async #tick(): Promise<void> {
+    const jobs = this.#waiting.filter((job) => {
+      if (!job.signal?.aborted) return true;
+      job.reject(new RunnerError('cancelled', 'The request was cancelled.'));
+      return false;
+    });
+    this.#waiting = [];
+    if (jobs.length === 0) return;
+    const together = this.graph.rows !== null && jobs.length > 1;
+    const size = this.graph.chunk(together ? jobs.length : 1, this.graph.busy());
+    const running = together ? jobs : jobs.slice(0, 1);
+    // Those not run now wait for the next turn, ahead of newcomers.
+    this.#waiting = jobs.slice(running.length);
+    const chunks = running.map((job) => job.tokens.slice(job.at, job.at + size));
+    try {
+      const logits =
+        together && this.graph.rows !== null
+          ? await this.graph.rows(
+              running.map((job, index) => ({ cache: job.cache, tokens: chunks[index] ?? [] })),
+            )
+          : [await this.graph.solo((running[0] as Job).cache, chunks[0] ?? [])];
+      if (together) this.batchedRuns++;
+      running.forEach((job, index) => {
+        job.at += chunks[index]?.length ?? 0;
+        if (job.at >= job.tokens.length) job.resolve(logits[index] as Float32Array);
+        else this.#waiting.unshift(job);
+      });
+    } catch (error) {
+      const failure = error instanceof Error ? error : new RunnerError('internal', String(error));
+      for (const job of running) job.reject(failure);
+    }
+    if (this.#waiting.length > 0) this.#schedule();
+  }
+}
