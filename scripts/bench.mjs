@@ -10,8 +10,8 @@ if (built.status !== 0) process.exit(built.status ?? 1);
 
 const outDir = join(root, '.cache/bench');
 // engine: the runner against its peers; llama: against llama.cpp on the same weights, at f32, 8 and
-// 4 bits; grammar: the cost of constrained decoding per token. LODGE_BENCH_TABLES=llama runs one.
-const tables = process.env.LODGE_BENCH_TABLES?.split(',') ?? ['engine', 'llama', 'grammar'];
+// 4 bits; ort-knobs: what each onnxruntime option and MatMul rewrite buys; grammar: the cost of constrained decoding per token. LODGE_BENCH_TABLES=llama runs one.
+const tables = process.env.LODGE_BENCH_TABLES?.split(',') ?? ['engine', 'llama', 'ort-knobs', 'grammar'];
 for (const name of tables) {
   await build({
     configFile: false,
