@@ -1,9 +1,13 @@
 // The MatMulNBits rewrite against a real onnxruntime session: the rewritten graph loads, takes the
 // integer path, and multiplies as the fp32 graph does to within its quantization.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { BLOCK_SIZE, fastMatMuls, quantizeBlocks } from '../../../src/main/runner/onnx/fast-matmul';
+import { openSession, tensor } from '../../../src/main/runner/onnx/session';
 import { DType, GraphBuilder, MS_DOMAIN, normal, seededRandom } from '../../fixtures/onnx-builder';
 import { quantizeQ4 } from '../../fixtures/quantize';
 
@@ -111,5 +115,36 @@ describe('fastMatMuls', () => {
     expect(packed[0]).toBe(128 - 127);
     expect(packed[16]).toBe(128);
     expect(packed[31]).toBe(128 + Math.round(1.5 / (1.6 / 127)));
+  });
+
+  it('opens the rewritten graph from the cache dir when a session asks for it, and only then', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lodge-fast-matmul-'));
+    try {
+      const file = join(dir, 'model.onnx');
+      writeFileSync(file, matmulModel(weight));
+      const cacheDir = join(dir, 'cache');
+      const outputOf = async (fast: boolean) => {
+        const { session } = await openSession(file, {
+          providers: ['cpu'],
+          threads: 1,
+          cacheDir,
+          ...(fast ? { fastMatMuls: { bits: 8 } } : {}),
+        });
+        try {
+          return (await session.run({ x: tensor('float32', x, [1, K]) })).y?.data as Float32Array;
+        } finally {
+          await session.release();
+        }
+      };
+      const plain = await outputOf(false);
+      expect(plain).toEqual(await run(matmulModel(weight), x));
+      const fast = await outputOf(true);
+      expect(readdirSync(cacheDir).filter((name) => name.endsWith('.nbits.onnx'))).toHaveLength(1);
+      expect(fast).not.toEqual(plain);
+      expect(relativeError(fast, plain)).toBeLessThan(0.02);
+      expect(await outputOf(true)).toEqual(fast);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,9 @@
 // (a) MatMulNBits nodes that ask for float accuracy (levels 0-3) take the integer path, and (b)
 // fp32 MatMuls over a constant weight become MatMulNBits of `bits`, symmetric blocks of 32 along K
 // quantized as llama.cpp's Q8_0 / Q4_0 blocks are (so both engines can hold the same weights).
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
 
 /** Values of K in one weight block. */
@@ -12,6 +15,7 @@ const ACCURACY_INT8 = 4;
 const MS_DOMAIN = 'com.microsoft';
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const UINT8 = onnx.TensorProto.DataType.UINT8;
+const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;
 
 /** How a graph's matrix products are rewritten. */
 export interface FastMatMulOptions {
@@ -35,6 +39,9 @@ export function fastMatMuls(bytes: Uint8Array, options: FastMatMulOptions): Fast
   const model = onnx.ModelProto.decode(bytes);
   const graph = model.graph;
   if (!graph) throw new Error('the model has no graph');
+  // NOTE: a graph with external weights stays as it is: a rewritten copy elsewhere would lose them.
+  if ((graph.initializer ?? []).some((tensor) => tensor.dataLocation === EXTERNAL))
+    return { model: bytes, quantized: 0, switched: 0 };
   const nodes = graph.node ?? [];
   let switched = 0;
   for (const node of nodes) {
@@ -102,6 +109,29 @@ export function fastMatMuls(bytes: Uint8Array, options: FastMatMulOptions): Fast
   return { model: onnx.ModelProto.encode(model).finish(), quantized, switched };
 }
 
+/**
+ * The rewritten model of `modelFile` in `cacheDir` (made once, keyed by the file's path, size and
+ * time and the options), or `modelFile` itself where the rewrite changes nothing.
+ */
+export function fastMatMulFile(modelFile: string, cacheDir: string, options: FastMatMulOptions): string {
+  const stat = statSync(modelFile);
+  const key = createHash('sha256')
+    .update(JSON.stringify([modelFile, stat.size, stat.mtimeMs, options]))
+    .digest('hex')
+    .slice(0, 24);
+  const file = join(cacheDir, `${key}.nbits.onnx`);
+  const unchanged = `${file}.unchanged`;
+  if (existsSync(file)) return file;
+  if (existsSync(unchanged)) return modelFile;
+  mkdirSync(cacheDir, { recursive: true });
+  const result = fastMatMuls(readFileSync(modelFile), options);
+  const changed = result.quantized > 0 || result.switched > 0;
+  const partial = `${changed ? file : unchanged}.partial-${process.pid}`;
+  writeFileSync(partial, changed ? result.model : '');
+  renameSync(partial, changed ? file : unchanged);
+  return changed ? file : modelFile;
+}
+
 /** A [K, N] fp32 weight held in the file, K a whole number of blocks. */
 function quantizable(tensor: onnx.ITensorProto): boolean {
   const dims = tensor.dims?.map(Number) ?? [];
@@ -109,7 +139,7 @@ function quantizable(tensor: onnx.ITensorProto): boolean {
     tensor.dataType === FLOAT &&
     dims.length === 2 &&
     (dims[0] as number) % BLOCK_SIZE === 0 &&
-    tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL &&
+    tensor.dataLocation !== EXTERNAL &&
     ((tensor.rawData?.length ?? 0) > 0 || (tensor.floatData?.length ?? 0) > 0)
   );
 }
