@@ -9,9 +9,18 @@ const built = spawnSync(process.execPath, [join(root, 'scripts/ensure-built.mjs'
 if (built.status !== 0) process.exit(built.status ?? 1);
 
 const outDir = join(root, '.cache/bench');
-// engine: the runner against its peers; grammar: the cost of constrained decoding per token;
-// concurrency: continuous batching of concurrent streams.
-for (const name of ['engine', 'grammar', 'concurrency']) {
+// engine: the runner against its peers; llama: against llama.cpp on the same weights, at f32, 8 and
+// 4 bits; ort-knobs: what each onnxruntime option and MatMul rewrite buys; grammar: the cost of
+// constrained decoding per token; concurrency: continuous batching of concurrent streams.
+// LODGE_BENCH_TABLES=llama,concurrency runs only those.
+const tables = process.env.LODGE_BENCH_TABLES?.split(',') ?? [
+  'engine',
+  'llama',
+  'ort-knobs',
+  'grammar',
+  'concurrency',
+];
+for (const name of tables) {
   await build({
     configFile: false,
     root,

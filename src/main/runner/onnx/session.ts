@@ -10,6 +10,7 @@ import type {
   TensorInfo,
   TensorType,
 } from '../../../shared/engine';
+import { fastMatMulFile, type FastMatMulOptions } from './fast-matmul';
 import { ortErrorText } from './ort-errors';
 import { creationFailureReason, unavailableReason } from './providers';
 
@@ -33,6 +34,11 @@ export interface OpenOptions {
    * cache fed back at the next step), `cpu` copies it back. Other providers copy everything back.
    */
   readonly outputLocations?: Readonly<Record<string, 'cpu' | 'gpu-buffer'>>;
+  /**
+   * On CPU with a cache dir: run the graph rewritten for onnxruntime's integer MatMul path
+   * (fast-matmul.ts), kept in the cache dir. Changes the numbers, so a user's choice, not a default.
+   */
+  readonly fastMatMuls?: FastMatMulOptions;
 }
 
 /** An open session, the provider it runs on, and the providers skipped on the way with their reasons. */
@@ -112,7 +118,11 @@ export async function openSession(modelFile: string, options: OpenOptions): Prom
   throw new Error('No execution provider could be tried.');
 }
 
-async function create(modelFile: string, provider: ExecutionProvider, options: OpenOptions) {
+async function create(original: string, provider: ExecutionProvider, options: OpenOptions) {
+  const modelFile =
+    provider === 'cpu' && options.fastMatMuls !== undefined && options.cacheDir !== null
+      ? fastMatMulFile(original, options.cacheDir, options.fastMatMuls)
+      : original;
   const base: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
