@@ -2,11 +2,16 @@
 // pixel values, embeddings and the KV cache fed as binary16, features and logits read from it.
 // Lodge's greedy text equals transformers.js' on the same variant and image, and the fp16 run of
 // TINY_VLM's weights writes the fp32 run's text; NaN fp16 logits still fail the load check.
+import { copyFileSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ollama } from 'ollama';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GREEDY, type ChatMessage, type GenerateEvent } from '../../../src/shared/engine';
 import { RunnerProcess } from '../../../src/main/core/engine/runner-process';
 import { TextTokenizer } from '../../../src/main/runner/text/tokenizer';
-import { BUILT_RUNNER } from '../../helpers/core';
+import { BUILT_RUNNER, startTestCore, type TestCore } from '../../helpers/core';
+import { tempDir } from '../../helpers/temp-dir';
 import {
   TINY_VLM,
   TINY_VLM_FP16,
@@ -152,4 +157,81 @@ describe('vision fp16 load check', () => {
       await runner.stop();
     }
   });
+});
+
+describe('a vision folder with fp32, fp16 and q4f16 variants in a served core', () => {
+  const data = tempDir();
+  const question = 'What is in this picture?';
+  let core: TestCore;
+  let openai: OpenAI;
+  let image: Uint8Array;
+
+  beforeAll(async () => {
+    // One onnx/ folder with every variant's three graphs, as onnx-community ships them.
+    const folder = join(data.path, 'models', 'test', 'smolvlm');
+    mkdirSync(join(folder, 'onnx'), { recursive: true });
+    cpSync(vlmPath(TINY_VLM), folder, { recursive: true, filter: (source) => !source.endsWith('.complete') });
+    for (const spec of [TINY_VLM_FP16, TINY_VLM_Q4F16]) {
+      const onnx = join(vlmPath(spec), 'onnx');
+      for (const file of readdirSync(onnx)) copyFileSync(join(onnx, file), join(folder, 'onnx', file));
+    }
+    image = await testImage(80, 50, 1);
+    core = await startTestCore({ dataDir: data.path });
+    openai = new OpenAI({ baseURL: `${core.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await core.dispose();
+    data.remove();
+  });
+
+  it('lists the half-precision variants', async () => {
+    const listed = (await (await fetch(`${core.url}/app/models`)).json()) as {
+      models: { id: string; task: string; variants: { name: string }[] }[];
+    };
+    const model = listed.models.find((item) => item.id === 'test/smolvlm');
+    expect(model?.task).toBe('image-text-to-text');
+    expect(model?.variants.map((variant) => variant.name).sort()).toEqual(['fp16', 'fp32', 'q4f16']);
+  });
+
+  it.each([
+    { variant: 'fp16' as const, spec: TINY_VLM_FP16 },
+    { variant: 'q4f16' as const, spec: TINY_VLM_Q4F16 },
+  ])(
+    'answers an OpenAI image_url on :$variant with the text transformers.js writes',
+    async ({ variant, spec }) => {
+      const dir = vlmPath(spec);
+      const tokenizer = TextTokenizer.load(dir);
+      const eos = new Set([tokenizer.idOf('<end_of_utterance>'), tokenizer.idOf('<|endoftext|>')]);
+      const ids = await transformersVisionGreedy(
+        dir,
+        [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }],
+        [image],
+        NEW_TOKENS,
+        variant,
+      );
+      const expected = tokenizer.decode(ids.filter((id) => !eos.has(id)));
+      expect(expected.length).toBeGreaterThan(0);
+      const answer = await openai.chat.completions.create({
+        model: `test/smolvlm:${variant}`,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              {
+                type: 'image_url',
+                image_url: { url: `data:image/png;base64,${Buffer.from(image).toString('base64')}` },
+              },
+              { type: 'text', text: question },
+            ],
+          },
+        ],
+        temperature: 0,
+        max_tokens: NEW_TOKENS,
+      });
+      expect(answer.choices[0]?.message.content).toBe(expected);
+      // The tag chose the variant: the runner holds its graphs, not the fp32 ones a bare name may load.
+      const { models } = await new Ollama({ host: core.url }).ps();
+      expect(models.map((model) => model.details.quantization_level)).toContain(variant.toUpperCase());
+    },
+  );
 });
