@@ -36,6 +36,8 @@ const MAX_LOGITS_FLOATS = 16 * 1024 * 1024;
  * tiles into features, the token embedding graph turns ids into embeddings, the features replace
  * the embeddings of the `<image>` tokens, and the merged decoder runs on the embeddings with a
  * KV cache. One sequence at a time; its cache is kept for the next request's common prefix.
+ * Each float tensor is fed and read in the type its graph declares (float32, or float16 in the
+ * fp16 and q4f16 variants); the loop itself computes in float32.
  */
 export class VisionLanguageModel {
   readonly cache: KvCache;
