@@ -42,7 +42,11 @@ async function loaded(spec: VisionModelSpec): Promise<RunnerProcess> {
   return runner;
 }
 
-async function greedyText(runner: RunnerProcess, messages: ChatMessage[]): Promise<string> {
+/** The greedy text of `messages` and the prompt tokens the runner's cache held from before. */
+async function greedy(
+  runner: RunnerProcess,
+  messages: ChatMessage[],
+): Promise<{ text: string; cached: number }> {
   const events: GenerateEvent[] = [];
   for await (const event of runner.generate({
     prompt: { kind: 'chat', messages },
@@ -51,8 +55,14 @@ async function greedyText(runner: RunnerProcess, messages: ChatMessage[]): Promi
     sampling: GREEDY,
   }))
     events.push(event);
-  if (events.at(-1)?.type !== 'done') throw new Error('no done event');
-  return events.map((event) => (event.type === 'text' ? event.text : '')).join('');
+  const done = events.at(-1);
+  if (done?.type !== 'done') throw new Error('no done event');
+  const text = events.map((event) => (event.type === 'text' ? event.text : '')).join('');
+  return { text, cached: done.stats.cachedTokens };
+}
+
+async function greedyText(runner: RunnerProcess, messages: ChatMessage[]): Promise<string> {
+  return (await greedy(runner, messages)).text;
 }
 
 function question(image: Uint8Array, text: string): { lodge: ChatMessage; reference: PartsMessage } {
@@ -99,7 +109,10 @@ describe.each([
     expect(one).toBe(
       decode(await transformersVisionGreedy(dir, [first.reference], [wide], NEW_TOKENS, dtype)),
     );
-    const two = await greedyText(runner, [first.lodge, { role: 'assistant', content: one }, second.lodge]);
+    const turn = await greedy(runner, [first.lodge, { role: 'assistant', content: one }, second.lodge]);
+    const two = turn.text;
+    // The second turn reused the first's float16 keys and values, cut back to before the image.
+    expect(turn.cached).toBeGreaterThan(0);
     const reference = [
       first.reference,
       { role: 'assistant' as const, content: [{ type: 'text' as const, text: one }] },
