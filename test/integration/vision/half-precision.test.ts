@@ -197,15 +197,6 @@ describe('a vision folder with fp32, fp16 and q4f16 variants in a served core', 
     data.remove();
   });
 
-  it('lists the half-precision variants', async () => {
-    const listed = (await (await fetch(`${core.url}/app/models`)).json()) as {
-      models: { id: string; task: string; variants: { name: string }[] }[];
-    };
-    const model = listed.models.find((item) => item.id === 'test/smolvlm');
-    expect(model?.task).toBe('image-text-to-text');
-    expect(model?.variants.map((variant) => variant.name).sort()).toEqual(['fp16', 'fp32', 'q4f16']);
-  });
-
   it.each([
     { variant: 'fp16' as const, spec: TINY_VLM_FP16 },
     { variant: 'q4f16' as const, spec: TINY_VLM_Q4F16 },
