@@ -52,15 +52,16 @@ export async function transformersInputs(
   };
 }
 
-/** transformers.js' greedy tokens for `messages` with `images` (the prompt excluded). */
+/** transformers.js' greedy tokens for `messages` with `images` (the prompt excluded), on the `dtype` variant. */
 export async function transformersVisionGreedy(
   dir: string,
   messages: readonly PartsMessage[],
   images: readonly Uint8Array[],
   maxNew: number,
+  dtype: 'fp32' | 'fp16' | 'q4f16' = 'fp32',
 ): Promise<number[]> {
   const { ids, inputs } = await transformersInputs(dir, messages, images);
-  const model = await AutoModelForVision2Seq.from_pretrained(useLocalFolder(dir), { dtype: 'fp32' });
+  const model = await AutoModelForVision2Seq.from_pretrained(useLocalFolder(dir), { dtype });
   try {
     const output = (await model.generate({ ...inputs, max_new_tokens: maxNew, do_sample: false })) as Tensor;
     return Array.from(output.data as BigInt64Array, Number).slice(ids.length);

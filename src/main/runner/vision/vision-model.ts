@@ -22,7 +22,9 @@ import {
   checkVisionEncoder,
   visionGraphFiles,
   type DecoderFeeds,
+  type EncoderFeeds,
 } from './vision-graphs';
+import { floatTensor, floatValues, lastValues, type FloatType } from './half-precision';
 
 /** Prompt positions per prefill run: bounds memory and lets a cancel land between chunks. */
 const PREFILL_CHUNK = 512;
@@ -34,6 +36,8 @@ const MAX_LOGITS_FLOATS = 16 * 1024 * 1024;
  * tiles into features, the token embedding graph turns ids into embeddings, the features replace
  * the embeddings of the `<image>` tokens, and the merged decoder runs on the embeddings with a
  * KV cache. One sequence at a time; its cache is kept for the next request's common prefix.
+ * Each float tensor is fed and read in the type its graph declares (float32, or float16 in the
+ * fp16 and q4f16 variants); the loop itself computes in float32.
  */
 export class VisionLanguageModel {
   readonly cache: KvCache;
@@ -43,7 +47,7 @@ export class VisionLanguageModel {
     private readonly vision: Session,
     private readonly embedder: Session,
     private readonly decoder: Session,
-    private readonly feeds: DecoderFeeds & { readonly pixelMask: boolean },
+    private readonly feeds: DecoderFeeds & EncoderFeeds,
     readonly tokenizer: TextTokenizer,
     readonly template: ChatTemplate | null,
     readonly images: ImageConfig,
@@ -89,7 +93,7 @@ export class VisionLanguageModel {
       const pixel = checkVisionEncoder(vision, name);
       checkEmbedTokens(embedder, name);
       const feeds = { ...checkDecoder(decoder, name), ...pixel };
-      const layout = kvLayout(text, decoder, name);
+      const layout = kvLayout(text, decoder, feeds.kv, name);
       const eos = new Set([...tokenIds(generation.eos_token_id), ...tokenIds(config.eos_token_id)]);
       const eosText = tokenizer.special('eos_token');
       const eosId = eosText === null ? undefined : tokenizer.idOf(eosText);
@@ -216,7 +220,7 @@ export class VisionLanguageModel {
     const pixels = new Float32Array(count * 3 * tile * tile);
     image.tiles.forEach((data, index) => pixels.set(data, index * data.length));
     const feeds: Record<string, OrtTensor> = {
-      pixel_values: tensor('float32', pixels, [1, count, 3, tile, tile]),
+      pixel_values: floatTensor(this.feeds.pixels, pixels, [1, count, 3, tile, tile]),
     };
     if (this.feeds.pixelMask)
       feeds.pixel_attention_mask = tensor('bool', new Uint8Array(count * tile * tile).fill(1), [
@@ -287,7 +291,7 @@ export class VisionLanguageModel {
     const past = cache.tokens.length;
     const total = past + ids.length;
     const feeds: Record<string, OrtTensor> = {
-      inputs_embeds: tensor('float32', embeds, [1, ids.length, this.hidden]),
+      inputs_embeds: floatTensor(this.feeds.embeds, embeds, [1, ids.length, this.hidden]),
     };
     if (this.feeds.mask)
       feeds.attention_mask = tensor('int64', new BigInt64Array(total).fill(1n), [1, total]);
@@ -308,15 +312,14 @@ export class VisionLanguageModel {
       throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
     }
     cache.advance(outputs, ids);
-    const logits = (outputs.logits as OrtTensor).data as Float32Array;
-    const vocab = (outputs.logits as OrtTensor).dims.at(-1) ?? logits.length;
-    return logits.slice(logits.length - vocab);
+    const logits = outputs.logits as OrtTensor;
+    return lastValues(logits, logits.dims.at(-1) ?? logits.size);
   }
 
   async #run(session: Session, feeds: Record<string, OrtTensor>, output: string): Promise<Float32Array> {
     try {
       const outputs = await session.run(feeds, [output]);
-      return (outputs[output] as OrtTensor).data as Float32Array;
+      return floatValues(outputs[output] as OrtTensor);
     } catch (error) {
       throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
     }
@@ -328,7 +331,7 @@ function object(value: unknown): JsonObject {
 }
 
 /** The KV cache layout from text_config, checked against the decoder's past inputs. */
-function kvLayout(text: JsonObject, session: Session, name: string): KvLayout {
+function kvLayout(text: JsonObject, session: Session, type: FloatType, name: string): KvLayout {
   const past = session.inputs.filter((input) => /^past_key_values\.\d+\.key$/.test(input.name));
   if (past.length === 0)
     throw new RunnerError(
@@ -351,5 +354,5 @@ function kvLayout(text: JsonObject, session: Session, name: string): KvLayout {
       'model_load_failed',
       `${name} cannot be loaded: config.json's text_config does not give its key/value heads.`,
     );
-  return { layers: past.length, kvHeads, headDim, type: 'float32' };
+  return { layers: past.length, kvHeads, headDim, type };
 }
