@@ -19,6 +19,9 @@ const MAX_SOURCE_SAMPLES = MAX_AUDIO_SECONDS * 48_000;
  */
 const CHUNK_BYTES = 1024;
 
+/** How much of the file's start tells its format (an ID3 tag longer than this is taken for MP3, as audio-type does). */
+const SNIFF_BYTES = 64 * 1024;
+
 /** The containers and codecs Lodge decodes; anything else audio-decode could read is refused. */
 const FORMATS = [
   'wav',
@@ -40,7 +43,7 @@ const NOT_AUDIO = 'The file is not audio Lodge can decode (WAV, MP3, FLAC, Ogg/O
 
 async function* chunksOf(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES)
-    yield bytes.subarray(offset, offset + CHUNK_BYTES);
+    yield bytes.slice(offset, offset + CHUNK_BYTES);
 }
 
 /**
@@ -53,7 +56,8 @@ export async function decodeAudio(
   bytes: Uint8Array,
   rate: number,
 ): Promise<{ samples: Float32Array; seconds: number }> {
-  const type = audioType(bytes);
+  // audio-type reads the view's whole ArrayBuffer (an IPC message's, here), so it gets its own copy.
+  const type = audioType(bytes.slice(0, SNIFF_BYTES));
   const format = FORMATS.find((name) => name === type);
   if (format === undefined) throw new RunnerError('invalid_request', `${NOT_AUDIO}: unknown format`);
   const pieces: Float32Array[] = [];

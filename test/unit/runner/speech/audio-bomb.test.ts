@@ -37,6 +37,14 @@ describe('decoding an upload is bounded by its length, not by how far it expands
     expect(samples.every((value) => value === 0)).toBe(true);
   });
 
+  it('reads a file handed over as a view into a larger buffer, as the runner receives it over IPC', async () => {
+    const wav = wavFile([toneBursts(1)], 16_000);
+    const carrier = new Uint8Array(wav.byteLength + 100);
+    carrier.set(wav, 100);
+    const { samples } = await decodeAudio(carrier.subarray(100), 16_000);
+    expect(samples.length).toBe(16_000);
+  });
+
   it('refuses a file that is no audio format Lodge reads', async () => {
     await expect(
       decodeAudio(new Uint8Array(Buffer.from('PK\u0003\u0004 not audio')), 16_000),
