@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ExportModelRequest, ExportResult } from '../../../shared/contract/export';
 import { diskFullError, isDiskFull } from '../disk-full';
 import { LodgeError, isLodgeError } from '../errors';
@@ -69,6 +69,19 @@ function externalFiles(version: ExportVersion, id: string): string[] {
       );
   }
   return locations;
+}
+
+/**
+ * `path` with the symlinks of its longest existing part resolved (the rest does not exist yet, so
+ * it cannot be a link): where writing below `path` really lands.
+ */
+function realTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realTarget(parent), basename(path));
+  }
 }
 
 /** One version folder to write: each file's name in it, where it comes from, and its size. */
@@ -141,7 +154,8 @@ export async function exportToTriton(
   if (!isAbsolute(request.dir))
     throw new LodgeError('invalid_request', 'The export folder must be an absolute path.', { param: 'dir' });
   const repository = resolve(request.dir);
-  if (isInside(where.dataDir, repository))
+  // A link outside the data directory that leads into it is refused as the folder itself would be.
+  if (isInside(where.dataDir, repository) || isInside(realTarget(where.dataDir), realTarget(repository)))
     throw new LodgeError(
       'invalid_request',
       "The export folder is inside Lodge's data directory, where the library would take it for models; choose a folder outside it.",
