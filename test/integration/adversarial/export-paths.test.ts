@@ -55,4 +55,29 @@ describe('a hostile client exporting a model', () => {
     const { name } = (await response.json()) as { name: string };
     expect(existsSync(join(real, name, 'config.pbtxt'))).toBe(true);
   });
+
+  // Node's recursive mkdir loops forever under /proc: the request never answered, and each one
+  // held a thread of the core's file-system pool until the core stopped.
+  it('answers a folder that cannot be made (under /proc) with a 400, and keeps answering', async () => {
+    for (const dir of ['/proc/self/lodge-export/repo', '/proc/1/lodge-export']) {
+      const response = await fetch(`${core.url}/app/models/local/tensors/export`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ dir }),
+      });
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect({ status: response.status, code: body.error.code }, body.error.message).toEqual({
+        status: 400,
+        code: 'invalid_request',
+      });
+      expect(body.error.message).toMatch(/could not write the export into that folder/);
+    }
+    const real = join(out.path, 'after-proc/a/b');
+    const response = await fetch(`${core.url}/app/models/local/tensors/export`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dir: real }),
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+  });
 });

@@ -84,6 +84,20 @@ function realTarget(path: string): string {
   }
 }
 
+/**
+ * Makes `dir` and the folders missing above it one at a time. Not `mkdir -p`: Node's recursive
+ * mkdir spins forever where a folder cannot be made in a parent that exists (under /proc), which
+ * held a thread of the core's pool for good; a plain mkdir there fails, and the client is told.
+ */
+async function makeFolders(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = dir; !existsSync(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing) await mkdir(folder);
+}
+
 /** One version folder to write: each file's name in it, where it comes from, and its size. */
 interface VersionPlan {
   readonly version: number;
@@ -212,7 +226,7 @@ export async function exportToTriton(
   const plans = versions.map((version) => planVersion(version, record.id));
   const staging = join(repository, `.${name}.lodge-export-${randomUUID().slice(0, 8)}`);
   try {
-    await mkdir(staging, { recursive: true });
+    await makeFolders(staging);
     const written: ExportResult['versions'] = [];
     for (const plan of plans) written.push(await writeVersion(staging, plan));
     await writeFile(join(staging, 'config.pbtxt'), text);
