@@ -136,7 +136,7 @@ async function fetchImage(
     if ([301, 302, 303, 307, 308].includes(response.status) && location !== null) {
       await response.body?.cancel();
       // The host's Location header is its own text: one that is no URL is its fault, told as such.
-      const next = URL.canParse(location, target) ? new URL(location, target) : null;
+      const next = URL.canParse(location, target.href) ? new URL(location, target) : null;
       if (next === null) throw fail('it redirects to a Location that is not a URL');
       target = next;
       continue;
