@@ -67,6 +67,17 @@ describe('a hub cannot redirect Lodge to an internal service', () => {
     },
   );
 
+  it('refuses a redirect to a Location that is no URL as the hub’s fault, not a bare TypeError', async () => {
+    hub.redirect('onnx/model.onnx', 'http://[');
+    const client = new HubClient({ endpoint: () => hub.url, token: () => null });
+    const { sha } = await client.revision('acme/tiny-chat', 'main');
+    await expect(client.download('acme/tiny-chat', sha, 'onnx/model.onnx', 0)).rejects.toMatchObject({
+      name: 'LodgeError',
+      code: 'unavailable',
+      message: expect.stringMatching(/redirected onnx\/model.onnx to a Location that is not a URL/),
+    });
+  });
+
   it('fails a download through the API with that reason, and nothing internal is read', async () => {
     hub.redirect('onnx/model.onnx', `http://[::ffff:127.0.0.1]:${port}/secret`);
     const last = await downloadUntil(core.url, { repo: 'acme/tiny-chat' }, 'failed');

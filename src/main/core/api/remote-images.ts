@@ -135,7 +135,10 @@ async function fetchImage(
     const location = response.headers.get('location');
     if ([301, 302, 303, 307, 308].includes(response.status) && location !== null) {
       await response.body?.cancel();
-      target = new URL(location, target);
+      // The host's Location header is its own text: one that is no URL is its fault, told as such.
+      const next = URL.canParse(location, target.href) ? new URL(location, target) : null;
+      if (next === null) throw fail('it redirects to a Location that is not a URL');
+      target = next;
       continue;
     }
     if (!response.ok) {

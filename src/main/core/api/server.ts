@@ -44,6 +44,7 @@ import { registerResponsesRoutes } from './responses/routes';
 import { registerOpenApi, registerOpenApiRoute } from './openapi';
 import { registerRequestLog } from './request-log';
 import { registerSecurity, SecurityPolicy } from './security';
+import { enterHops, HOP_HEADER } from '../remote/hop-count';
 import { registerWebUi } from './web-ui';
 
 /** Default JSON body limit; routes that take tensors raise their own. */
@@ -120,6 +121,13 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<HttpServer
     bound: () => bound ?? { host: deps.settings.values.host, port: deps.settings.values.port },
   });
   registerSecurity(fastify, policy);
+  // A remote engine that leads back here is refused after a few rounds, not followed forever.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    // A callback hook, not an async one: the count must be entered in the context the handler runs in.
+    const loop = enterHops(request.headers[HOP_HEADER]);
+    if (loop === null) done();
+    else done(loop);
+  });
   let accepting = true;
   let closing: Promise<void> | null = null;
   fastify.addHook('onRequest', async (_request, reply) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ExportModelRequest, ExportResult } from '../../../shared/contract/export';
 import { diskFullError, isDiskFull } from '../disk-full';
 import { LodgeError, isLodgeError } from '../errors';
@@ -69,6 +69,33 @@ function externalFiles(version: ExportVersion, id: string): string[] {
       );
   }
   return locations;
+}
+
+/**
+ * `path` with the symlinks of its longest existing part resolved (the rest does not exist yet, so
+ * it cannot be a link): where writing below `path` really lands.
+ */
+function realTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realTarget(parent), basename(path));
+  }
+}
+
+/**
+ * Makes `dir` and the folders missing above it one at a time. Not `mkdir -p`: Node's recursive
+ * mkdir spins forever where a folder cannot be made in a parent that exists (under /proc), which
+ * held a thread of the core's pool for good; a plain mkdir there fails, and the client is told.
+ */
+async function makeFolders(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = dir; !existsSync(at); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing) await mkdir(folder);
 }
 
 /** One version folder to write: each file's name in it, where it comes from, and its size. */
@@ -141,7 +168,8 @@ export async function exportToTriton(
   if (!isAbsolute(request.dir))
     throw new LodgeError('invalid_request', 'The export folder must be an absolute path.', { param: 'dir' });
   const repository = resolve(request.dir);
-  if (isInside(where.dataDir, repository))
+  // A link outside the data directory that leads into it is refused as the folder itself would be.
+  if (isInside(where.dataDir, repository) || isInside(realTarget(where.dataDir), realTarget(repository)))
     throw new LodgeError(
       'invalid_request',
       "The export folder is inside Lodge's data directory, where the library would take it for models; choose a folder outside it.",
@@ -198,7 +226,7 @@ export async function exportToTriton(
   const plans = versions.map((version) => planVersion(version, record.id));
   const staging = join(repository, `.${name}.lodge-export-${randomUUID().slice(0, 8)}`);
   try {
-    await mkdir(staging, { recursive: true });
+    await makeFolders(staging);
     const written: ExportResult['versions'] = [];
     for (const plan of plans) written.push(await writeVersion(staging, plan));
     await writeFile(join(staging, 'config.pbtxt'), text);

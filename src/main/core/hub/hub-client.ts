@@ -258,6 +258,9 @@ export class HubClient {
       const location = response.headers.get('location');
       await response.body?.cancel();
       if (!location) throw new LodgeError('unavailable', `The hub redirected ${path} without saying where.`);
+      // The Location is the hub's own text: one that is no URL is the hub's fault, in words.
+      if (!URL.canParse(location, url.href))
+        throw new LodgeError('unavailable', `The hub redirected ${path} to a Location that is not a URL.`);
       url = new URL(location, url);
       checkTarget(url);
     }

@@ -1,4 +1,5 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { HOP_HEADER, nextHops } from './hop-count';
 import { request as httpsRequest } from 'node:https';
 
 /** How long connecting to a remote engine may take. */
@@ -88,6 +89,7 @@ function sendOnce(call: UpstreamCall): Promise<UpstreamResponse> {
       method: call.method,
       headers: {
         ...call.headers,
+        [HOP_HEADER]: nextHops(),
         ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
       },
     });
