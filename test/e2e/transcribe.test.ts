@@ -99,8 +99,14 @@ describe('speech in the UI', () => {
     await expect.poll(() => stop.count(), POLL).toBe(1);
     // NOTE: how long to record, not a wait for something to happen: a second of the fake tone.
     await page.waitForTimeout(1500);
+    const answered = page.waitForResponse((response) => response.url().includes('/v1/audio/transcriptions'));
     await stop.click();
-    await expect.poll(() => page.getByLabel('Message').inputValue(), POLL).not.toBe('');
+    // The recording (Chromium's WebM/Opus) was decoded and transcribed, and its text is what the box got.
+    const response = await answered;
+    expect(response.status()).toBe(200);
+    const transcript = (await response.json()) as { text: string; duration: number };
+    expect(transcript.duration).toBeGreaterThan(0.5);
+    await expect.poll(() => page.getByLabel('Message').inputValue(), POLL).toBe(transcript.text.trim());
     expect(await page.getByRole('alert').count()).toBe(0);
     await context.close();
   });
