@@ -12,13 +12,17 @@ type TextEvent = Extract<GenerateEvent, { type: 'text' }>;
 
 /**
  * Merges consecutive text events (texts joined, token counts added, logprobs concatenated) and
- * hands them to `deliver`: the first at once (time to first token is the client's), then at most
- * every {@link FLUSH_MS} ms or {@link FLUSH_TOKENS} tokens. Any other event flushes first, so order
- * holds; a slow model (a token per 33 ms or slower) still sends every token as it comes.
+ * hands them to `deliver`: each at once until one with text has gone (time to first token is the
+ * client's, and a first token that decodes to nothing yet, such as half a character, must not
+ * hold the first visible text back for a frame), then at most every {@link FLUSH_MS} ms or
+ * {@link FLUSH_TOKENS} tokens. Any other event flushes first, so order holds; a slow model (a
+ * token per 33 ms or slower) still sends every token as it comes.
  */
 export class TextBatcher {
   #pending: TextEvent | null = null;
   #sentAt = -Infinity;
+  /** Whether an event with text has been delivered: until then, nothing waits for a frame. */
+  #spoke = false;
 
   constructor(
     private readonly deliver: (event: GenerateEvent) => void,
@@ -33,7 +37,8 @@ export class TextBatcher {
       return;
     }
     this.#pending = this.#pending === null ? event : merged(this.#pending, event);
-    if (this.now() - this.#sentAt >= FLUSH_MS || this.#pending.tokens >= FLUSH_TOKENS) this.flush();
+    if (!this.#spoke || this.now() - this.#sentAt >= FLUSH_MS || this.#pending.tokens >= FLUSH_TOKENS)
+      this.flush();
   }
 
   /** Sends what is waiting, if anything (at the end of a generation, or before an error). */
@@ -42,6 +47,7 @@ export class TextBatcher {
     const event = this.#pending;
     this.#pending = null;
     this.#sentAt = this.now();
+    if (event.text !== '') this.#spoke = true;
     this.deliver(event);
   }
 }

@@ -30,6 +30,7 @@ describe('the engine with real runner processes', () => {
     core = await startTestCore({
       models: {
         'test/tiny-lm': TINY_LM,
+        'test/unused-lm': TINY_LM,
         'test/embedder': TINY_EMBEDDER,
         'test/tensors': TENSOR_MODEL,
         'test/broken': TINY_LM,
@@ -179,6 +180,19 @@ describe('the engine with real runner processes', () => {
     await stream.return(undefined);
     const next = await collect(core.lodge.engine.generate('test/tiny-lm', request({ maxTokens: 2 })));
     expect(next.done).toMatchObject({ stats: { completionTokens: 2 } });
+  });
+
+  it('notes the last use once the first event is out, so the database write is not in the time to first token', async () => {
+    const lastUsed = () =>
+      core.lodge.engine.models().find((model) => model.id === 'test/unused-lm')?.lastUsedAt;
+    expect(lastUsed()).toBeNull();
+    const stream = core.lodge.engine.generate('test/unused-lm', request({ maxTokens: 4, ignoreEos: true }));
+    const first = await stream.next();
+    expect(first.value).toMatchObject({ type: 'text' });
+    expect(lastUsed()).toBeNull();
+    await stream.next();
+    expect(lastUsed()).toEqual(expect.any(String));
+    await collect({ [Symbol.asyncIterator]: () => stream });
   });
 
   it('fails the request in flight with runner_crashed when the runner is killed, then recovers', async () => {

@@ -73,4 +73,19 @@ describe('text events sent to the core', () => {
       -0, -1, -2, -3, -4, -5, -6, -7,
     ]);
   });
+
+  it('sends each event at once until one with text has gone, so the first visible text never waits a frame', () => {
+    const { clock, sent, events } = batcher();
+    // A first token that decodes to nothing yet (half of a character) opens the stream at once…
+    events.push(text(''));
+    clock.now += 1;
+    // …and the text that completes it goes out at once too, not a frame later.
+    events.push(text('é'));
+    expect(sent).toEqual([text(''), text('é')]);
+    clock.now += 1;
+    events.push(text('t'));
+    expect(sent).toHaveLength(2);
+    events.flush();
+    expect(sent.at(-1)).toEqual(text('t'));
+  });
 });

@@ -73,8 +73,11 @@ export class Engine {
     options: CallOptions = {},
   ): AsyncGenerator<GenerateEvent> {
     refuseImages(this.catalog.resolve(name).record, request);
-    const { record, lease, started, keepAlive } = await this.#lease(name, 'text-generation', options);
+    const { record, lease, started, keepAlive } = await this.#lease(name, 'text-generation', options, false);
     let outcome: 'stop' | 'length' | 'cancelled' | 'error' = 'error';
+    // NOTE: the last use is noted once the first event is on its way to the client: it is a write
+    // to the library's database, and time to first token is the client's.
+    let noted = false;
     try {
       for await (const event of lease.runner.generate(
         withPreset(record, request),
@@ -104,13 +107,16 @@ export class Engine {
             outcome,
           });
           yield { ...event, stats: { ...stats, waitMs: lease.waitedMs } };
-          continue;
+        } else yield event;
+        if (!noted) {
+          noted = true;
+          this.#noteUse(record);
         }
-        yield event;
       }
     } finally {
       if (outcome === 'error') this.logger.debug({ model: record.id }, 'generation ended without completing');
       lease.release(keepAlive);
+      if (!noted) this.#noteUse(record);
     }
   }
 
@@ -242,7 +248,8 @@ export class Engine {
     );
   }
 
-  async #lease(name: string, task: ModelTask, options: CallOptions) {
+  /** Leases the model for a call; `noteUse` false leaves noting its last use to the caller. */
+  async #lease(name: string, task: ModelTask, options: CallOptions, noteUse = true) {
     const started = performance.now();
     const { record, variant } = this.catalog.resolve(name);
     // A vision-language model chats with or without images.
@@ -256,16 +263,23 @@ export class Engine {
     const call = resolveCall(record, variant, options.keepAliveMs);
     const lease = await this.scheduler.acquire(record, call.variant, options.signal);
     try {
+      if (noteUse) this.#noteUse(record);
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+    return { record, lease, started, keepAlive: call.keepAliveMs };
+  }
+
+  /** Notes that `record` was used now; a full disk is logged, not thrown. */
+  #noteUse(record: ModelRecord): void {
+    try {
       this.catalog.touch(record.id);
     } catch (error) {
       // Noting when a model was last used needs disk space; a full disk must not stop inference.
-      if (!isDiskFull(error)) {
-        lease.release();
-        throw error;
-      }
+      if (!isDiskFull(error)) throw error;
       this.logger.warn({ model: record.id }, 'could not note the last use of the model: the disk is full');
     }
-    return { record, lease, started, keepAlive: call.keepAliveMs };
   }
 
   /** A request with one reply (embeddings, tensors): lease the model, run, record, release. */

@@ -129,6 +129,10 @@ async function create(original: string, provider: ExecutionProvider, options: Op
     logSeverityLevel: 3,
     ...(options.threads > 0 ? { intraOpNumThreads: options.threads } : {}),
     interOpNumThreads: 1,
+    // Pool threads that spin after each run take cores the core process, the client and the next
+    // step need (decode was 1.1–2.4× transformers.js with spinning off against 0.8–1.1× with it, on
+    // a shared 2-core machine): they sleep instead.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
     executionMode: 'sequential',
     ...(provider === 'webgpu' && options.outputLocations !== undefined
       ? { preferredOutputLocation: options.outputLocations }
