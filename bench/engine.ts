@@ -67,9 +67,12 @@ async function secondTurn(
       { role: 'assistant', content: 'Sure.' },
       { role: 'user', content: 'And then?' },
     ]);
-    await ttft([{ role: 'user', content: `Unrelated ${round}` }]); // replaces the cache
+    // Without reuse: the same turn, its first message changed at the start, so no cached prefix
+    // (the runner keeps many) matches more than the template's opening tokens.
+    const [first, ...rest] = before;
     const fresh = await ttft([
-      ...before,
+      { role: 'user', content: `Cold ${round}. ${first?.content ?? ''}` },
+      ...rest,
       { role: 'assistant', content: 'Sure.' },
       { role: 'user', content: 'And then?' },
     ]);
