@@ -30,4 +30,33 @@ describe('openAiBody with images', () => {
     // remote answers about a picture it never saw.
     expect(JSON.stringify(body)).toContain(`data:image/png;base64,${Buffer.from(PNG).toString('base64')}`);
   });
+
+  it('sends the text and the images as OpenAI content parts in the order they came', () => {
+    const { body } = openAiBody('gpt-4o', withImage);
+    expect(body).toMatchObject({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture?' },
+            {
+              type: 'image_url',
+              image_url: { url: `data:image/png;base64,${Buffer.from(PNG).toString('base64')}` },
+            },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('keeps a message without images as plain text content', () => {
+    const { body } = openAiBody('gpt-4o', {
+      ...withImage,
+      prompt: {
+        kind: 'chat',
+        messages: [{ role: 'user', content: 'Hi', parts: [{ type: 'text', text: 'Hi' }] }],
+      },
+    });
+    expect(body).toMatchObject({ messages: [{ role: 'user', content: 'Hi' }] });
+  });
 });
