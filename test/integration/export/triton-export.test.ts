@@ -16,6 +16,7 @@ import { externalDataLocations } from '../../../src/main/core/export/external-da
 import { parseTritonConfig } from '../../../src/main/core/export/triton-schema';
 import { DType, GraphBuilder } from '../../fixtures/onnx-builder';
 import { TENSOR_MODEL, TINY_EMBEDDER, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+import { installWhisper, TINY_WHISPER } from '../../fixtures/whisper';
 import { startTestCore, type TestCore } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
 
@@ -131,6 +132,7 @@ describe('export to a Triton model repository', () => {
     copyFileSync(join(onnxDir, 'model.onnx'), join(onnxDir, 'model_q4.onnx'));
     writeExternalModel(join(core.dataDir, 'models/local/escape'), '../../outside.bin');
     writeExternalModel(join(core.dataDir, 'models/local/missing'), 'weights.bin');
+    installWhisper(TINY_WHISPER, join(core.dataDir, 'models'), 'test/whisper');
     await fetch(`${core.url}/app/models/refresh`, { method: 'POST' });
   });
   afterAll(async () => {
@@ -290,6 +292,13 @@ describe('export to a Triton model repository', () => {
         /no variant "q4"; it has fp32/,
       ],
       ['local/tensors', { dir: join(out.path, 'n'), name: '../up' }, 400, 'invalid_request', /name/],
+      [
+        'test/whisper',
+        { dir: join(out.path, 'w') },
+        400,
+        'invalid_request',
+        /a pipeline of 2 graphs \(an audio encoder, a text decoder\); Triton export takes single-graph models/,
+      ],
       ['local/nothing', { dir: join(out.path, 'm') }, 404, 'model_not_found', /local\/nothing/],
       [
         'local/tensors',
@@ -326,5 +335,6 @@ describe('export to a Triton model repository', () => {
     }
     // Nothing half-written is left behind by the refusals.
     expect(existsSync(join(out.path, 'e'))).toBe(false);
+    expect(existsSync(join(out.path, 'w'))).toBe(false);
   });
 });

@@ -12,6 +12,7 @@ import { LODGE_VERSION } from '../version';
 import { externalDataLocations } from './external-data';
 import { keptVersions, type ExportVersion } from './kept-versions';
 import { kserveManifest } from './kserve-manifest';
+import { refusePipelineExport } from './pipeline-export';
 import { formatTritonConfig, tritonConfig } from './triton-config';
 import { kubernetesName, tritonModelName } from './triton-name';
 
@@ -138,6 +139,7 @@ export async function exportToTriton(
   request: ExportModelRequest,
   where: { readonly dataDir: string; readonly older?: readonly ModelRecord[] },
 ): Promise<ExportResult> {
+  refusePipelineExport(record);
   if (!isAbsolute(request.dir))
     throw new LodgeError('invalid_request', 'The export folder must be an absolute path.', { param: 'dir' });
   const repository = resolve(request.dir);

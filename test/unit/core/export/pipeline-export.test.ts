@@ -37,7 +37,10 @@ describe('a Triton export of a speech-to-text model', () => {
       (result) => readdirSync(join(result.modelDir, '1')).sort(),
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
-    // Today: ['model.onnx'], the decoder alone, and the export says it succeeded.
-    expect(outcome).not.toEqual(['model.onnx']);
+    // Before the fix: ['model.onnx'], the decoder alone, and the export said it succeeded.
+    expect(outcome).toBe(
+      'test/whisper is a speech-to-text model, a pipeline of 2 graphs (an audio encoder, a text decoder); Triton export takes single-graph models.',
+    );
+    expect(readdirSync(repository.path)).toEqual([]);
   });
 });
