@@ -15,7 +15,14 @@ import type { PbtxtMessage, PbtxtValue } from '../../../src/main/core/export/pbt
 import { externalDataLocations } from '../../../src/main/core/export/external-data';
 import { parseTritonConfig } from '../../../src/main/core/export/triton-schema';
 import { DType, GraphBuilder } from '../../fixtures/onnx-builder';
-import { TENSOR_MODEL, TINY_EMBEDDER, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+import {
+  fixturePath,
+  TENSOR_MODEL,
+  TINY_EMBEDDER,
+  TINY_LM,
+  WIDE_LM,
+  type LanguageModelSpec,
+} from '../../fixtures/models';
 import { installWhisper, TINY_WHISPER } from '../../fixtures/whisper';
 import { startTestCore, type TestCore } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
@@ -120,6 +127,7 @@ describe('export to a Triton model repository', () => {
       config: string;
       maxBatchSize: number;
       versions: { version: number; variant: string; files: { name: string; bytes: number; how: string }[] }[];
+      skipped: { model: string; reason: string }[];
     };
   };
 
@@ -279,6 +287,29 @@ describe('export to a Triton model repository', () => {
       'a folder named mine that Lodge did not export',
     );
     expect(readFileSync(join(dir, 'mine/notes.txt'), 'utf8')).toBe('keep me');
+  });
+
+  it('leaves out an older revision whose graph has other inputs or outputs, and says why', async () => {
+    // Two revisions of one id: a tiny LM, then a wider one whose KV cache has other shapes.
+    for (const spec of [TINY_LM, WIDE_LM]) {
+      const imported = await fetch(`${core.url}/app/models/import`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ path: fixturePath(spec), id: 'local/sig' }),
+      });
+      expect(imported.status, await imported.text()).toBe(200);
+    }
+    const result = await exported('local/sig', { dir: join(out.path, 'sig') });
+    expect(result.versions.map((version) => version.version)).toEqual([1]);
+    expect(readdirSync(result.modelDir).sort()).toEqual(['1', 'config.pbtxt']);
+    expect(result.skipped).toEqual([
+      {
+        model: expect.stringMatching(/^local\/sig@[0-9a-f]{12}$/),
+        reason: expect.stringMatching(
+          /^its inputs \(.+\) differ from the newest revision's \(.+\) in names, types or shapes$/,
+        ),
+      },
+    ]);
   });
 
   it('answers what a client got wrong with a clear error and no path', async () => {
