@@ -60,6 +60,7 @@ export async function exportModel(
       `exported ${result.model} as Triton model ${result.name} (${size(bytes)}, ${linked} of ${files.length} files hard-linked)`,
       `  ${result.configFile}`,
       ...result.versions.map((version) => `  ${result.modelDir}/${version.version}/ (${version.variant})`),
+      ...result.skipped.map((left) => `  left out ${left.model}: ${left.reason}`),
       `  ${result.manifestFile} (set storageUri to where you upload ${result.repository})`,
       result.maxBatchSize > 0
         ? `  batching: up to ${result.maxBatchSize} per batch, dynamic batching on`

@@ -147,6 +147,7 @@ export async function startLodge(options: LodgeOptions): Promise<Lodge> {
       new RemoteEngineRepository(db),
       logger.child({ component: 'remote' }),
       remoteTimeouts(options.env),
+      () => catalog.list().map((record) => record.id),
     );
     remotes.start();
     stack.add(() => remotes.dispose());

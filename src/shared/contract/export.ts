@@ -49,6 +49,8 @@ export const ExportResultSchema = z.object({
   versions: z.array(
     z.object({ version: z.number(), variant: z.string(), files: z.array(ExportedFileSchema) }),
   ),
+  /** Older revisions left out of the versions, and why (a graph whose inputs or outputs differ). */
+  skipped: z.array(z.object({ model: z.string(), reason: z.string() })),
 });
 
 /** Parsed form of {@link ExportModelSchema}. */

@@ -4,6 +4,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTritonConfig } from '../../../src/main/core/export/triton-schema';
 import { TENSOR_MODEL } from '../../fixtures/models';
+import { installWhisper, TINY_WHISPER } from '../../fixtures/whisper';
 import { launchChromium } from '../../helpers/browser';
 import { startTestCore, type TestCore } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
@@ -16,6 +17,8 @@ describe('Export from the Library', () => {
   const out = tempDir('lodge-ui-export-');
   beforeAll(async () => {
     core = await startTestCore({ withUi: true, models: { 'local/tensors': TENSOR_MODEL } });
+    installWhisper(TINY_WHISPER, join(core.dataDir, 'models'), 'test/whisper');
+    await fetch(`${core.url}/app/models/refresh`, { method: 'POST' });
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
@@ -45,6 +48,24 @@ describe('Export from the Library', () => {
       await expect
         .poll(() => form.getByRole('alert').textContent(), POLL)
         .toContain('already holds a model named local_tensors');
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('does not offer the export of a pipeline of graphs, and says why', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${core.url}/#/library`);
+      const exportIcon = page
+        .getByTestId('library')
+        .locator('[data-model="test/whisper"]')
+        .getByRole('button', { name: 'Export' });
+      await expect.poll(() => exportIcon.isDisabled(), POLL).toBe(true);
+      expect(await exportIcon.getAttribute('title')).toBe(
+        'A pipeline of 2 graphs (an audio encoder, a text decoder); Triton export takes single-graph models',
+      );
     } finally {
       await context.close();
     }

@@ -15,7 +15,15 @@ import type { PbtxtMessage, PbtxtValue } from '../../../src/main/core/export/pbt
 import { externalDataLocations } from '../../../src/main/core/export/external-data';
 import { parseTritonConfig } from '../../../src/main/core/export/triton-schema';
 import { DType, GraphBuilder } from '../../fixtures/onnx-builder';
-import { TENSOR_MODEL, TINY_EMBEDDER, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+import {
+  fixturePath,
+  TENSOR_MODEL,
+  TINY_EMBEDDER,
+  TINY_LM,
+  WIDE_LM,
+  type LanguageModelSpec,
+} from '../../fixtures/models';
+import { installWhisper, TINY_WHISPER } from '../../fixtures/whisper';
 import { startTestCore, type TestCore } from '../../helpers/core';
 import { tempDir } from '../../helpers/temp-dir';
 
@@ -119,6 +127,7 @@ describe('export to a Triton model repository', () => {
       config: string;
       maxBatchSize: number;
       versions: { version: number; variant: string; files: { name: string; bytes: number; how: string }[] }[];
+      skipped: { model: string; reason: string }[];
     };
   };
 
@@ -131,6 +140,7 @@ describe('export to a Triton model repository', () => {
     copyFileSync(join(onnxDir, 'model.onnx'), join(onnxDir, 'model_q4.onnx'));
     writeExternalModel(join(core.dataDir, 'models/local/escape'), '../../outside.bin');
     writeExternalModel(join(core.dataDir, 'models/local/missing'), 'weights.bin');
+    installWhisper(TINY_WHISPER, join(core.dataDir, 'models'), 'test/whisper');
     await fetch(`${core.url}/app/models/refresh`, { method: 'POST' });
   });
   afterAll(async () => {
@@ -279,6 +289,29 @@ describe('export to a Triton model repository', () => {
     expect(readFileSync(join(dir, 'mine/notes.txt'), 'utf8')).toBe('keep me');
   });
 
+  it('leaves out an older revision whose graph has other inputs or outputs, and says why', async () => {
+    // Two revisions of one id: a tiny LM, then a wider one whose KV cache has other shapes.
+    for (const spec of [TINY_LM, WIDE_LM]) {
+      const imported = await fetch(`${core.url}/app/models/import`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ path: fixturePath(spec), id: 'local/sig' }),
+      });
+      expect(imported.status, await imported.text()).toBe(200);
+    }
+    const result = await exported('local/sig', { dir: join(out.path, 'sig') });
+    expect(result.versions.map((version) => version.version)).toEqual([1]);
+    expect(readdirSync(result.modelDir).sort()).toEqual(['1', 'config.pbtxt']);
+    expect(result.skipped).toEqual([
+      {
+        model: expect.stringMatching(/^local\/sig@[0-9a-f]{12}$/),
+        reason: expect.stringMatching(
+          /^its inputs \(.+\) differ from the newest revision's \(.+\) in names, types or shapes$/,
+        ),
+      },
+    ]);
+  });
+
   it('answers what a client got wrong with a clear error and no path', async () => {
     const cases: [string, Record<string, unknown>, number, string, RegExp][] = [
       ['local/tensors', { dir: 'relative/repo' }, 400, 'invalid_request', /absolute path/],
@@ -290,6 +323,13 @@ describe('export to a Triton model repository', () => {
         /no variant "q4"; it has fp32/,
       ],
       ['local/tensors', { dir: join(out.path, 'n'), name: '../up' }, 400, 'invalid_request', /name/],
+      [
+        'test/whisper',
+        { dir: join(out.path, 'w') },
+        400,
+        'invalid_request',
+        /a pipeline of 2 graphs \(an audio encoder, a text decoder\); Triton export takes single-graph models/,
+      ],
       ['local/nothing', { dir: join(out.path, 'm') }, 404, 'model_not_found', /local\/nothing/],
       [
         'local/tensors',
@@ -326,5 +366,6 @@ describe('export to a Triton model repository', () => {
     }
     // Nothing half-written is left behind by the refusals.
     expect(existsSync(join(out.path, 'e'))).toBe(false);
+    expect(existsSync(join(out.path, 'w'))).toBe(false);
   });
 });

@@ -131,6 +131,8 @@ describe('revisions of an imported model, selected by model@revision in every AP
     expect(await ask('local/rev')).toBe('alpha');
     // A tag and a revision together: q4 exists only in beta.
     expect(await ask(`local/rev:q4@${beta.short}`)).toBe('beta');
+    // The tag written after the revision reads the same, not as a revision named "<short>:q4".
+    expect(await ask(`local/rev@${beta.short}:q4`)).toBe('beta');
     const missing = await openai.chat.completions
       .create({ model: `local/rev:q4@${alpha.short}`, messages })
       .catch((error: unknown) => error);

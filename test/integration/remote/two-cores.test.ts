@@ -97,6 +97,11 @@ describe('a Lodge core as the remote engine of another', () => {
       [{ name: 'bad name', baseUrl: 'http://127.0.0.1:1/v1' }, 'An engine name'],
       [{ name: 'bad', baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'has space' }, 'printable'],
       [{ name: 'bad' }, 'baseUrl is required'],
+      // near has test/tiny-lm: an engine `test` would make test/tiny-lm name two models.
+      [
+        { name: 'test', baseUrl: 'http://127.0.0.1:1/v1' },
+        "'test' is the owner of local models (test/tiny-lm)",
+      ],
     ] as const) {
       const response = await fetch(`${near.url}/app/engines`, {
         method: 'POST',

@@ -15,7 +15,7 @@ import { testImage } from '../../fixtures/vlm-image';
 import { transformersVisionGreedy } from './reference';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const NEW_TOKENS = 8;
@@ -320,6 +320,10 @@ describe('remote image URLs with allowRemoteImages on', () => {
       ],
     });
 
+  // The image request that never gets an answer, once it has arrived.
+  let arrived: (request: IncomingMessage) => void = () => undefined;
+  const slow = new Promise<IncomingMessage>((resolve) => (arrived = resolve));
+
   beforeAll(async () => {
     image = await testImage(80, 50, 1);
     images = createServer((request, response) => {
@@ -329,6 +333,7 @@ describe('remote image URLs with allowRemoteImages on', () => {
         response
           .writeHead(302, { location: `http://localhost:${(images.address() as AddressInfo).port}/cat.png` })
           .end();
+      else if (request.url === '/slow.png') arrived(request);
       else if (request.url === '/huge.png')
         response.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(9 * 1024 * 1024));
       else response.writeHead(404).end();
@@ -374,5 +379,47 @@ describe('remote image URLs with allowRemoteImages on', () => {
       status: 400,
       message: expect.stringMatching(/larger than 8 MiB/),
     });
+  });
+
+  it('fetches image URLs sent to the routes without the /v1 prefix too', async () => {
+    const bare = new OpenAI({ baseURL: core.url, apiKey: 'unused', maxRetries: 0 });
+    const inline = await ask(`data:image/png;base64,${image.toString('base64')}`);
+    const fetched = await bare.chat.completions.create({
+      model: VLM,
+      temperature: 0,
+      max_tokens: NEW_TOKENS,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image_url', image_url: { url: `${origin}/cat.png` } },
+            { type: 'text', text: QUESTION },
+          ],
+        },
+      ],
+    });
+    expect(fetched.choices[0]?.message.content).toBe(inline.choices[0]?.message.content);
+  });
+
+  // Without the client's signal the fetch would hold on for its 20 s deadline, past this test's limit.
+  it('stops fetching an image when the client disconnects', { timeout: 15_000 }, async () => {
+    const leaving = new AbortController();
+    const asked = openai.chat.completions
+      .create(
+        {
+          model: VLM,
+          messages: [
+            { role: 'user', content: [{ type: 'image_url', image_url: { url: `${origin}/slow.png` } }] },
+          ],
+        },
+        { signal: leaving.signal },
+      )
+      .catch((error: unknown) => error);
+    const fetching = await slow;
+    const closed = new Promise<void>((resolve) => fetching.once('close', () => resolve()));
+    leaving.abort();
+    expect(await asked).toBeInstanceOf(OpenAI.APIUserAbortError);
+    await closed;
+    expect(fetching.destroyed).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import { guardedFetch, PrivateAddressError, type HubFetch } from '../hub/guarded
 import { LodgeError } from '../errors';
 import type { SettingsService } from '../settings-service';
 import { imageFormat, MAX_IMAGE_BYTES, MAX_IMAGES } from './image-input';
+import { clientGone } from './streaming';
 
 const MAX_REDIRECTS = 3;
 const FETCH_TIMEOUT_MS = 20_000;
@@ -29,10 +30,14 @@ function each(list: unknown, visit: (item: Json, index: number) => void): void {
   if (Array.isArray(list)) list.forEach((item, index) => isObject(item) && visit(item, index));
 }
 
-/** The remote image URLs of a request body, by the path it was sent to. */
-function remoteImages(path: string, body: Json): Found[] {
+/**
+ * The remote image URLs of a request body, by the route it was sent to, its `/v1` prefix left
+ * off: OpenAI's routes are served at the bare origin too.
+ */
+function remoteImages(route: string, body: Json): Found[] {
   const found: Found[] = [];
-  if (path === '/v1/chat/completions') {
+  const path = route.replace(/^\/v1(?=\/)/, '');
+  if (path === '/chat/completions') {
     each(body.messages, (message, m) =>
       each(message.content, (part, p) => {
         if (part.type !== 'image_url') return;
@@ -43,7 +48,7 @@ function remoteImages(path: string, body: Json): Found[] {
         found.push({ url, param, put: (data) => (holder ? (holder.url = data) : (part.image_url = data)) });
       }),
     );
-  } else if (path === '/v1/responses') {
+  } else if (path === '/responses') {
     each(body.input, (item, i) =>
       each(item.content, (part, p) => {
         if (part.type === 'input_image' && remote(part.image_url))
@@ -54,7 +59,7 @@ function remoteImages(path: string, body: Json): Found[] {
           });
       }),
     );
-  } else if (path === '/v1/messages') {
+  } else if (path === '/messages') {
     each(body.messages, (message, m) =>
       each(message.content, (block, b) => {
         const source = block.source;
@@ -101,18 +106,23 @@ async function bodyBytes(response: Response, param: string): Promise<Uint8Array>
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-/** Fetches one image URL, following checked redirects; answers its format and bytes. */
+/**
+ * Fetches one image URL, following checked redirects; answers its format and bytes. `gone` fires
+ * when the client disconnects: the fetch stops then rather than at its deadline.
+ */
 async function fetchImage(
   fetch: HubFetch,
   url: string,
   param: string,
+  gone: AbortSignal,
 ): Promise<{ format: string; bytes: Uint8Array }> {
   const fail = (why: string) =>
     new LodgeError('invalid_request', `${param}: the image at ${url} could not be fetched: ${why}.`, {
       param,
     });
   let target = new URL(url);
-  const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
+  const deadline = AbortSignal.timeout(FETCH_TIMEOUT_MS);
+  const signal = AbortSignal.any([deadline, gone]);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     if (target.protocol !== 'http:' && target.protocol !== 'https:')
       throw fail(`it redirects to ${target.protocol} URLs`);
@@ -125,7 +135,7 @@ async function fetchImage(
           `${error.host} is a private, loopback or internal address, and Lodge fetches images from public addresses only`,
         );
       throw fail(
-        signal.aborted
+        deadline.aborted
           ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s`
           : error instanceof Error
             ? error.message
@@ -162,16 +172,17 @@ export function registerRemoteImages(
   settings: SettingsService,
   fetch: HubFetch = guardedFetch((url) => url.origin === new URL(settings.values.hubEndpoint).origin),
 ): void {
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', async (request, reply) => {
     if (!settings.values.allowRemoteImages || request.method !== 'POST' || !isObject(request.body)) return;
-    const found = remoteImages(request.url.split('?')[0] ?? '', request.body);
+    const found = remoteImages(request.routeOptions.url ?? '', request.body);
     if (found.length > MAX_IMAGES)
       throw new LodgeError(
         'invalid_request',
         `The request carries ${found.length} image URLs; Lodge takes at most ${MAX_IMAGES}.`,
       );
+    const gone = found.length > 0 ? clientGone(request, reply) : AbortSignal.any([]);
     for (const image of found) {
-      const { format, bytes } = await fetchImage(fetch, image.url, image.param);
+      const { format, bytes } = await fetchImage(fetch, image.url, image.param, gone);
       const base64 = Buffer.from(bytes).toString('base64');
       image.put(`data:image/${format};base64,${base64}`, format, base64);
     }

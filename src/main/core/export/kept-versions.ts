@@ -1,3 +1,4 @@
+import type { TensorInfo } from '../../../shared/engine';
 import type { ModelRecord } from '../library/model-record';
 import { LodgeError } from '../errors';
 
@@ -5,6 +6,8 @@ import { LodgeError } from '../errors';
 export interface ExportVersion {
   readonly version: number;
   readonly variant: string;
+  /** The id of the record (revision) the graph is from. */
+  readonly model: string;
   /** The graph (absolute), its external data beside it. */
   readonly file: string;
 }
@@ -31,9 +34,60 @@ export function keptVersions(
       { param: 'variant' },
     );
   }
-  const files = older.flatMap((revision) => {
+  const graphs = older.flatMap((revision) => {
     const same = revision.variants.find((v) => v.name === chosen.name);
-    return same === undefined ? [] : [same.file];
+    return same === undefined ? [] : [{ model: revision.id, file: same.file }];
   });
-  return [...files, chosen.file].map((file, index) => ({ version: index + 1, variant: chosen.name, file }));
+  return [...graphs, { model: record.id, file: chosen.file }].map((graph, index) => ({
+    version: index + 1,
+    variant: chosen.name,
+    ...graph,
+  }));
+}
+
+/** A graph's declared inputs and outputs. */
+export interface GraphSignature {
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+}
+
+/**
+ * The versions whose graph has the newest one's inputs and outputs (one config.pbtxt describes
+ * them all), renumbered from 1, and the older ones left out, each with why. `signatureOf` reads a
+ * graph's signature; one it cannot read is left out too.
+ */
+export function sameSignatureVersions(
+  versions: readonly ExportVersion[],
+  newest: GraphSignature,
+  signatureOf: (file: string) => GraphSignature,
+): { kept: ExportVersion[]; skipped: { model: string; reason: string }[] } {
+  const skipped: { model: string; reason: string }[] = [];
+  const matching = versions.slice(0, -1).filter((version) => {
+    let signature: GraphSignature;
+    try {
+      signature = signatureOf(version.file);
+    } catch {
+      skipped.push({ model: version.model, reason: 'its graph could not be read' });
+      return false;
+    }
+    const reason = signatureDifference(signature, newest);
+    if (reason !== null) skipped.push({ model: version.model, reason });
+    return reason === null;
+  });
+  const kept = [...matching, ...versions.slice(-1)].map((version, index) => ({
+    ...version,
+    version: index + 1,
+  }));
+  return { kept, skipped };
+}
+
+/** How an older graph's signature differs from the newest one's, in words; null when it does not. */
+function signatureDifference(older: GraphSignature, newest: GraphSignature): string | null {
+  const key = (tensors: readonly TensorInfo[]) =>
+    JSON.stringify(tensors.map((tensor) => [tensor.name, tensor.type, tensor.shape]));
+  if (key(older.inputs) !== key(newest.inputs))
+    return `its inputs (${older.inputs.map((tensor) => tensor.name).join(', ')}) differ from the newest revision's (${newest.inputs.map((tensor) => tensor.name).join(', ')}) in names, types or shapes`;
+  if (key(older.outputs) !== key(newest.outputs))
+    return `its outputs (${older.outputs.map((tensor) => tensor.name).join(', ')}) differ from the newest revision's (${newest.outputs.map((tensor) => tensor.name).join(', ')}) in names, types or shapes`;
+  return null;
 }

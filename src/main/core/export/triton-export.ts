@@ -10,8 +10,9 @@ import type { ModelRecord } from '../library/model-record';
 import { readOnnxSignature } from '../library/onnx-signature';
 import { LODGE_VERSION } from '../version';
 import { externalDataLocations } from './external-data';
-import { keptVersions, type ExportVersion } from './kept-versions';
+import { keptVersions, sameSignatureVersions, type ExportVersion } from './kept-versions';
 import { kserveManifest } from './kserve-manifest';
+import { refusePipelineExport } from './pipeline-export';
 import { formatTritonConfig, tritonConfig } from './triton-config';
 import { kubernetesName, tritonModelName } from './triton-name';
 
@@ -165,6 +166,7 @@ export async function exportToTriton(
   request: ExportModelRequest,
   where: { readonly dataDir: string; readonly older?: readonly ModelRecord[] },
 ): Promise<ExportResult> {
+  refusePipelineExport(record);
   if (!isAbsolute(request.dir))
     throw new LodgeError('invalid_request', 'The export folder must be an absolute path.', { param: 'dir' });
   const repository = resolve(request.dir);
@@ -176,8 +178,12 @@ export async function exportToTriton(
       { param: 'dir' },
     );
   const name = request.name ?? tritonModelName(record.id);
-  const versions = keptVersions(record, request.variant, where.older);
-  const newest = versions.at(-1) as ExportVersion;
+  const candidates = keptVersions(record, request.variant, where.older);
+  const newest = candidates.at(-1);
+  if (newest === undefined)
+    throw new LodgeError('invalid_request', `${record.id} has no graph file to export.`, {
+      param: 'variant',
+    });
   let signature: ReturnType<typeof readOnnxSignature>;
   try {
     signature = readOnnxSignature(newest.file);
@@ -187,6 +193,8 @@ export async function exportToTriton(
       `The graph of ${record.id} (${newest.variant}) could not be read.`,
     );
   }
+  // One config.pbtxt describes every version: an older revision whose graph differs is left out.
+  const { kept: versions, skipped } = sameSignatureVersions(candidates, signature, readOnnxSignature);
   const config = tritonConfig(signature, {
     name,
     task: record.task,
@@ -251,6 +259,7 @@ export async function exportToTriton(
       config: text,
       maxBatchSize: config.maxBatchSize,
       versions: written,
+      skipped,
     };
   } catch (error) {
     // The cleanup may fail for the reason the export did (the folder is a file): the export's error is the one to tell.

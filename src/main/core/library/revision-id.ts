@@ -16,11 +16,19 @@ export function revisionRecordId(modelId: string, revision: string): string {
   return `${modelId}@${revision.slice(0, RECORD_REVISION)}`;
 }
 
-/** A requested name split at its `@`: `owner/name:q4@abc1234` is `owner/name:q4` and `abc1234`. */
+/**
+ * A requested name split at its `@`: `owner/name:q4@abc1234` is `owner/name:q4` and `abc1234`. A
+ * variant written after the revision (`owner/name@abc1234:q4`) is read the same way, since a
+ * revision is hex and never holds a `:`.
+ */
 export function splitRevision(requested: string): { name: string; revision: string | null } {
   const at = requested.indexOf('@');
   if (at < 0) return { name: requested, revision: null };
-  return { name: requested.slice(0, at), revision: requested.slice(at + 1) };
+  const name = requested.slice(0, at);
+  const revision = requested.slice(at + 1);
+  const colon = revision.indexOf(':');
+  if (colon < 0 || name.includes(':')) return { name, revision };
+  return { name: `${name}${revision.slice(colon)}`, revision: revision.slice(0, colon) };
 }
 
 /**

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import type {
   ChatMessage,
+  ContentPart,
   FinishReason,
   GenerateRequest,
   SamplingOptions,
   TokenLogprob,
 } from '../../../shared/engine';
 import type { GrammarSpec } from '../../../shared/grammar';
+import { imageFormat } from '../api/image-input';
 
 /**
  * Lodge's generation request as the body of an OpenAI `POST /chat/completions` (a chat prompt) or
@@ -69,11 +71,16 @@ function grammarFields(grammar: GrammarSpec | undefined): Record<string, unknown
   };
 }
 
-/** A template message as OpenAI's wire carries it: tool-call arguments as JSON text. */
+/**
+ * A template message as OpenAI's wire carries it: tool-call arguments as JSON text, and a message
+ * with images as content parts in their order, each image a `data:image/<format>;base64,` URL.
+ */
 function openAiMessage(message: ChatMessage): Record<string, unknown> {
   return {
     role: message.role,
-    content: message.content,
+    content: message.parts?.some((part) => part.type === 'image')
+      ? message.parts.map(openAiPart)
+      : message.content,
     ...(message.name !== undefined ? { name: message.name } : {}),
     ...(message.tool_call_id !== undefined ? { tool_call_id: message.tool_call_id } : {}),
     ...(message.tool_calls !== undefined
@@ -92,6 +99,13 @@ function openAiMessage(message: ChatMessage): Record<string, unknown> {
         }
       : {}),
   };
+}
+
+function openAiPart(part: ContentPart): Record<string, unknown> {
+  if (part.type === 'text') return { type: 'text', text: part.text };
+  // Every image was checked to be one of the formats imageFormat names when the request came in.
+  const url = `data:image/${imageFormat(part.image) ?? 'png'};base64,${Buffer.from(part.image).toString('base64')}`;
+  return { type: 'image_url', image_url: { url } };
 }
 
 const ToolCallDeltaSchema = z.looseObject({

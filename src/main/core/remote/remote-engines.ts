@@ -64,6 +64,8 @@ export class RemoteEngines {
     private readonly repository: RemoteEngineRepository,
     private readonly logger: Logger,
     private readonly timeouts: RemoteTimeouts = {},
+    /** The ids of the library's local models, whose owners no engine may be named after. */
+    private readonly localIds: () => readonly string[] = () => [],
   ) {}
 
   /** Starts the background checks (the first at once); {@link dispose} stops them. */
@@ -107,6 +109,14 @@ export class RemoteEngines {
     apiKey?: string | null | undefined;
   }): Promise<RemoteEngine> {
     const name = checkEngineName(input.name);
+    // `demo/chat` would name both the local model and the engine's model `chat`: refuse the clash.
+    const owned = this.localIds().filter((id) => id.split('/')[0]?.toLowerCase() === name.toLowerCase());
+    if (owned.length > 0)
+      throw new LodgeError(
+        'invalid_request',
+        `'${name}' is the owner of local models (${owned.slice(0, 3).join(', ')}), so ${name}/<model> would name both; choose another engine name.`,
+        { param: 'name' },
+      );
     const baseUrl = normalizeBaseUrl(input.baseUrl ?? input.url ?? '');
     const existing = this.repository.list().find((engine) => engine.name === name);
     const apiKey =

@@ -28,6 +28,10 @@ describe('revision ids', () => {
     expect(splitRevision('acme/tiny:q4@abc1234')).toEqual({ name: 'acme/tiny:q4', revision: 'abc1234' });
     expect(splitRevision('acme/tiny')).toEqual({ name: 'acme/tiny', revision: null });
   });
+
+  it('reads a variant written after the revision as one written before it', () => {
+    expect(splitRevision('acme/tiny@abc1234:q4')).toEqual({ name: 'acme/tiny:q4', revision: 'abc1234' });
+  });
 });
 
 describe('finding a revision by its commit or a prefix of it', () => {
