@@ -79,7 +79,8 @@ async function runnerText(runner: Awaited<ReturnType<typeof lodge>>['runner']): 
 
 async function main(): Promise<void> {
   console.log(
-    `\nLodge against llama.cpp (node-llama-cpp's prebuilt CPU library, f32 KV cache): ${THREADS} thread(s), ${NEW_TOKENS} new tokens\n` +
+    `\nLodge against llama.cpp (node-llama-cpp's prebuilt CPU library driven by its native decode calls, f32 KV cache):\n` +
+      `${THREADS} thread(s), ${NEW_TOKENS} new tokens, ` +
       `greedy, median of ${REPEATS} interleaved rounds after a warm-up; load average ${load()}. Same weights: ONNX for Lodge,\n` +
       'GGUF for llama.cpp. 8-bit is int8 MatMulInteger against Q8_0, 4-bit MatMulNBits against Q4_0 (LM head Q8_0).\n' +
       '"agree": leading greedy tokens llama.cpp and Lodge share (f32 must agree on all, else no speed row).\n',
