@@ -79,7 +79,8 @@ async function runnerText(runner: Awaited<ReturnType<typeof lodge>>['runner']): 
 
 async function main(): Promise<void> {
   console.log(
-    `\nLodge against llama.cpp (node-llama-cpp's prebuilt CPU library, f32 KV cache): ${THREADS} thread(s), ${NEW_TOKENS} new tokens\n` +
+    `\nLodge against llama.cpp (node-llama-cpp's prebuilt CPU library driven by its native decode calls, f32 KV cache):\n` +
+      `${THREADS} thread(s), ${NEW_TOKENS} new tokens, ` +
       `greedy, median of ${REPEATS} interleaved rounds after a warm-up; load average ${load()}. Same weights: ONNX for Lodge,\n` +
       'GGUF for llama.cpp. 8-bit is int8 MatMulInteger against Q8_0, 4-bit MatMulNBits against Q4_0 (LM head Q8_0).\n' +
       '"agree": leading greedy tokens llama.cpp and Lodge share (f32 must agree on all, else no speed row).\n',
@@ -97,6 +98,9 @@ async function main(): Promise<void> {
       const tokenizer = TextTokenizer.load(dir);
       const ids = tokenizer.encode(PROMPT);
       const cpp = await LlamaCpp.open(ggufFixturePath(base, precision.gguf), THREADS, 1024);
+      // llama.cpp's threads meet at a spinning barrier after every op: on a loaded machine one
+      // descheduled thread stalls the other, so the 1-thread figure shows what load took.
+      const single = THREADS > 1 ? await LlamaCpp.open(ggufFixturePath(base, precision.gguf), 1, 1024) : cpp;
       const { run, runner } = await lodge(dir, ids.length, modelFile);
       const theirs = (await cpp.greedy(ids, NEW_TOKENS)).tokens;
       const ours = await bareGreedy(modelFile, spec, ids, NEW_TOKENS);
@@ -104,26 +108,29 @@ async function main(): Promise<void> {
       const textAgrees = (await runnerText(runner)) === tokenizer.decode(ours);
       const label = [name, precision.name, `${agree}/${NEW_TOKENS}${textAgrees ? '' : ' (runner differs)'}`];
       if (precision.quant === undefined && (agree < NEW_TOKENS || !textAgrees)) {
-        rows.push([...label, ...Array.from({ length: 10 }, () => 'refused: tokens differ')]);
+        rows.push([...label, ...Array.from({ length: 11 }, () => 'refused: tokens differ')]);
         await runner.stop();
         await cpp.close();
+        if (single !== cpp) await single.close();
         continue;
       }
       const api = await overApi(dir, ids.length);
-      const llamaCpp = async (): Promise<Run> => {
-        const result = await cpp.greedy([Math.floor(Math.random() * 200), ...ids.slice(1)], NEW_TOKENS);
+      const timed = (peer: LlamaCpp) => async (): Promise<Run> => {
+        const result = await peer.greedy([Math.floor(Math.random() * 200), ...ids.slice(1)], NEW_TOKENS);
         return figures(ids.length, result.started, result.first, result.ended, result.tokens.length);
       };
-      const [d, a, b, c, l] = (await measureAll([
+      const [d, a, b, c, l, s] = (await measureAll([
         api.run,
         run,
         await transformers(dir, ids, precision.dtype),
         await bareLoop(dir, spec, ids, modelFile),
-        llamaCpp,
-      ])) as [Run, Run, Run, Run, Run];
+        timed(cpp),
+        timed(single),
+      ])) as [Run, Run, Run, Run, Run, Run];
       await api.stop();
       await runner.stop();
       await cpp.close();
+      if (single !== cpp) await single.close();
       rows.push([
         ...label,
         format(d.ttftMs),
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
         format(b.tokensPerSecond),
         format(c.tokensPerSecond),
         format(l.tokensPerSecond),
+        format(s.tokensPerSecond),
         `${format(d.tokensPerSecond / l.tokensPerSecond, 2)} (≥ ${precision.target})`,
         format(a.tokensPerSecond / l.tokensPerSecond, 2),
         format(c.tokensPerSecond / l.tokensPerSecond, 2),
@@ -151,6 +159,7 @@ async function main(): Promise<void> {
       't.js',
       'bare',
       'llama.cpp',
+      'llama.cpp 1 thread',
       'api/llama.cpp',
       'runner/llama.cpp',
       'bare/llama.cpp',
