@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { TensorType } from '../../../shared/engine';
-import { halfBits, halfToFloat32 } from '../onnx/float16';
+import { float32ToHalf, halfBits, halfToFloat32 } from '../onnx/float16';
 import {
   openSession,
   tensor,
@@ -14,7 +14,6 @@ import {
   type Session,
 } from '../onnx/session';
 import { RunnerError } from '../runner-error';
-import { toHalfBits } from './half';
 
 const DECODER_NAME = /^(decoder_model_merged|decoder_model)((?:_[a-z0-9]+)?)\.onnx$/;
 
@@ -109,7 +108,7 @@ export class WhisperGraphs {
     const half = input?.type === 'float16';
     const outputs = await this.encoder.run(
       {
-        input_values: tensor(half ? 'float16' : 'float32', half ? toHalfBits(samples) : samples, [
+        input_values: tensor(half ? 'float16' : 'float32', half ? float32ToHalf(samples) : samples, [
           1,
           samples.length,
         ]),
@@ -123,7 +122,7 @@ export class WhisperGraphs {
   /** Runs the encoder on one window's features (`[melBins, frames]`). */
   async encode(features: Float32Array, melBins: number, frames: number): Promise<void> {
     const input = this.encoder.inputs.find((info) => info.name === 'input_features');
-    const data = input?.type === 'float16' ? toHalfBits(features) : features;
+    const data = input?.type === 'float16' ? float32ToHalf(features) : features;
     const outputs = await this.encoder.run(
       {
         input_features: tensor(input?.type === 'float16' ? 'float16' : 'float32', data, [1, melBins, frames]),

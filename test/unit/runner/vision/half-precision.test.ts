@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { halfBits, halfToFloat32 } from '../../../../src/main/runner/onnx/float16';
+import { float32ToHalf, halfBits, halfToFloat32 } from '../../../../src/main/runner/onnx/float16';
 import { tensor } from '../../../../src/main/runner/onnx/session';
-import { float32ToHalf, floatTensor, lastValues } from '../../../../src/main/runner/vision/half-precision';
+import { floatTensor, lastValues } from '../../../../src/main/runner/vision/half-precision';
 
 describe('float32 to binary16 for fp16 vision graphs', () => {
   it('gives back every finite half value, subnormals and signed zeros included, bit for bit', () => {
