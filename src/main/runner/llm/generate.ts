@@ -132,19 +132,62 @@ async function* generateOwned(
     logits = await sequence.step(token);
   }
 
-  // Ended by end-of-sequence, length or cancel: release what was held back (a partial character,
-  // text that only looked like the start of a stop string), unless it completes a stop string.
+  yield* endOfGeneration({
+    detokenizer,
+    stops,
+    matchedStop,
+    finish,
+    pendingTokens,
+    logprobs,
+    promptTokens: tokens.length,
+    cachedTokens: reused,
+    completionTokens: completion,
+    prefillMs,
+    started,
+    decodeStarted,
+    firstTokenAt,
+  });
+}
+
+/** Where a generation stands when its loop ends, for {@link endOfGeneration}. */
+export interface GenerationEnd {
+  readonly detokenizer: StreamingDetokenizer;
+  readonly stops: StopMatcher;
+  /** The loop ended on a stop string (nothing held back may follow it). */
+  readonly matchedStop: boolean;
+  readonly finish: FinishReason;
+  /** Tokens decoded since the last text event. */
+  readonly pendingTokens: number;
+  /** Logprobs not yet sent; emptied here. */
+  readonly logprobs: TokenLogprob[];
+  readonly promptTokens: number;
+  readonly cachedTokens: number;
+  readonly completionTokens: number;
+  readonly prefillMs: number;
+  readonly started: number;
+  readonly decodeStarted: number;
+  readonly firstTokenAt: number | null;
+}
+
+/**
+ * The last events of a generation ended by end-of-sequence, length, a stop string or a cancel:
+ * what was held back (a partial character, text that only looked like the start of a stop string)
+ * unless it completes a stop string, then the `done` event with the statistics.
+ */
+export function* endOfGeneration(end: GenerationEnd): Generator<GenerateEvent> {
+  const { detokenizer, stops, logprobs } = end;
+  let finish = end.finish;
   let rest = '';
-  if (!matchedStop) {
+  if (!end.matchedStop) {
     const tail = stops.push(detokenizer.flush());
     rest = tail.emit + (tail.stopped ? '' : stops.flush());
     if (tail.stopped) finish = 'stop';
   }
-  if (rest !== '' || pendingTokens > 0 || logprobs.length > 0) {
+  if (rest !== '' || end.pendingTokens > 0 || logprobs.length > 0) {
     yield {
       type: 'text',
       text: rest,
-      tokens: pendingTokens,
+      tokens: end.pendingTokens,
       ...(logprobs.length > 0 ? { logprobs: logprobs.splice(0) } : {}),
     };
   }
@@ -154,12 +197,12 @@ async function* generateOwned(
     finishReason: finish,
     ...(stops.matched !== null ? { stopSequence: stops.matched } : {}),
     stats: {
-      promptTokens: tokens.length,
-      cachedTokens: reused,
-      completionTokens: completion,
-      prefillMs,
-      decodeMs: finished - decodeStarted,
-      timeToFirstTokenMs: (firstTokenAt ?? finished) - started,
+      promptTokens: end.promptTokens,
+      cachedTokens: end.cachedTokens,
+      completionTokens: end.completionTokens,
+      prefillMs: end.prefillMs,
+      decodeMs: finished - end.decodeStarted,
+      timeToFirstTokenMs: (end.firstTokenAt ?? finished) - end.started,
     },
   };
 }

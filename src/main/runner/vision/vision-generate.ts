@@ -1,4 +1,5 @@
 import type { FinishReason, GenerateEvent, GenerateRequest, TokenLogprob } from '../../../shared/engine';
+import { endOfGeneration } from '../llm/generate';
 import { Sampler, type LogprobsById } from '../llm/sampler';
 import { RunnerError } from '../runner-error';
 import { StreamingDetokenizer } from '../text/detokenizer';
@@ -105,34 +106,21 @@ async function* generateOwned(
     logits = await model.step(token);
   }
 
-  let rest = '';
-  if (!matchedStop) {
-    const tail = stops.push(detokenizer.flush());
-    rest = tail.emit + (tail.stopped ? '' : stops.flush());
-    if (tail.stopped) finish = 'stop';
-  }
-  if (rest !== '' || pending > 0 || logprobs.length > 0) {
-    yield {
-      type: 'text',
-      text: rest,
-      tokens: pending,
-      ...(logprobs.length > 0 ? { logprobs: logprobs.splice(0) } : {}),
-    };
-  }
-  const finished = performance.now();
-  yield {
-    type: 'done',
-    finishReason: finish,
-    ...(stops.matched !== null ? { stopSequence: stops.matched } : {}),
-    stats: {
-      promptTokens: ids.length,
-      cachedTokens: prefilled.reused,
-      completionTokens: completion,
-      prefillMs,
-      decodeMs: finished - decodeStarted,
-      timeToFirstTokenMs: (firstTokenAt ?? finished) - started,
-    },
-  };
+  yield* endOfGeneration({
+    detokenizer,
+    stops,
+    matchedStop,
+    finish,
+    pendingTokens: pending,
+    logprobs,
+    promptTokens: ids.length,
+    cachedTokens: prefilled.reused,
+    completionTokens: completion,
+    prefillMs,
+    started,
+    decodeStarted,
+    firstTokenAt,
+  });
 }
 
 function describe(model: VisionLanguageModel, token: number, scored: LogprobsById): TokenLogprob {
