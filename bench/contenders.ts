@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import type { TextStreamer } from '@huggingface/transformers';
 import { AutoModelForCausalLM, BaseStreamer, env as transformersEnv } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
-import { GREEDY, type GenerateRequest } from '../src/shared/engine';
+import { GREEDY, type GenerateRequest, type QuantizeMode } from '../src/shared/engine';
 import { physicalCores } from '../src/main/core/engine/hardware';
 import { RunnerProcess } from '../src/main/core/engine/runner-process';
 import type { LanguageModelSpec } from '../test/fixtures/models';
@@ -64,23 +64,33 @@ export async function measureAll(runs: readonly (() => Promise<Run>)[]): Promise
   }));
 }
 
-/** (a) Lodge: the real runner process, over IPC, with tokenization, sampling and detokenization. */
+/**
+ * (a) Lodge: the real runner process, over IPC, with tokenization, sampling and detokenization.
+ * With `quantize`, the runner quantizes the graph at load as the setting makes it (into a cache dir
+ * of the bench's own, removed when the runner stops).
+ */
 export async function lodge(
   dir: string,
   promptTokens: number,
   modelFile = join(dir, 'onnx/model.onnx'),
+  quantize: QuantizeMode = 'off',
 ): Promise<{ run: () => Promise<Run>; runner: RunnerProcess }> {
   const runner = new RunnerProcess('bench', RUNNER);
   await runner.ready;
-  await runner.load({
+  const cacheDir = quantize === 'off' ? null : mkdtempSync(join(tmpdir(), 'lodge-bench-cache-'));
+  if (cacheDir !== null) runner.once('exit', () => rmSync(cacheDir, { recursive: true, force: true }));
+  const loaded = await runner.load({
     modelId: 'bench',
     task: 'text-generation',
     dir,
     modelFile,
     providers: ['cpu'],
     threads: THREADS,
-    cacheDir: null,
+    cacheDir,
+    quantize,
   });
+  if (quantize !== 'off' && loaded.quantized !== quantize)
+    throw new Error(`the runner did not quantize the model to ${quantize} at load`);
   const request: GenerateRequest = {
     prompt: { kind: 'text', text: PROMPT },
     maxTokens: NEW_TOKENS,
@@ -115,6 +125,7 @@ export async function lodge(
 export async function overApi(
   dir: string,
   promptTokens: number,
+  quantize: QuantizeMode = 'off',
 ): Promise<{ run: () => Promise<Run>; stop: () => Promise<void> }> {
   const home = mkdtempSync(join(tmpdir(), 'lodge-bench-'));
   cpSync(dir, join(home, 'models/bench/model'), {
@@ -122,7 +133,12 @@ export async function overApi(
     filter: (path) => !path.endsWith('.complete'),
   });
   const child: ChildProcess = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', home], {
-    env: { PATH: process.env.PATH, LODGE_THREADS: String(THREADS), LODGE_LOG_LEVEL: 'error' },
+    env: {
+      PATH: process.env.PATH,
+      LODGE_THREADS: String(THREADS),
+      LODGE_LOG_LEVEL: 'error',
+      LODGE_QUANTIZE: quantize,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -132,6 +148,7 @@ export async function overApi(
     });
     child.once('exit', (code) => reject(new Error(`lodge serve exited with ${code}`)));
   });
+  let checked = quantize === 'off';
   const run = async (): Promise<Run> => {
     const started = performance.now();
     const response = await fetch(`${url}/v1/completions`, {
@@ -160,7 +177,16 @@ export async function overApi(
       buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
     }
     if (tokens !== NEW_TOKENS) throw new Error(`the API wrote ${tokens} tokens, not ${NEW_TOKENS}`);
-    return figures(promptTokens, started, first, performance.now(), tokens);
+    const ended = performance.now();
+    if (!checked) {
+      const { models } = (await (await fetch(`${url}/app/runners`)).json()) as {
+        models: { quantized: string | null }[];
+      };
+      if (models[0]?.quantized !== quantize)
+        throw new Error(`lodge serve did not quantize the model to ${quantize} at load`);
+      checked = true;
+    }
+    return figures(promptTokens, started, first, ended, tokens);
   };
   const stop = async () => {
     const exited = once(child, 'exit');

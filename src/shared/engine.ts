@@ -17,6 +17,17 @@ export const EXECUTION_PROVIDERS = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'] as
 /** One of {@link EXECUTION_PROVIDERS}. */
 export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
+/**
+ * Quantization at load, for CPU sessions of language models: `off` runs the graph as exported;
+ * `q8` and `q4` rewrite its fp32 matrix weights into 8- or 4-bit blocks of 32 (llama.cpp's Q8_0 /
+ * Q4_0; the LM head at 8 bits either way) computed by onnxruntime's integer kernels. Faster, and
+ * the numbers change, so never a default.
+ */
+export const QUANTIZE_MODES = ['off', 'q8', 'q4'] as const;
+
+/** One of {@link QUANTIZE_MODES}. */
+export type QuantizeMode = (typeof QUANTIZE_MODES)[number];
+
 /** A provider that was not used, and why. */
 export interface SkippedProvider {
   readonly provider: ExecutionProvider;

@@ -11,6 +11,7 @@ import type {
   InferRequest,
   InferResult,
   ModelTask,
+  QuantizeMode,
   SkippedProvider,
   TensorInfo,
   TranscribeRequest,
@@ -30,6 +31,8 @@ export interface LoadSpec {
   readonly cacheDir: string | null;
   /** Text generations to decode together at most (continuous batching); absent or 1: one at a time. */
   readonly parallel?: number;
+  /** Quantization at load (text generation on the CPU, with a cache dir); absent: `off`. */
+  readonly quantize?: QuantizeMode;
 }
 
 /** How a language model's runner serves concurrent generations. */
@@ -54,6 +57,8 @@ export interface LoadedInfo {
   readonly contextLength: number | null;
   /** How a language model serves concurrent generations; null for other tasks. */
   readonly batching: BatchingInfo | null;
+  /** The quantization its session runs with, when one was made at load; absent: the graph as exported. */
+  readonly quantized?: Exclude<QuantizeMode, 'off'>;
 }
 
 /** A runner's resource use. */

@@ -65,7 +65,12 @@ describe('the web UI served by the headless core', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const settings = async () =>
       (await (await fetch(`${server.url}/app/settings`)).json()) as {
-        values: { origins: string[]; keepAliveSeconds: number; memoryBudgetMb: number | null };
+        values: {
+          origins: string[];
+          keepAliveSeconds: number;
+          memoryBudgetMb: number | null;
+          quantize: string;
+        };
         sources: Record<string, string>;
       };
     /** Saves and waits for the form to say so: it clears its message and locks its fields meanwhile. */
@@ -96,6 +101,11 @@ describe('the web UI served by the headless core', () => {
     await save();
     expect((await settings()).values.memoryBudgetMb).toBe(null);
     await save('Nothing changed.');
+
+    // Quantization at load is chosen from its modes.
+    await page.getByLabel(/Quantize at load/).selectOption('q8');
+    await save();
+    expect((await settings()).values.quantize).toBe('q8');
 
     // A stored setting can go back to its default.
     await page.getByRole('button', { name: 'Reset keep loaded after use to its default' }).click();

@@ -32,7 +32,10 @@ export async function list(client: CoreClient, output: Output): Promise<void> {
     output.err(`${model.id} cannot be read by this Lodge: ${model.reason}. It was left untouched.\n`);
 }
 
-/** `lodge ps`: loaded models, with the requests each serves now (of its most) and those queued. */
+/**
+ * `lodge ps`: loaded models, where each runs (and any quantization made at load), with the requests
+ * each serves now (of its most) and those queued.
+ */
 export async function running(client: CoreClient, output: Output): Promise<void> {
   const { models } = await client.call('runners');
   output.out(
@@ -40,7 +43,7 @@ export async function running(client: CoreClient, output: Output): Promise<void>
       ['NAME', 'PROVIDER', 'MEMORY', 'UNTIL', 'ACTIVE', 'QUEUED'],
       models.map((model) => [
         model.id,
-        model.provider,
+        model.quantized === null ? model.provider : `${model.provider} (${model.quantized} at load)`,
         size(model.rssBytes ?? model.estimatedBytes),
         model.busy ? 'busy' : model.expiresAt === null ? 'forever' : fromNow(model.expiresAt),
         `${model.active}/${model.parallel}`,

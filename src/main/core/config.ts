@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { EXECUTION_PROVIDERS } from '../../shared/engine';
+import { EXECUTION_PROVIDERS, QUANTIZE_MODES } from '../../shared/engine';
 import {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -50,6 +50,7 @@ export const DEFAULT_SETTINGS: Settings = {
   memoryBudgetMb: null,
   maxQueue: 64,
   parallel: 4,
+  quantize: 'off',
   hubEndpoint: 'https://huggingface.co',
   hubToken: null,
   allowRemoteImages: false,
@@ -71,6 +72,7 @@ const ENV_NAMES: Readonly<Record<SettingKey, string>> = {
   memoryBudgetMb: 'LODGE_MEMORY_BUDGET_MB',
   maxQueue: 'LODGE_MAX_QUEUE',
   parallel: 'LODGE_PARALLEL',
+  quantize: 'LODGE_QUANTIZE',
   // The names the Hugging Face tools use, so an existing setup carries over.
   hubEndpoint: 'HF_ENDPOINT',
   hubToken: 'HF_TOKEN',
@@ -163,7 +165,12 @@ export function isLoopbackHost(host: string): boolean {
 function parseExplicit(key: SettingKey, raw: unknown, where: string): unknown {
   const parsed = SettingsSchema.shape[key].safeParse(raw);
   if (!parsed.success) {
-    const hint = key === 'logLevel' ? ` (one of ${LOG_LEVELS.join(', ')})` : '';
+    const hint =
+      key === 'logLevel'
+        ? ` (one of ${LOG_LEVELS.join(', ')})`
+        : key === 'quantize'
+          ? ` (one of ${QUANTIZE_MODES.join(', ')})`
+          : '';
     throw new ConfigError(`Invalid ${where}${hint}: ${z.prettifyError(parsed.error)}`);
   }
   return parsed.data;

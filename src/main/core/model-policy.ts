@@ -7,6 +7,7 @@ import {
   GREEDY,
   type ExecutionProvider,
   type GenerateRequest,
+  type QuantizeMode,
   type SamplingOptions,
 } from '../../shared/engine';
 import type { Settings } from '../../shared/contract/settings';
@@ -87,6 +88,7 @@ export function schedulerPolicy(
     memoryBudgetBytes: memoryBudgetBytes(settings.memoryBudgetMb, machine.totalMemoryBytes),
     queueLimit: settings.maxQueue,
     parallel: settings.parallel,
+    quantize: settings.quantize,
   };
 }
 
@@ -97,6 +99,18 @@ export function schedulerPolicy(
 export function parallelOf(record: Pick<ModelRecord, 'task' | 'preset'>, settingParallel: number): number {
   if (record.task !== 'text-generation') return 1;
   return record.preset.parallel ?? settingParallel;
+}
+
+/**
+ * The quantization a model is loaded with: its preset's, else the setting's, for text generation
+ * (the only task whose runner rewrites its graph); `off` for others.
+ */
+export function quantizeOf(
+  record: Pick<ModelRecord, 'task' | 'preset'>,
+  setting: QuantizeMode,
+): QuantizeMode {
+  if (record.task !== 'text-generation') return 'off';
+  return record.preset.quantize ?? setting;
 }
 
 /** A call's keep-alive in ms: its own, else the model's preset; undefined leaves it to the settings. */

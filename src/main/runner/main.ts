@@ -8,12 +8,14 @@ import type {
   RunnerResults,
   RunnerToCoreMessage,
 } from '../../shared/runner-protocol';
+import type { QuantizeMode } from '../../shared/engine';
 import { DiffusionModel } from './diffusion/diffusion-model';
 import { Embedder } from './embed/embedder';
 import { generate, promptTokens } from './llm/generate';
 import { LanguageModel } from './llm/language-model';
 import { ortErrorText } from './onnx/ort-errors';
 import { listedBackends } from './onnx/providers';
+import type { FastMatMulOptions } from './onnx/fast-matmul';
 import { ortVersion, type OpenedSession } from './onnx/session';
 import { RunnerError } from './runner-error';
 import { SpeechModel } from './speech/speech-model';
@@ -52,20 +54,23 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
   if (loaded !== null) throw new RunnerError('internal', `This runner already holds ${loaded.id}.`);
   const started = performance.now();
   const options = { providers: spec.providers, threads: spec.threads, cacheDir: spec.cacheDir };
+  const quantize = spec.quantize ?? 'off';
   let opened: OpenedSession;
   let contextLength: number | null = null;
   let batching: BatchingInfo | null = null;
+  let quantized: Exclude<QuantizeMode, 'off'> | null = null;
   try {
     if (spec.task === 'text-generation') {
       const result = await LanguageModel.open(
         spec.dir,
         spec.modelFile,
-        options,
+        quantize === 'off' ? options : { ...options, fastMatMuls: fastMatMulsOf(quantize) },
         spec.modelId,
         spec.parallel ?? 1,
       );
       loaded = { task: spec.task, model: result.model, id: spec.modelId };
       opened = result.opened;
+      if (opened.rewritten && quantize !== 'off') quantized = quantize;
       contextLength = result.model.contextLength;
       batching = result.model.batching;
     } else if (spec.task === 'image-text-to-text') {
@@ -104,7 +109,16 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
     outputs: opened.session.outputs,
     contextLength,
     batching,
+    ...(quantized !== null ? { quantized } : {}),
   };
+}
+
+/**
+ * The rewrite a quantization asks for: matrix weights in blocks of `bits`, the LM head at 8 bits
+ * either way (it loses most to rounding; llama.cpp's 4-bit files keep theirs at 6 bits or more).
+ */
+function fastMatMulsOf(quantize: Exclude<QuantizeMode, 'off'>): FastMatMulOptions {
+  return { bits: quantize === 'q8' ? 8 : 4, headBits: 8 };
 }
 
 function expect<T extends Loaded['task']>(task: T): Extract<Loaded, { task: T }> {

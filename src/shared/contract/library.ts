@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EXECUTION_PROVIDERS } from '../engine';
+import { EXECUTION_PROVIDERS, QUANTIZE_MODES } from '../engine';
 
 /**
  * What a model uses when a request leaves a field out: every API applies it (a request's own
@@ -19,6 +19,8 @@ export const ModelPresetSchema = z
     variant: z.string().min(1).max(32),
     /** Text generations this model decodes together; overrides the `parallel` setting. */
     parallel: z.number().int().min(1).max(64),
+    /** Quantization at load on the CPU; overrides the `quantize` setting. */
+    quantize: z.enum(QUANTIZE_MODES),
   })
   .partial()
   .strict();

@@ -81,6 +81,8 @@ export const RunningModelSchema = z.object({
   id: z.string(),
   task: TaskSchema,
   variant: z.string(),
+  /** The quantization made at load that it runs (the `quantize` setting or preset); null: as exported. */
+  quantized: z.enum(['q8', 'q4']).nullable(),
   provider: z.enum(EXECUTION_PROVIDERS),
   skippedProviders: z.array(z.object({ provider: z.enum(EXECUTION_PROVIDERS), reason: z.string() })),
   pid: z.number().nullable(),

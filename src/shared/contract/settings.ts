@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EXECUTION_PROVIDERS } from '../engine';
+import { EXECUTION_PROVIDERS, QUANTIZE_MODES } from '../engine';
 
 /** Log levels the core understands, most verbose first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -61,6 +61,8 @@ export const SettingsSchema = z.object({
   maxQueue: z.number().int().min(1).max(10_000),
   /** Text generations one model decodes together (continuous batching); 1 runs one at a time. */
   parallel: z.number().int().min(1).max(64),
+  /** Quantize language models' fp32 weights at load for the CPU's integer kernels (see QuantizeMode). */
+  quantize: z.enum(QUANTIZE_MODES),
   /** The Hugging Face hub to search and download from. */
   hubEndpoint: z.url({ protocol: /^https?$/ }),
   /** A Hugging Face access token, for gated and private repos; never sent back by the API. */
@@ -100,6 +102,7 @@ export const SettingsPatchSchema = z
     memoryBudgetMb: SettingsSchema.shape.memoryBudgetMb,
     maxQueue: SettingsSchema.shape.maxQueue.nullable(),
     parallel: SettingsSchema.shape.parallel.nullable(),
+    quantize: SettingsSchema.shape.quantize.nullable(),
     hubEndpoint: SettingsSchema.shape.hubEndpoint.nullable(),
     hubToken: SettingsSchema.shape.hubToken,
     allowRemoteImages: SettingsSchema.shape.allowRemoteImages.nullable(),

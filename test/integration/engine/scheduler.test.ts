@@ -54,6 +54,7 @@ const countRequest: GenerateRequest = {
 };
 
 const SETTINGS: SchedulerSettings = {
+  quantize: 'off',
   providers: ['cpu'],
   threads: 1,
   keepAliveMs: 300_000,

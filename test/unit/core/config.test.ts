@@ -20,6 +20,7 @@ describe('resolveConfig', () => {
       memoryBudgetMb: null,
       maxQueue: 64,
       parallel: 4,
+      quantize: 'off',
       hubEndpoint: 'https://huggingface.co',
       hubToken: null,
       allowRemoteImages: false,
@@ -62,6 +63,13 @@ describe('resolveConfig', () => {
     );
     expect(config.values).toMatchObject({ providers: ['webgpu', 'cpu'], keepAliveSeconds: -1, threads: 4 });
     expect(() => resolveConfig(none, { LODGE_PROVIDERS: 'tpu' }, {})).toThrow(/LODGE_PROVIDERS/);
+  });
+
+  it('reads the quantization at load from LODGE_QUANTIZE, and names the modes when it is wrong', () => {
+    expect(resolveConfig(none, { LODGE_QUANTIZE: 'q4' }, {}).values.quantize).toBe('q4');
+    expect(() => resolveConfig(none, { LODGE_QUANTIZE: 'q5_k_m' }, {})).toThrow(
+      /LODGE_QUANTIZE \(one of off, q8, q4\)/,
+    );
   });
 
   it('stops on an invalid environment value, naming the variable', () => {

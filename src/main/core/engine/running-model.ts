@@ -9,6 +9,8 @@ export interface RunningModel {
   readonly id: string;
   readonly task: ModelRecord['task'];
   readonly variant: ModelVariant['name'];
+  /** The quantization made at load that its session runs (`quantize`); null: the variant as exported. */
+  readonly quantized: 'q8' | 'q4' | null;
   readonly provider: ExecutionProvider;
   readonly skippedProviders: LoadedInfo['skipped'];
   readonly pid: number | null;
@@ -38,6 +40,7 @@ export function runningModel(slot: Slot): RunningModel | null {
     id: slot.record.id,
     task: slot.record.task,
     variant: slot.variant.name,
+    quantized: info.quantized ?? null,
     provider: info.provider,
     skippedProviders: info.skipped,
     pid: slot.runner.pid ?? null,

@@ -1,10 +1,17 @@
-import type { ExecutionProvider } from '../../../shared/engine';
+import type { ExecutionProvider, QuantizeMode } from '../../../shared/engine';
 import type { LoadedInfo } from '../../../shared/runner-protocol';
 import type { SlotEvent, SlotState } from '../../../shared/slot-state';
 import { LodgeError } from '../errors';
 import type { ModelRecord, ModelVariant } from '../library/model-record';
 import type { Logger } from '../logging/logger';
-import { estimateBytes, KEEP_FOREVER, parallelOf, providersOf, timerKeepAlive } from '../model-policy';
+import {
+  estimateBytes,
+  KEEP_FOREVER,
+  parallelOf,
+  providersOf,
+  quantizeOf,
+  timerKeepAlive,
+} from '../model-policy';
 import { abandonment, cancelledWhile } from './abort';
 import type { Clock } from './clock';
 import { graceThenCut } from './drain';
@@ -27,6 +34,8 @@ export interface SchedulerSettings {
   readonly queueLimit: number;
   /** Text generations one model decodes together, unless its preset says otherwise. */
   readonly parallel: number;
+  /** Quantization at load for language models, unless its preset says otherwise. */
+  readonly quantize: QuantizeMode;
 }
 
 /** What the scheduler is built from; the runner factory, clock and memory probe are injectable. */
@@ -269,6 +278,7 @@ export class Scheduler {
           threads: settings.threads,
           cacheDir: this.deps.cacheDir,
           parallel: parallelOf(record, settings.parallel),
+          quantize: quantizeOf(record, settings.quantize),
         }),
       )
       .then(
@@ -296,8 +306,9 @@ export class Scheduler {
               variant: variant.name,
               provider: info.provider,
               loadMs: Math.round(info.loadMs),
+              ...(info.quantized ? { quantized: info.quantized } : {}),
             },
-            `loaded ${record.id} on ${info.provider}`,
+            `loaded ${record.id} on ${info.provider}${info.quantized ? `, quantized to ${info.quantized} at load` : ''}`,
           );
           this.#setState(slot, slot.unloadWhenIdle ? 'draining' : 'ready');
           settle.resolve(info);

@@ -48,6 +48,8 @@ export interface OpenedSession {
   readonly skipped: readonly SkippedProvider[];
   /** True when the graph came from the optimized-model cache. */
   readonly fromCache: boolean;
+  /** True when it runs the graph rewritten for integer MatMuls (`fastMatMuls`), not as exported. */
+  readonly rewritten: boolean;
 }
 
 /** Creates a tensor of `type` over `data` (not copied). */
@@ -108,8 +110,8 @@ export async function openSession(modelFile: string, options: OpenOptions): Prom
       continue;
     }
     try {
-      const { session, fromCache } = await create(modelFile, provider, options);
-      return { session: new Session(session), provider, skipped, fromCache };
+      const { session, fromCache, rewritten } = await create(modelFile, provider, options);
+      return { session: new Session(session), provider, skipped, fromCache, rewritten };
     } catch (error) {
       if (provider === 'cpu') throw new Error(cpuFailure(errorMessage(error)), { cause: error });
       skipped.push({ provider, reason: creationFailureReason(provider, errorMessage(error)) });
@@ -123,6 +125,7 @@ async function create(original: string, provider: ExecutionProvider, options: Op
     provider === 'cpu' && options.fastMatMuls !== undefined && options.cacheDir !== null
       ? fastMatMulFile(original, options.cacheDir, options.fastMatMuls)
       : original;
+  const rewritten = modelFile !== original;
   const base: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
@@ -146,13 +149,14 @@ async function create(original: string, provider: ExecutionProvider, options: Op
       return {
         session: await ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' }),
         fromCache: true,
+        rewritten,
       };
     } catch {
       // A cache entry that no longer loads (written by another ORT, truncated) is rebuilt below.
     }
   }
   if (cached === null)
-    return { session: await ort.InferenceSession.create(modelFile, base), fromCache: false };
+    return { session: await ort.InferenceSession.create(modelFile, base), fromCache: false, rewritten };
 
   mkdirSync(options.cacheDir as string, { recursive: true });
   const partial = `${cached}.partial-${process.pid}`;
@@ -173,7 +177,7 @@ async function create(original: string, provider: ExecutionProvider, options: Op
   } catch {
     // Caching is an optimization: a failed write leaves the next load on the normal path.
   }
-  return { session, fromCache: false };
+  return { session, fromCache: false, rewritten };
 }
 
 /** The cache entry for a model: keyed by its path, size, modification time and the ORT version. */

@@ -1,4 +1,4 @@
-import type { ExecutionProvider } from '../../../shared/engine';
+import type { ExecutionProvider, QuantizeMode } from '../../../shared/engine';
 import type { LogLevel, SettingKey, SettingsPatch, SettingsView } from '../../../shared/contract/settings';
 
 /** What the Settings form holds: text areas as text, number fields as numbers or null when empty. */
@@ -9,6 +9,7 @@ export interface SettingsFormValues {
   keepAliveSeconds: number | null;
   maxLoadedModels: number | null;
   parallel: number | null;
+  quantize: QuantizeMode;
   memoryBudgetMb: number | null;
   threads: number | null;
   providers: readonly ExecutionProvider[];
@@ -27,6 +28,7 @@ export function formValuesOf(values: SettingsView['values']): SettingsFormValues
     keepAliveSeconds: values.keepAliveSeconds,
     maxLoadedModels: values.maxLoadedModels,
     parallel: values.parallel,
+    quantize: values.quantize,
     memoryBudgetMb: values.memoryBudgetMb,
     threads: values.threads,
     providers: [...values.providers],
@@ -71,6 +73,7 @@ export function changedSettings(
   const hosts = linesOf(form.allowedHosts);
   set('allowedHosts', hosts, !same(hosts, values.allowedHosts));
   set('logLevel', form.logLevel, form.logLevel !== values.logLevel);
+  set('quantize', form.quantize, form.quantize !== values.quantize);
   const numbers = ['keepAliveSeconds', 'maxLoadedModels', 'parallel', 'threads'] as const;
   for (const key of numbers) {
     const value = form[key];

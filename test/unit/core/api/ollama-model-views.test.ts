@@ -18,6 +18,7 @@ describe('Ollama model views', () => {
       id: 'org/model',
       task: 'text-generation',
       variant: 'q4',
+      quantized: null,
       provider: 'cuda',
       skippedProviders: [],
       pid: 1234,

@@ -8,6 +8,7 @@ import {
   memoryBudgetBytes,
   resolveSampling,
   parallelOf,
+  quantizeOf,
   schedulerPolicy,
   timerKeepAlive,
 } from '../../../../src/main/core/model-policy';
@@ -83,6 +84,17 @@ describe('model policy', () => {
     expect(parallelOf({ ...lm, preset: { parallel: 1 } }, 4)).toBe(1);
     expect(parallelOf({ ...lm, preset: { parallel: 16 } }, 4)).toBe(16);
     expect(parallelOf({ task: 'embeddings', preset: { parallel: 8 } }, 4)).toBe(1);
+  });
+
+  it("quantizes a language model at load as its preset says, else as the setting; never another task's", () => {
+    expect(schedulerPolicy(DEFAULT_SETTINGS, { physicalCores: 2, totalMemoryBytes: GiB })).toMatchObject({
+      quantize: 'off',
+    });
+    const lm = { task: 'text-generation', preset: {} } as const;
+    expect(quantizeOf(lm, 'q8')).toBe('q8');
+    expect(quantizeOf({ ...lm, preset: { quantize: 'off' } }, 'q8')).toBe('off');
+    expect(quantizeOf({ ...lm, preset: { quantize: 'q4' } }, 'off')).toBe('q4');
+    expect(quantizeOf({ task: 'embeddings', preset: { quantize: 'q4' } }, 'q8')).toBe('off');
   });
 
   it('resolves sampling as policy: the request, else generation_config.json, else neutral', () => {
