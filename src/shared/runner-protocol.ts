@@ -59,6 +59,8 @@ export interface LoadedInfo {
   readonly batching: BatchingInfo | null;
   /** The quantization its session runs with, when one was made at load; absent: the graph as exported. */
   readonly quantized?: Exclude<QuantizeMode, 'off'>;
+  /** Why a quantization asked for at load is not what runs (the graph then runs as exported). */
+  readonly quantizeNote?: string;
 }
 
 /** A runner's resource use. */

@@ -59,6 +59,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
   let contextLength: number | null = null;
   let batching: BatchingInfo | null = null;
   let quantized: Exclude<QuantizeMode, 'off'> | null = null;
+  let quantizeNote: string | null = null;
   try {
     if (spec.task === 'text-generation') {
       const result = await LanguageModel.open(
@@ -71,6 +72,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
       loaded = { task: spec.task, model: result.model, id: spec.modelId };
       opened = result.opened;
       if (opened.rewritten && quantize !== 'off') quantized = quantize;
+      quantizeNote = opened.rewriteNote;
       contextLength = result.model.contextLength;
       batching = result.model.batching;
     } else if (spec.task === 'image-text-to-text') {
@@ -110,6 +112,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
     contextLength,
     batching,
     ...(quantized !== null ? { quantized } : {}),
+    ...(quantizeNote !== null ? { quantizeNote } : {}),
   };
 }
 

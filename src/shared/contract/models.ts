@@ -83,6 +83,8 @@ export const RunningModelSchema = z.object({
   variant: z.string(),
   /** The quantization made at load that it runs (the `quantize` setting or preset); null: as exported. */
   quantized: z.enum(['q8', 'q4']).nullable(),
+  /** Why a quantization asked for at load is not what runs (it then runs as exported); null otherwise. */
+  quantizeNote: z.string().nullable(),
   provider: z.enum(EXECUTION_PROVIDERS),
   skippedProviders: z.array(z.object({ provider: z.enum(EXECUTION_PROVIDERS), reason: z.string() })),
   pid: z.number().nullable(),

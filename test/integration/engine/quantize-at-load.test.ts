@@ -40,7 +40,12 @@ describe('quantization at load', () => {
   let before: Record<string, string>;
   beforeAll(async () => {
     core = await startTestCore({
-      models: { 'test/fast': LLAMA, 'test/exact': { ...LLAMA, seed: 43 } },
+      models: {
+        'test/fast': LLAMA,
+        'test/exact': { ...LLAMA, seed: 43 },
+        // Every matrix has K = 48 or 80, no whole number of blocks of 32: nothing to quantize.
+        'test/odd': { ...TINY_LM, hidden: 48, ffn: 80, seed: 47 },
+      },
       env: { LODGE_QUANTIZE: 'q8' },
     });
     client = new OpenAI({ baseURL: `${core.url}/v1`, apiKey: 'not-needed', maxRetries: 0 });
@@ -67,10 +72,15 @@ describe('quantization at load', () => {
     return completion.choices[0]?.message.content ?? '';
   }
 
-  async function running(): Promise<Record<string, unknown>> {
+  async function runners(): Promise<{ id: string; quantized: unknown; quantizeNote: unknown }[]> {
     const response = await fetch(`${core.url}/app/runners`);
-    const list = (await response.json()) as { models: { id: string; quantized: unknown }[] };
-    return Object.fromEntries(list.models.map((model) => [model.id, model.quantized]));
+    return (
+      (await response.json()) as { models: { id: string; quantized: unknown; quantizeNote: unknown }[] }
+    ).models;
+  }
+
+  async function running(): Promise<Record<string, unknown>> {
+    return Object.fromEntries((await runners()).map((model) => [model.id, model.quantized]));
   }
 
   it('runs a model quantized to 8 bits when the setting says so, from a graph in the cache', async () => {
@@ -91,5 +101,14 @@ describe('quantization at load', () => {
     const cache = join(core.dataDir, 'cache');
     expect(readdirSync(cache).filter((name) => name.endsWith('.nbits.onnx'))).toHaveLength(1);
     expect(snapshot(join(core.dataDir, 'models'))).toEqual(before);
+  });
+
+  it('says why a model asked to quantize runs as exported when its graph has nothing to quantize', async () => {
+    expect((await answer('test/odd')).length).toBeGreaterThan(0);
+    const odd = (await runners()).find((model) => model.id === 'test/odd');
+    expect(odd).toMatchObject({
+      quantized: null,
+      quantizeNote: expect.stringMatching(/no fp32 matrix weights/),
+    });
   });
 });

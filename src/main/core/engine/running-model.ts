@@ -11,6 +11,8 @@ export interface RunningModel {
   readonly variant: ModelVariant['name'];
   /** The quantization made at load that its session runs (`quantize`); null: the variant as exported. */
   readonly quantized: 'q8' | 'q4' | null;
+  /** Why a quantization asked for at load is not what runs; null otherwise. */
+  readonly quantizeNote: string | null;
   readonly provider: ExecutionProvider;
   readonly skippedProviders: LoadedInfo['skipped'];
   readonly pid: number | null;
@@ -41,6 +43,7 @@ export function runningModel(slot: Slot): RunningModel | null {
     task: slot.record.task,
     variant: slot.variant.name,
     quantized: info.quantized ?? null,
+    quantizeNote: info.quantizeNote ?? null,
     provider: info.provider,
     skippedProviders: info.skipped,
     pid: slot.runner.pid ?? null,

@@ -292,6 +292,11 @@ export class Scheduler {
           slot.capacity = record.task === 'text-generation' ? Math.max(1, info.batching?.parallel ?? 1) : 1;
           slot.batchingNote = info.batching?.reason ?? null;
           slot.loadedAt = this.deps.clock.now();
+          if (info.quantizeNote !== undefined)
+            this.deps.logger.warn(
+              { model: record.id },
+              `${record.id} was not quantized at load: ${info.quantizeNote}`,
+            );
           for (const skip of info.skipped) {
             if (this.#announcedSkips.has(skip.provider)) continue;
             this.#announcedSkips.add(skip.provider);

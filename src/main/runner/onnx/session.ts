@@ -50,6 +50,8 @@ export interface OpenedSession {
   readonly fromCache: boolean;
   /** True when it runs the graph rewritten for integer MatMuls (`fastMatMuls`), not as exported. */
   readonly rewritten: boolean;
+  /** Why a rewrite that was asked for is not what runs; null when it runs or none was asked for. */
+  readonly rewriteNote: string | null;
 }
 
 /** Creates a tensor of `type` over `data` (not copied). */
@@ -110,8 +112,8 @@ export async function openSession(modelFile: string, options: OpenOptions): Prom
       continue;
     }
     try {
-      const { session, fromCache, rewritten } = await create(modelFile, provider, options);
-      return { session: new Session(session), provider, skipped, fromCache, rewritten };
+      const { session, fromCache, rewritten, rewriteNote } = await create(modelFile, provider, options);
+      return { session: new Session(session), provider, skipped, fromCache, rewritten, rewriteNote };
     } catch (error) {
       if (provider === 'cpu') throw new Error(cpuFailure(errorMessage(error)), { cause: error });
       skipped.push({ provider, reason: creationFailureReason(provider, errorMessage(error)) });
@@ -121,10 +123,7 @@ export async function openSession(modelFile: string, options: OpenOptions): Prom
 }
 
 async function create(original: string, provider: ExecutionProvider, options: OpenOptions) {
-  const modelFile =
-    provider === 'cpu' && options.fastMatMuls !== undefined && options.cacheDir !== null
-      ? fastMatMulFile(original, options.cacheDir, options.fastMatMuls)
-      : original;
+  const { modelFile, rewriteNote } = rewrittenGraph(original, provider, options);
   const rewritten = modelFile !== original;
   const base: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
@@ -150,13 +149,19 @@ async function create(original: string, provider: ExecutionProvider, options: Op
         session: await ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' }),
         fromCache: true,
         rewritten,
+        rewriteNote,
       };
     } catch {
       // A cache entry that no longer loads (written by another ORT, truncated) is rebuilt below.
     }
   }
   if (cached === null)
-    return { session: await ort.InferenceSession.create(modelFile, base), fromCache: false, rewritten };
+    return {
+      session: await ort.InferenceSession.create(modelFile, base),
+      fromCache: false,
+      rewritten,
+      rewriteNote,
+    };
 
   mkdirSync(options.cacheDir as string, { recursive: true });
   const partial = `${cached}.partial-${process.pid}`;
@@ -177,7 +182,40 @@ async function create(original: string, provider: ExecutionProvider, options: Op
   } catch {
     // Caching is an optimization: a failed write leaves the next load on the normal path.
   }
-  return { session, fromCache: false, rewritten };
+  return { session, fromCache: false, rewritten, rewriteNote };
+}
+
+/**
+ * The graph a session opens: the integer-MatMul rewrite of `original` when one is asked for on the
+ * CPU (made once into the cache dir), else `original`. A rewrite that fails or finds nothing to
+ * change leaves the graph as exported, and says why in `rewriteNote`.
+ */
+function rewrittenGraph(
+  original: string,
+  provider: ExecutionProvider,
+  options: OpenOptions,
+): { modelFile: string; rewriteNote: string | null } {
+  if (options.fastMatMuls === undefined) return { modelFile: original, rewriteNote: null };
+  if (provider !== 'cpu')
+    return {
+      modelFile: original,
+      rewriteNote: `quantization at load is for the CPU, and it runs on ${provider}`,
+    };
+  if (options.cacheDir === null)
+    return { modelFile: original, rewriteNote: 'quantization at load needs a cache directory' };
+  try {
+    const modelFile = fastMatMulFile(original, options.cacheDir, options.fastMatMuls);
+    return {
+      modelFile,
+      rewriteNote:
+        modelFile === original ? 'its graph has no fp32 matrix weights that could be quantized' : null,
+    };
+  } catch (error) {
+    return {
+      modelFile: original,
+      rewriteNote: `its graph could not be quantized (${errorMessage(error)}), so it runs as exported`,
+    };
+  }
 }
 
 /** The cache entry for a model: keyed by its path, size, modification time and the ORT version. */
