@@ -19,7 +19,7 @@ describe('Ollama model views', () => {
       task: 'text-generation',
       variant: 'q4',
       quantized: null,
-    quantizeNote: null,
+      quantizeNote: null,
       provider: 'cuda',
       skippedProviders: [],
       pid: 1234,
