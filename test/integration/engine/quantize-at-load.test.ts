@@ -4,6 +4,7 @@
 // the running list says what runs, and the model answers through the OpenAI SDK.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { onnx } from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +94,13 @@ describe('quantization at load', () => {
     // Four projections and three MLP matrices per layer, and the LM head.
     expect(ops.get('MatMulNBits')).toBe(TINY_LM.layers * 7 + 1);
     expect(ops.get('MatMul') ?? 0).toBeLessThan(TINY_LM.layers * 2 + 1);
+  });
+
+  it('tells Ollama clients the blocks a model quantized at load runs with', async () => {
+    const ollama = new Ollama({ host: core.url });
+    const { models } = await ollama.ps();
+    const levels = Object.fromEntries(models.map((model) => [model.name, model.details.quantization_level]));
+    expect(levels['test/fast:latest']).toBe('Q8_0');
   });
 
   it("runs a model as exported when its preset turns quantization off, and leaves every model's folder alone", async () => {

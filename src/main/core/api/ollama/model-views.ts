@@ -80,12 +80,17 @@ export function runningFields(running: RunningModel) {
   };
 }
 
-/** A loaded model in `/api/ps`. */
+/** Ollama's names for the blocks a quantization at load makes (llama.cpp's). */
+const AT_LOAD_LEVEL = { q8: 'Q8_0', q4: 'Q4_0' } as const;
+
+/** A loaded model in `/api/ps`: its quantization level is what runs, made at load or exported. */
 export function psOf(record: ModelRecord, running: RunningModel) {
   const loaded = record.variants.find((variant) => variant.name === running.variant);
+  const shown = loaded ? details(record, loaded.name) : details(record);
   return {
     ...tagOf(record),
-    ...(loaded ? { details: details(record, loaded.name) } : {}),
+    details:
+      running.quantized === null ? shown : { ...shown, quantization_level: AT_LOAD_LEVEL[running.quantized] },
     ...runningFields(running),
   };
 }
