@@ -166,6 +166,36 @@ describe('fastMatMulFile', () => {
     expect(snapshot(folder)).toEqual(before);
   });
 
+  it('copies a weight larger than its copy buffer (16 MiB) into the new data file intact', async () => {
+    const rows = 40_000;
+    const random = seededRandom(12);
+    const g = new GraphBuilder();
+    const ids = g.input('ids', DType.INT64, [1, 3]);
+    const table = g.float('big.table', [rows, MLP_IN], normal(random, rows * MLP_IN, 1));
+    const looked = g.op('Gather', [table, ids], { axis: 0 }, 'rows');
+    g.output('rows', DType.FLOAT, [1, 3, MLP_IN]);
+    const weight = g.float('proj.weight', [MLP_IN, 32], normal(random, MLP_IN * 32, 0.2));
+    g.op('MatMul', [looked, weight], {}, 'projected');
+    g.output('projected', DType.FLOAT, [1, 3, 32]);
+    const file = writeModel(g.model('big'), 1);
+    const rewritten = rewrite(file, { bits: 8 }).file;
+    const picked = { ids: new ort.Tensor('int64', BigInt64Array.of(0n, 23_456n, 39_999n), [1, 3]) };
+    const outputs = async (path: string) => {
+      const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
+      try {
+        const out = await session.run(picked);
+        return [out.rows?.data as Float32Array, out.projected?.data as Float32Array] as const;
+      } finally {
+        await session.release();
+      }
+    };
+    const [rowsBefore, projectedBefore] = await outputs(file);
+    const [rowsAfter, projectedAfter] = await outputs(rewritten);
+    expect(rowsAfter).toEqual(rowsBefore);
+    expect(relativeError(projectedAfter, projectedBefore)).toBeLessThan(0.03);
+    expect(statSync(`${rewritten}.data`).size).toBeGreaterThan(rows * MLP_IN * 4);
+  });
+
   it('gives back the model itself when there is nothing to rewrite, and remembers it', () => {
     const g = new GraphBuilder();
     g.op(
