@@ -217,6 +217,24 @@ describe('fastMatMuls on the heads and weights real exports have', () => {
     expect(result.model).toBe(scaled);
   });
 
+  it('adds a Gemm’s C after the MatMulNBits where C is not a [N] vector (a [1, N] row here)', async () => {
+    const random = seededRandom(10);
+    const g = new GraphBuilder();
+    const input = g.input('x', DType.FLOAT, [2, K]);
+    const weight = g.float('linear.weight', [N, K], normal(random, N * K, 0.2));
+    const bias = g.float('linear.bias', [1, N], normal(random, N, 1));
+    g.op('Gemm', [input, weight, bias], { transB: 1 }, 'y');
+    g.output('y', DType.FLOAT, [2, N]);
+    const linear = g.build('linear');
+    const result = fastMatMuls(linear, { bits: 8 });
+    expect(result).toMatchObject({ quantized: 1, heads: 0, left: [] });
+    expect(opTypes(result.model)).toEqual(['MatMulNBits', 'Add']);
+    const feeds = { x: new ort.Tensor('float32', normal(random, 2 * K, 1), [2, K]) };
+    const error = relativeError(await outputOf(result.model, feeds, 'y'), await outputOf(linear, feeds, 'y'));
+    expect(error).toBeGreaterThan(0);
+    expect(error).toBeLessThan(0.03);
+  });
+
   it('makes fp16 MatMuls MatMulNBits with half-precision scales that multiply like them', async () => {
     const fp16 = onnx.ModelProto.encode(mlpModel(9, true)).finish();
     const random = seededRandom(4);

@@ -182,7 +182,11 @@ export class DataFileWriter {
 function readFully(fd: number, target: Uint8Array, at: number, length: number, position: number): void {
   for (let done = 0; done < length;) {
     const got = readSync(fd, target, at + done, Math.min(CHUNK * 64, length - done), position + done);
-    if (got === 0) throw new Error('a data file ended before its tensor did');
+    if (got === 0)
+      throw new RunnerError(
+        'model_load_failed',
+        "A model's data file ended before its tensor did (was it changed while being read?).",
+      );
     done += got;
   }
 }

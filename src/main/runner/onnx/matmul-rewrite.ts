@@ -82,39 +82,8 @@ export function rewrite(
         blocks = quantizeInto(graph, found, bits, store);
         made.set(name, blocks);
       }
-      const output = found.node.output?.[0] ?? '';
-      const input = found.node.input ?? [];
-      const bias = found.bias === null ? undefined : initializers.get(found.bias);
-      const biasInput =
-        bias !== undefined &&
-        bias.dataType === found.weight.dataType &&
-        (bias.dims ?? []).length === 1 &&
-        Number(bias.dims?.[0]) === found.n;
-      if (found.bias !== null && !biasInput) {
-        // A C that is computed or broadcast from another shape is added after, as Gemm adds it.
-        found.node.output = [`${output}.nbits_product`];
-        after.set(found.node, {
-          opType: 'Add',
-          name: `${found.node.name ?? output}.bias`,
-          input: [`${output}.nbits_product`, found.bias],
-          output: [output],
-        });
-      }
-      found.node.opType = 'MatMulNBits';
-      found.node.domain = MS_DOMAIN;
-      found.node.input = [
-        input[0] ?? '',
-        blocks.weight,
-        blocks.scales,
-        ...(biasInput && found.bias !== null ? ['', '', found.bias] : []),
-      ];
-      found.node.attribute = [
-        intAttribute('K', found.k),
-        intAttribute('N', found.n),
-        intAttribute('bits', blocks.bits),
-        intAttribute('block_size', BLOCK_SIZE),
-        intAttribute('accuracy_level', ACCURACY_INT8),
-      ];
+      const add = toMatMulNBits(found, blocks, initializers.get(found.bias ?? ''));
+      if (add !== null) after.set(found.node, add);
       if (found.transpose !== null) removed.add(found.transpose);
       quantized++;
       if (found.head) heads++;
@@ -130,6 +99,52 @@ export function rewrite(
   if ((switched > 0 || quantized > 0) && !opsets.some((entry) => entry.domain === MS_DOMAIN))
     model.opsetImport = [...opsets, { domain: MS_DOMAIN, version: 1 }];
   return { quantized, heads, switched, left };
+}
+
+/**
+ * Makes the candidate's node a MatMulNBits over `blocks`. Gemm's C rides on MatMulNBits' bias
+ * input where it is a [N] initializer of the graph's type; any other C is added after, by the
+ * Add node returned (null where none is needed).
+ */
+function toMatMulNBits(
+  found: Candidate,
+  blocks: { weight: string; scales: string; bits: number },
+  bias: onnx.ITensorProto | undefined,
+): onnx.INodeProto | null {
+  const output = found.node.output?.[0] ?? '';
+  const input = found.node.input ?? [];
+  const asInput =
+    bias !== undefined &&
+    bias.dataType === found.weight.dataType &&
+    (bias.dims ?? []).length === 1 &&
+    Number(bias.dims?.[0]) === found.n;
+  let add: onnx.INodeProto | null = null;
+  if (found.bias !== null && !asInput) {
+    found.node.output = [`${output}.nbits_product`];
+    add = {
+      opType: 'Add',
+      name: `${found.node.name ?? output}.bias`,
+      input: [`${output}.nbits_product`, found.bias],
+      output: [output],
+    };
+  }
+  found.node.opType = 'MatMulNBits';
+  found.node.domain = MS_DOMAIN;
+  // Inputs 3 and 4 (zero points, g_idx) stay empty: symmetric blocks sit on the default zero point.
+  found.node.input = [
+    input[0] ?? '',
+    blocks.weight,
+    blocks.scales,
+    ...(asInput && found.bias !== null ? ['', '', found.bias] : []),
+  ];
+  found.node.attribute = [
+    intAttribute('K', found.k),
+    intAttribute('N', found.n),
+    intAttribute('bits', blocks.bits),
+    intAttribute('block_size', BLOCK_SIZE),
+    intAttribute('accuracy_level', ACCURACY_INT8),
+  ];
+  return add;
 }
 
 /** MatMulNBits nodes at accuracy levels 0-3 switched to 4; returns how many. */
