@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { fastMatMuls } from '../src/main/runner/onnx/fast-matmul';
+import { describeFastMatMuls, fastMatMuls } from '../src/main/runner/onnx/fast-matmul';
 import { TextTokenizer } from '../src/main/runner/text/tokenizer';
 import { ggufFixturePath, type GgufType } from '../test/fixtures/gguf';
 import {
@@ -54,8 +54,9 @@ function rewritten(
   const from = join(dir, 'onnx', lmFileName(source));
   const file = join(OUT, `${dir.split('/').at(-1)}-${source.quant ?? 'fp32'}-nbits${bits}.onnx`);
   mkdirSync(OUT, { recursive: true });
-  const { model } = fastMatMuls(readFileSync(from), { bits: source.quant ? null : bits, headBits: 8 });
-  writeFileSync(file, model);
+  const result = fastMatMuls(readFileSync(from), { bits: source.quant ? null : bits, headBits: 8 });
+  console.log(`${file.split('/').at(-1)}: ${describeFastMatMuls(result)}`);
+  writeFileSync(file, result.model);
   return { file, spec: source };
 }
 

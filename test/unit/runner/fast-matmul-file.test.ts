@@ -137,6 +137,14 @@ describe('fastMatMulFile', () => {
     expect(relativeError(await mlpOutput(second), await mlpOutput(file))).toBeLessThan(0.03);
   });
 
+  it('writes the rewrite again when its data file went missing from the cache', async () => {
+    const file = writeModel(mlpModel(1), 1);
+    const first = rewrite(file, { bits: 8 }).file;
+    rmSync(`${first}.data`);
+    expect(rewrite(file, { bits: 8 }).file).toBe(first);
+    expect(relativeError(await mlpOutput(first), await mlpOutput(file))).toBeLessThan(0.03);
+  });
+
   it.each([
     [
       '../../etc/passwd',

@@ -22,7 +22,14 @@ import { basename, dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { copyBuffer, DataFileWriter, ExternalReader, isExternal } from './external-data';
 import { parseReport, type FastMatMulReport } from './fast-matmul-report';
-import { changed, embeddedBytes, rewrite, tensorsOf, type FastMatMulOptions } from './matmul-rewrite';
+import {
+  changed,
+  DEFAULT_HEAD_BITS,
+  embeddedBytes,
+  rewrite,
+  tensorsOf,
+  type FastMatMulOptions,
+} from './matmul-rewrite';
 
 export { BLOCK_SIZE, quantizeBlocks, quantizeRowBlocks, type NBitsWeight } from './nbits-blocks';
 export {
@@ -78,7 +85,8 @@ export function fastMatMulFile(
   const file = join(cacheDir, `${cacheKey(modelFile, options)}.nbits.onnx`);
   const reportFile = `${file}.json`;
   const saved = readReport(reportFile);
-  if (saved !== null && (!changed(saved) || existsSync(file))) {
+  // A rewrite is whole when its report, graph and data file are all there (the report goes last).
+  if (saved !== null && (!changed(saved) || (existsSync(file) && existsSync(`${file}.data`)))) {
     onReport?.(saved);
     return changed(saved) ? file : modelFile;
   }
@@ -160,7 +168,15 @@ function cacheKey(modelFile: string, options: FastMatMulOptions): string {
     return [name, stat.size, stat.mtimeMs];
   });
   return createHash('sha256')
-    .update(JSON.stringify([REWRITE_VERSION, modelFile, stats, options]))
+    .update(
+      JSON.stringify([
+        REWRITE_VERSION,
+        modelFile,
+        stats,
+        options.bits,
+        options.headBits ?? DEFAULT_HEAD_BITS,
+      ]),
+    )
     .digest('hex')
     .slice(0, 24);
 }

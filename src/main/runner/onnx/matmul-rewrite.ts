@@ -14,6 +14,8 @@ const MS_DOMAIN = 'com.microsoft';
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
 const UINT8 = onnx.TensorProto.DataType.UINT8;
+/** The LM head's bits where the options name none: its error lands straight on the logits. */
+export const DEFAULT_HEAD_BITS = 8;
 
 /** How a graph's matrix products are rewritten. */
 export interface FastMatMulOptions {
@@ -76,7 +78,7 @@ export function rewrite(
     const removed = new Set<onnx.INodeProto>();
     for (const found of candidates) {
       const name = found.weight.name ?? '';
-      const bits = found.head ? (options.headBits ?? 8) : options.bits;
+      const bits = found.head ? (options.headBits ?? DEFAULT_HEAD_BITS) : options.bits;
       let blocks = made.get(name);
       if (blocks === undefined) {
         blocks = quantizeInto(graph, found, bits, store);
