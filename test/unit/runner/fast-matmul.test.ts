@@ -210,6 +210,27 @@ describe('fastMatMuls on the heads and weights real exports have', () => {
     },
   );
 
+  it.each([
+    ['logits', 8, 1],
+    ['hidden', 4, 0],
+  ] as const)(
+    'takes a MatMul whose product becomes the %s output for an LM head by where it leads, whatever its weight’s name',
+    (output, bits, heads) => {
+      const random = seededRandom(11);
+      const g = new GraphBuilder();
+      const product = g.op('MatMul', [
+        g.input('x', DType.FLOAT, [1, 1, K]),
+        g.float('onnx::MatMul_1234', [K, N], normal(random, K * N, 0.2)),
+      ]);
+      const biased = g.op('Add', [product, g.float('onnx::Add_1235', [N], normal(random, N, 1))]);
+      g.op('Identity', [g.op('Reshape', [biased, g.int64('shape', [1, 1, N])])], {}, output);
+      g.output(output, DType.FLOAT, [1, 1, N]);
+      const result = fastMatMuls(g.build('head'), { bits: 4 });
+      expect(result).toMatchObject({ quantized: 1, heads });
+      expect(intAttribute(nodeReading(result.model, 'onnx::MatMul_1234.nbits_weight'), 'bits')).toBe(bits);
+    },
+  );
+
   it('leaves a Gemm that scales its product (alpha ≠ 1), saying why', () => {
     const scaled = onnx.ModelProto.encode(tiedHeadModel(5, 'gemm', 0.5)).finish();
     const result = fastMatMuls(scaled, { bits: 8 });

@@ -216,7 +216,7 @@ function candidate(
     return leave('shared', name);
   // The Transpose goes with its last reader; one that feeds other nodes too stays for them.
   const transpose = via !== null && readers(graph, b).length === 1 && !isOutput(graph, b) ? via : null;
-  const head = name.startsWith('lm_head') || lookups.length > 0;
+  const head = name.startsWith('lm_head') || lookups.length > 0 || feedsLogits(graph, node);
   return { node, weight, rows, k, n, bias, transpose, head };
 }
 
@@ -263,6 +263,35 @@ function dropUnused(graph: onnx.IGraphProto, names: ReadonlySet<string>): void {
   );
   graph.initializer = (graph.initializer ?? []).filter((tensor) => !unused.has(tensor.name ?? ''));
   graph.input = (graph.input ?? []).filter((value) => !unused.has(value.name ?? ''));
+}
+
+/** Nodes between an LM head's product and the `logits` output: bias, reshapes, casts, softcapping. */
+const HEAD_TAIL = new Set([
+  'Add',
+  'Reshape',
+  'Identity',
+  'Cast',
+  'Mul',
+  'Div',
+  'Tanh',
+  'Squeeze',
+  'Unsqueeze',
+]);
+
+/**
+ * True when `node`'s product reaches the graph output `logits` through HEAD_TAIL nodes only: the LM
+ * head of an export that names its weight `onnx::MatMul_…` rather than `lm_head.weight`.
+ */
+function feedsLogits(graph: onnx.IGraphProto, node: onnx.INodeProto): boolean {
+  let values = [...(node.output ?? [])];
+  for (let depth = 0; depth < 8 && values.length > 0; depth++) {
+    if (values.includes('logits') && isOutput(graph, 'logits')) return true;
+    values = values
+      .flatMap((value) => readers(graph, value))
+      .filter((reader) => HEAD_TAIL.has(reader.opType ?? '') && !reader.domain)
+      .flatMap((reader) => reader.output ?? []);
+  }
+  return false;
 }
 
 /** The graph's nodes that read `name`. */
