@@ -2,7 +2,7 @@
 // one tensor at a time with positioned reads and writes, so a rewrite of a multi-gigabyte export
 // holds one tensor in memory, never the model. Locations are read only inside the model's folder.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { isAbsolute, relative, resolve, win32 } from 'node:path';
+import { isAbsolute, relative, resolve, sep, win32 } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { RunnerError } from '../runner-error';
 
@@ -46,16 +46,19 @@ export function externalRange(tensor: onnx.ITensorProto): ExternalRange {
  */
 export function resolveInside(folder: string, location: string, tensor: onnx.ITensorProto): string {
   if (isAbsolute(location) || win32.isAbsolute(location) || location.includes('\0'))
-    throw refused(
-      tensor,
-      'names its external data by an absolute path; only files beside the model are read',
-    );
+    throw refused(tensor, `names its external data by an absolute path; ${BESIDE}`);
   const file = resolve(folder, location);
   const inside = relative(folder, file);
-  if (inside === '' || inside.startsWith('..') || isAbsolute(inside))
-    throw refused(tensor, `names its external data "${location}", which leaves the model's folder`);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside))
+    throw refused(
+      tensor,
+      `names its external data "${location}", which leaves the model's folder; ${BESIDE}`,
+    );
   return file;
 }
+
+const BESIDE =
+  'Lodge reads weights only from files in the folder of the model, so re-export or re-download it';
 
 function refused(tensor: onnx.ITensorProto, what: string): RunnerError {
   return new RunnerError('model_load_failed', `The model's tensor "${tensor.name ?? ''}" ${what}.`);
