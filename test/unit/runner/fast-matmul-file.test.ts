@@ -245,7 +245,38 @@ describe('fastMatMulFile', () => {
     expect(
       layers.every((node) => Number(node.attribute?.find((entry) => entry.name === 'bits')?.i) === 4),
     ).toBe(true);
-    const session = await ort.InferenceSession.create(rewritten, { intraOpNumThreads: 1 });
-    await session.release();
+    // One prefill step of four tokens, fp32 graph against the rewrites: logits within quantization.
+    const step = async (path: string) => {
+      const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
+      try {
+        const tokens = 4;
+        const headDim = WIDE_LM.hidden / WIDE_LM.heads;
+        const feeds: Record<string, ort.Tensor> = {
+          input_ids: new ort.Tensor('int64', BigInt64Array.of(11n, 400n, 9_000n, 151_000n), [1, tokens]),
+          attention_mask: new ort.Tensor('int64', new BigInt64Array(tokens).fill(1n), [1, tokens]),
+          position_ids: new ort.Tensor('int64', BigInt64Array.of(0n, 1n, 2n, 3n), [1, tokens]),
+          num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.of(1n), []),
+        };
+        for (let layer = 0; layer < WIDE_LM.layers; layer++)
+          for (const part of ['key', 'value'])
+            feeds[`past_key_values.${layer}.${part}`] = new ort.Tensor('float32', new Float32Array(0), [
+              1,
+              WIDE_LM.kvHeads,
+              0,
+              headDim,
+            ]);
+        return (await session.run(feeds)).logits?.data as Float32Array;
+      } finally {
+        await session.release();
+      }
+    };
+    const expected = await step(file);
+    expect(expected).toHaveLength(WIDE_LM.vocabSize);
+    const error4 = relativeError(await step(rewritten), expected);
+    const error8 = relativeError(await step(rewrite(file, { bits: 8 }).file), expected);
+    expect(error8).toBeGreaterThan(0);
+    expect(error8).toBeLessThan(0.03);
+    expect(error4).toBeLessThan(0.25);
+    expect(error8).toBeLessThan(error4);
   }, 120_000);
 });
