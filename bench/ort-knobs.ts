@@ -4,10 +4,10 @@
 // at 8 and 4 bits the int8 MatMulInteger graph, MatMulNBits at accuracy_level 0 and 4, and Lodge's
 // own rewrite of the fp32 graph to MatMulNBits (src/main/runner/onnx/fast-matmul.ts), which holds
 // the very blocks llama.cpp's Q8_0 / Q4_0 hold. Medians of interleaved runs; prints the load average.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { fastMatMuls } from '../src/main/runner/onnx/fast-matmul';
+import { describeFastMatMuls, fastMatMulFile } from '../src/main/runner/onnx/fast-matmul';
 import { TextTokenizer } from '../src/main/runner/text/tokenizer';
 import { ggufFixturePath, type GgufType } from '../test/fixtures/gguf';
 import {
@@ -44,18 +44,20 @@ interface Step {
 
 const OUT = join(ROOT, '.cache/bench/knobs');
 
-/** The fp32 model of `base` rewritten by Lodge's MatMulNBits pass, written once under .cache/bench. */
+/**
+ * The model of `source` rewritten by Lodge's MatMulNBits pass as the runner gets it (fastMatMulFile:
+ * the graph and its data file in a cache dir, here under .cache/bench, made once).
+ */
 function rewritten(
   base: LanguageModelSpec,
   bits: 4 | 8,
   source = base,
 ): { file: string; spec: LanguageModelSpec } {
-  const dir = fixturePath(source);
-  const from = join(dir, 'onnx', lmFileName(source));
-  const file = join(OUT, `${dir.split('/').at(-1)}-${source.quant ?? 'fp32'}-nbits${bits}.onnx`);
-  mkdirSync(OUT, { recursive: true });
-  const { model } = fastMatMuls(readFileSync(from), { bits: source.quant ? null : bits, headBits: 8 });
-  writeFileSync(file, model);
+  const from = join(fixturePath(source), 'onnx', lmFileName(source));
+  const options = { bits: source.quant ? null : bits, headBits: 8 } as const;
+  const file = fastMatMulFile(from, join(OUT, 'nbits'), options, (report) =>
+    console.log(`${source.quant ?? 'fp32'} → ${bits}-bit: ${describeFastMatMuls(report)}`),
+  );
   return { file, spec: source };
 }
 

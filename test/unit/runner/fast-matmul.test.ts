@@ -6,8 +6,27 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
-import { BLOCK_SIZE, fastMatMuls, quantizeBlocks } from '../../../src/main/runner/onnx/fast-matmul';
+import {
+  BLOCK_SIZE,
+  describeFastMatMuls,
+  fastMatMuls,
+  quantizeBlocks,
+  quantizeRowBlocks,
+} from '../../../src/main/runner/onnx/fast-matmul';
 import { openSession, tensor } from '../../../src/main/runner/onnx/session';
+import {
+  EMBED_NAME,
+  HEAD_IDS,
+  HEAD_TOKENS,
+  HEAD_VOCAB,
+  MLP_IN,
+  MLP_OUT,
+  mlpModel,
+  opTypes,
+  relativeError,
+  tiedHeadModel,
+  type TiedForm,
+} from '../../fixtures/matmul-graphs';
 import { DType, GraphBuilder, MS_DOMAIN, normal, seededRandom } from '../../fixtures/onnx-builder';
 import { quantizeQ4 } from '../../fixtures/quantize';
 
@@ -36,21 +55,6 @@ async function run(model: Uint8Array, x: Float32Array, k = K): Promise<Float32Ar
   } finally {
     await session.release();
   }
-}
-
-function opTypes(model: Uint8Array): string[] {
-  return (onnx.ModelProto.decode(model).graph?.node ?? []).map((node) => node.opType ?? '');
-}
-
-/** The largest difference between `a` and `b`, relative to `b`'s largest magnitude. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let error = 0;
-  let scale = 0;
-  for (let index = 0; index < b.length; index++) {
-    error = Math.max(error, Math.abs((a[index] as number) - (b[index] as number)));
-    scale = Math.max(scale, Math.abs(b[index] as number));
-  }
-  return error / scale;
 }
 
 describe('fastMatMuls', () => {
@@ -146,5 +150,187 @@ describe('fastMatMuls', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** `model`'s float32 output `name` on `feeds`. */
+async function outputOf(
+  model: Uint8Array,
+  feeds: Record<string, ort.Tensor>,
+  name: string,
+): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1 });
+  try {
+    return (await session.run(feeds))[name]?.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+function nodeReading(model: Uint8Array, input: string): onnx.INodeProto | undefined {
+  return onnx.ModelProto.decode(model).graph?.node?.find((node) => node.input?.includes(input));
+}
+
+function intAttribute(node: onnx.INodeProto | undefined, name: string): number {
+  return Number(node?.attribute?.find((attribute) => attribute.name === name)?.i);
+}
+
+describe('fastMatMuls on the heads and weights real exports have', () => {
+  const ids = { input_ids: new ort.Tensor('int64', HEAD_IDS, [1, HEAD_TOKENS]) };
+
+  it.each(['gemm', 'transpose'] as const)(
+    'quantizes a copy of a tied head’s table (%s form) at headBits, the lookup keeping the float table',
+    async (form: TiedForm) => {
+      const tied = onnx.ModelProto.encode(tiedHeadModel(5, form)).finish();
+      const eight = fastMatMuls(tied, { bits: 4 });
+      const four = fastMatMuls(tied, { bits: 4, headBits: 4 });
+      expect(eight).toMatchObject({ quantized: 1, heads: 1, switched: 0, left: [] });
+      // The Transpose of the MatMul form goes with its only reader.
+      expect(opTypes(eight.model)).toEqual(['Gather', 'Tanh', 'Reshape', 'MatMulNBits']);
+      const head = nodeReading(eight.model, `${EMBED_NAME}.nbits_weight`);
+      expect(head?.opType).toBe('MatMulNBits');
+      expect([intAttribute(head, 'K'), intAttribute(head, 'N'), intAttribute(head, 'bits')]).toEqual([
+        64,
+        HEAD_VOCAB,
+        8,
+      ]);
+      expect(intAttribute(nodeReading(four.model, `${EMBED_NAME}.nbits_weight`), 'bits')).toBe(4);
+      // Gemm's bias rides on MatMulNBits' bias input (input 5).
+      if (form === 'gemm') expect(head?.input?.[5]).toBe('lm_head.bias');
+      const graph = onnx.ModelProto.decode(eight.model).graph;
+      expect(nodeReading(eight.model, EMBED_NAME)?.opType).toBe('Gather');
+      expect(graph?.initializer?.find((tensor) => tensor.name === EMBED_NAME)?.dataType).toBe(DType.FLOAT);
+      const expected = await outputOf(tied, ids, 'logits');
+      const error8 = relativeError(await outputOf(eight.model, ids, 'logits'), expected);
+      const error4 = relativeError(await outputOf(four.model, ids, 'logits'), expected);
+      expect(error8).toBeGreaterThan(0);
+      expect(error8).toBeLessThan(0.03);
+      expect(error4).toBeLessThan(0.25);
+      expect(error8).toBeLessThan(error4);
+    },
+  );
+
+  it.each([
+    ['logits', 8, 1],
+    ['hidden', 4, 0],
+  ] as const)(
+    'takes a MatMul whose product becomes the %s output for an LM head by where it leads, whatever its weight’s name',
+    (output, bits, heads) => {
+      const random = seededRandom(11);
+      const g = new GraphBuilder();
+      const product = g.op('MatMul', [
+        g.input('x', DType.FLOAT, [1, 1, K]),
+        g.float('onnx::MatMul_1234', [K, N], normal(random, K * N, 0.2)),
+      ]);
+      const biased = g.op('Add', [product, g.float('onnx::Add_1235', [N], normal(random, N, 1))]);
+      g.op('Identity', [g.op('Reshape', [biased, g.int64('shape', [1, 1, N])])], {}, output);
+      g.output(output, DType.FLOAT, [1, 1, N]);
+      const result = fastMatMuls(g.build('head'), { bits: 4 });
+      expect(result).toMatchObject({ quantized: 1, heads });
+      expect(intAttribute(nodeReading(result.model, 'onnx::MatMul_1234.nbits_weight'), 'bits')).toBe(bits);
+    },
+  );
+
+  it('leaves a Gemm that scales its product (alpha ≠ 1), saying why', () => {
+    const scaled = onnx.ModelProto.encode(tiedHeadModel(5, 'gemm', 0.5)).finish();
+    const result = fastMatMuls(scaled, { bits: 8 });
+    expect(result).toMatchObject({ quantized: 0, left: [{ weight: EMBED_NAME, reason: 'gemm-form' }] });
+    expect(result.model).toBe(scaled);
+  });
+
+  it('adds a Gemm’s C after the MatMulNBits where C is not a [N] vector (a [1, N] row here)', async () => {
+    const random = seededRandom(10);
+    const g = new GraphBuilder();
+    const input = g.input('x', DType.FLOAT, [2, K]);
+    const weight = g.float('linear.weight', [N, K], normal(random, N * K, 0.2));
+    const bias = g.float('linear.bias', [1, N], normal(random, N, 1));
+    g.op('Gemm', [input, weight, bias], { transB: 1 }, 'y');
+    g.output('y', DType.FLOAT, [2, N]);
+    const linear = g.build('linear');
+    const result = fastMatMuls(linear, { bits: 8 });
+    expect(result).toMatchObject({ quantized: 1, heads: 0, left: [] });
+    expect(opTypes(result.model)).toEqual(['MatMulNBits', 'Add']);
+    const feeds = { x: new ort.Tensor('float32', normal(random, 2 * K, 1), [2, K]) };
+    const error = relativeError(await outputOf(result.model, feeds, 'y'), await outputOf(linear, feeds, 'y'));
+    expect(error).toBeGreaterThan(0);
+    expect(error).toBeLessThan(0.03);
+  });
+
+  it('makes fp16 MatMuls MatMulNBits with half-precision scales that multiply like them', async () => {
+    const fp16 = onnx.ModelProto.encode(mlpModel(9, true)).finish();
+    const random = seededRandom(4);
+    const x = { x: new ort.Tensor('float32', normal(random, MLP_IN, 1), [1, MLP_IN]) };
+    const expected = await outputOf(fp16, x, 'y');
+    expect(expected).toHaveLength(MLP_OUT);
+    const errors: number[] = [];
+    for (const bits of [8, 4] as const) {
+      const result = fastMatMuls(fp16, { bits });
+      expect(result).toMatchObject({ quantized: 2, left: [] });
+      expect(opTypes(result.model)).toEqual(['Cast', 'MatMulNBits', 'Add', 'Relu', 'MatMulNBits', 'Cast']);
+      const scales = onnx.ModelProto.decode(result.model).graph?.initializer?.filter((tensor) =>
+        tensor.name?.endsWith('.nbits_scales'),
+      );
+      expect(scales?.map((tensor) => tensor.dataType)).toEqual([DType.FLOAT16, DType.FLOAT16]);
+      errors.push(relativeError(await outputOf(result.model, x, 'y'), expected));
+    }
+    const [error8, error4] = errors as [number, number];
+    expect(error8).toBeGreaterThan(0);
+    expect(error8).toBeLessThan(0.03);
+    expect(error4).toBeLessThan(0.25);
+    expect(error8).toBeLessThan(error4);
+  });
+
+  it('says which MatMuls it left and why, in one line', () => {
+    const random = seededRandom(8);
+    const g = new GraphBuilder();
+    const x = g.input('x', DType.FLOAT, [1, K]);
+    const odd = g.input('odd', DType.FLOAT, [1, 40]);
+    const shared = g.float('shared.weight', [K, N], normal(random, K * N, 0.2));
+    g.op('MatMul', [x, shared], {}, 'a');
+    g.op('MatMul', [x, shared], {}, 'b');
+    g.op('MatMul', [odd, g.float('odd.weight', [40, N], normal(random, 40 * N, 0.2))], {}, 'c');
+    g.op(
+      'MatMul',
+      [x, g.op('Relu', [g.float('computed.weight', [K, N], normal(random, K * N, 0.2))])],
+      {},
+      'd',
+    );
+    g.op('MatMul', [x, g.float('proj.weight', [K, N], normal(random, K * N, 0.2))], {}, 'e');
+    for (const name of ['a', 'b', 'c', 'd', 'e']) g.output(name, DType.FLOAT, [1, N]);
+    const result = fastMatMuls(g.build('left'), { bits: 8 });
+    expect(result.quantized).toBe(1);
+    expect(result.left.map(({ weight, reason }) => [weight, reason])).toEqual([
+      ['shared.weight', 'shared'],
+      ['shared.weight', 'shared'],
+      ['odd.weight', 'k-not-blocks'],
+      ['relu_3', 'not-constant'],
+    ]);
+    expect(describeFastMatMuls(result)).toBe(
+      'fast MatMuls: 1 quantized (0 LM heads), 0 switched to accuracy 4; left 4 (2 weight shared with ' +
+        'another node, 1 K not a multiple of 32, 1 not over a constant weight)',
+    );
+  });
+
+  it('leaves MatMuls over external weights when it has only the bytes of the graph', () => {
+    const model = mlpModel(9);
+    for (const tensor of model.graph?.initializer ?? []) {
+      tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      tensor.externalData = [{ key: 'location', value: 'model.onnx_data' }];
+      tensor.rawData = new Uint8Array(0);
+    }
+    const bytes = onnx.ModelProto.encode(model).finish();
+    const result = fastMatMuls(bytes, { bits: 8 });
+    expect(result.left.map(({ reason }) => reason)).toEqual(['external', 'external']);
+    expect(result.model).toBe(bytes);
+  });
+
+  it('quantizes an [N, K] table as the same blocks as its [K, N] transpose', () => {
+    const random = seededRandom(6);
+    const weight = normal(random, K * N, 0.3);
+    const transposed = new Float32Array(K * N);
+    for (let k = 0; k < K; k++)
+      for (let n = 0; n < N; n++) transposed[n * K + k] = weight[k * N + n] as number;
+    for (const bits of [4, 8] as const)
+      expect(quantizeRowBlocks(transposed, K, N, bits)).toEqual(quantizeBlocks(weight, K, N, bits));
   });
 });
