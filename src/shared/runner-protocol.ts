@@ -61,6 +61,8 @@ export interface LoadedInfo {
   readonly quantized?: Exclude<QuantizeMode, 'off'>;
   /** Why a quantization asked for at load is not what runs (the graph then runs as exported). */
   readonly quantizeNote?: string;
+  /** What the quantization at load changed in the graph, in one line, when it runs. */
+  readonly quantizeSummary?: string;
 }
 
 /** A runner's resource use. */

@@ -60,6 +60,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
   let batching: BatchingInfo | null = null;
   let quantized: Exclude<QuantizeMode, 'off'> | null = null;
   let quantizeNote: string | null = null;
+  let quantizeSummary: string | null = null;
   try {
     if (spec.task === 'text-generation') {
       const result = await LanguageModel.open(
@@ -73,6 +74,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
       opened = result.opened;
       if (opened.rewritten && quantize !== 'off') quantized = quantize;
       quantizeNote = opened.rewriteNote;
+      quantizeSummary = opened.rewriteSummary;
       contextLength = result.model.contextLength;
       batching = result.model.batching;
     } else if (spec.task === 'image-text-to-text') {
@@ -113,6 +115,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
     batching,
     ...(quantized !== null ? { quantized } : {}),
     ...(quantizeNote !== null ? { quantizeNote } : {}),
+    ...(quantizeSummary !== null ? { quantizeSummary } : {}),
   };
 }
 

@@ -311,7 +311,7 @@ export class Scheduler {
               variant: variant.name,
               provider: info.provider,
               loadMs: Math.round(info.loadMs),
-              ...(info.quantized ? { quantized: info.quantized } : {}),
+              ...(info.quantized ? { quantized: info.quantized, rewrite: info.quantizeSummary } : {}),
             },
             `loaded ${record.id} on ${info.provider}${info.quantized ? `, quantized to ${info.quantized} at load` : ''}`,
           );

@@ -10,7 +10,7 @@ import type {
   TensorInfo,
   TensorType,
 } from '../../../shared/engine';
-import { fastMatMulFile, type FastMatMulOptions } from './fast-matmul';
+import { describeFastMatMuls, fastMatMulFile, type FastMatMulOptions } from './fast-matmul';
 import { ortErrorText } from './ort-errors';
 import { creationFailureReason, unavailableReason } from './providers';
 
@@ -52,6 +52,8 @@ export interface OpenedSession {
   readonly rewritten: boolean;
   /** Why a rewrite that was asked for is not what runs; null when it runs or none was asked for. */
   readonly rewriteNote: string | null;
+  /** What the rewrite changed, in one line, when it runs; null otherwise. */
+  readonly rewriteSummary: string | null;
 }
 
 /** Creates a tensor of `type` over `data` (not copied). */
@@ -112,8 +114,8 @@ export async function openSession(modelFile: string, options: OpenOptions): Prom
       continue;
     }
     try {
-      const { session, fromCache, rewritten, rewriteNote } = await create(modelFile, provider, options);
-      return { session: new Session(session), provider, skipped, fromCache, rewritten, rewriteNote };
+      const opened = await create(modelFile, provider, options);
+      return { ...opened, session: new Session(opened.session), provider, skipped };
     } catch (error) {
       if (provider === 'cpu') throw new Error(cpuFailure(errorMessage(error)), { cause: error });
       skipped.push({ provider, reason: creationFailureReason(provider, errorMessage(error)) });
@@ -123,7 +125,7 @@ export async function openSession(modelFile: string, options: OpenOptions): Prom
 }
 
 async function create(original: string, provider: ExecutionProvider, options: OpenOptions) {
-  const { modelFile, rewriteNote } = rewrittenGraph(original, provider, options);
+  const { modelFile, rewriteNote, rewriteSummary } = rewrittenGraph(original, provider, options);
   const rewritten = modelFile !== original;
   const base: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
@@ -150,6 +152,7 @@ async function create(original: string, provider: ExecutionProvider, options: Op
         fromCache: true,
         rewritten,
         rewriteNote,
+        rewriteSummary,
       };
     } catch {
       // A cache entry that no longer loads (written by another ORT, truncated) is rebuilt below.
@@ -161,6 +164,7 @@ async function create(original: string, provider: ExecutionProvider, options: Op
       fromCache: false,
       rewritten,
       rewriteNote,
+      rewriteSummary,
     };
 
   mkdirSync(options.cacheDir as string, { recursive: true });
@@ -182,39 +186,37 @@ async function create(original: string, provider: ExecutionProvider, options: Op
   } catch {
     // Caching is an optimization: a failed write leaves the next load on the normal path.
   }
-  return { session, fromCache: false, rewritten, rewriteNote };
+  return { session, fromCache: false, rewritten, rewriteNote, rewriteSummary };
 }
 
 /**
  * The graph a session opens: the integer-MatMul rewrite of `original` when one is asked for on the
  * CPU (made once into the cache dir), else `original`. A rewrite that fails or finds nothing to
- * change leaves the graph as exported, and says why in `rewriteNote`.
+ * change leaves the graph as exported, and says why in `rewriteNote`; one that runs says what it
+ * changed in `rewriteSummary`.
  */
 function rewrittenGraph(
   original: string,
   provider: ExecutionProvider,
   options: OpenOptions,
-): { modelFile: string; rewriteNote: string | null } {
-  if (options.fastMatMuls === undefined) return { modelFile: original, rewriteNote: null };
-  if (provider !== 'cpu')
-    return {
-      modelFile: original,
-      rewriteNote: `quantization at load is for the CPU, and it runs on ${provider}`,
-    };
-  if (options.cacheDir === null)
-    return { modelFile: original, rewriteNote: 'quantization at load needs a cache directory' };
+): { modelFile: string; rewriteNote: string | null; rewriteSummary: string | null } {
+  const unchanged = (rewriteNote: string | null) => ({
+    modelFile: original,
+    rewriteNote,
+    rewriteSummary: null,
+  });
+  if (options.fastMatMuls === undefined) return unchanged(null);
+  if (provider !== 'cpu') return unchanged(`quantization at load is for the CPU, and it runs on ${provider}`);
+  if (options.cacheDir === null) return unchanged('quantization at load needs a cache directory');
   try {
-    const modelFile = fastMatMulFile(original, options.cacheDir, options.fastMatMuls);
-    return {
-      modelFile,
-      rewriteNote:
-        modelFile === original ? 'its graph has no fp32 matrix weights that could be quantized' : null,
-    };
+    let summary = '';
+    const modelFile = fastMatMulFile(original, options.cacheDir, options.fastMatMuls, (report) => {
+      summary = describeFastMatMuls(report);
+    });
+    if (modelFile === original) return unchanged(`nothing in its graph could be quantized (${summary})`);
+    return { modelFile, rewriteNote: null, rewriteSummary: summary };
   } catch (error) {
-    return {
-      modelFile: original,
-      rewriteNote: `its graph could not be quantized (${errorMessage(error)}), so it runs as exported`,
-    };
+    return unchanged(`its graph could not be quantized (${errorMessage(error)}), so it runs as exported`);
   }
 }
 
