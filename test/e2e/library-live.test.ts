@@ -59,6 +59,29 @@ describe('the Library, live', () => {
     await close();
   });
 
+  it("edits a language model's generations at once and quantization at load in its preset", async () => {
+    const { page, close } = await freshPage(browser);
+    await page.goto(`${server.url}/#/library`);
+    const row = page.getByTestId('library').locator('[data-model="test/tiny-lm"]');
+    await expect.poll(() => row.textContent(), POLL).toContain('idle');
+    const preset = async () =>
+      (await appJson<{ preset: unknown }>(server.url, '/app/models/test/tiny-lm')).preset;
+    await row.getByRole('button', { name: 'Preset' }).click();
+    const editor = page.getByRole('form', { name: 'Preset of test/tiny-lm' });
+    await editor.getByLabel('Generations at once').fill('2');
+    await editor.getByLabel('Quantize at load').selectOption('q8');
+    await editor.getByRole('button', { name: 'Save preset' }).click();
+    await expect.poll(preset, POLL).toEqual({ parallel: 2, quantize: 'q8' });
+    // Emptied, they fall back to the settings again.
+    await row.getByRole('button', { name: 'Preset' }).click();
+    expect(await editor.getByLabel('Quantize at load').inputValue()).toBe('q8');
+    await editor.getByLabel('Generations at once').fill('');
+    await editor.getByLabel('Quantize at load').selectOption('');
+    await editor.getByRole('button', { name: 'Save preset' }).click();
+    await expect.poll(preset, POLL).toEqual({});
+    await close();
+  });
+
   it('rescans the models folder on request and says what changed', async () => {
     const folder = installFixture(TINY_EMBEDDER, elsewhere.path, 'mine/embedder');
     const imported = await appJson<{ id: string }>(server.url, '/app/models/import', {
