@@ -21,6 +21,7 @@ import { asFeedable, commonPrefix, KvCache, type KvLayout } from './kv-cache';
 import { PrefillQueue, type PrefillRow } from './prefill-queue';
 import { PrefixStore } from './prefix-store';
 import { Sequence } from './sequence';
+import { argmax } from './top-k';
 
 /** Prompt tokens per prefill run: bounds memory and lets a cancel land between chunks. */
 const PREFILL_CHUNK = 512;
@@ -662,13 +663,6 @@ function intTensor(type: IntType, length: number, value: (index: number) => numb
 
 function ones(type: IntType, length: number): BigInt64Array | Int32Array {
   return type === 'int32' ? new Int32Array(length).fill(1) : new BigInt64Array(length).fill(1n);
-}
-
-function argmax(values: Float32Array): number {
-  let best = 0;
-  for (let index = 1; index < values.length; index++)
-    if ((values[index] as number) > (values[best] as number)) best = index;
-  return best;
 }
 
 /**
