@@ -388,11 +388,13 @@ export class LanguageModel {
     const vocab = logits.dims.at(-1) ?? this.vocabSize;
     const perRow = logits.data.length / count;
     const out: Float32Array[] = [];
+    // Views, not copies: each row's region of this run's own logits is that prompt's alone (a copy
+    // of eight 151,936-token rows held every prompt's first token back by about 3 ms).
     for (let row = 0; row < count; row++) {
       const end = (row + 1) * perRow;
       if (logits.type === 'float16')
         out.push(halfToFloat32(halfBits(logits.data as Uint16Array).subarray(end - vocab, end)));
-      else out.push((logits.data as Float32Array).slice(end - vocab, end));
+      else out.push((logits.data as Float32Array).subarray(end - vocab, end));
     }
     return out;
   }
