@@ -1,5 +1,3 @@
-import { simdArgmax } from './simd-argmax';
-
 /**
  * The indices of the `k` largest values of `values`, largest first, in O(n log k) with a min-heap
  * of typed arrays: no sort of the whole vocabulary (a 152k sort costs ~70 ms; this, well under 1 ms).
@@ -32,25 +30,13 @@ export function topIndices(values: Float32Array, k: number): Int32Array {
   return result;
 }
 
-/** Rows at least this long go to the WebAssembly kernel (its copy and merge cost ~1 µs). */
-const SIMD_FROM = 256;
-
 /**
  * Index of the largest value (ties: the lowest index; NaN is never chosen, and all NaN or -Infinity
- * gives 0). A whole vocabulary goes through {@link simdArgmax}; short rows, or all where
- * WebAssembly SIMD is missing, through {@link laneArgmax}.
+ * gives 0). Four independent running maxima over interleaved elements, then merged: about twice
+ * as fast as one (0.16 against 0.3–0.65 ms of CPU over a 151,936-token row fresh from
+ * onnxruntime, where the plain loop bounded by `values.length` also slowed as the run went on).
  */
 export function argmax(values: Float32Array): number {
-  return (values.length >= SIMD_FROM ? simdArgmax(values) : null) ?? laneArgmax(values);
-}
-
-/**
- * {@link argmax} in JavaScript: four independent running maxima over interleaved elements, then
- * merged. About twice as fast as one (0.16 against 0.3–0.65 ms of CPU over a 151,936-token row
- * fresh from onnxruntime, where the plain loop bounded by `values.length` also slowed as the run
- * went on).
- */
-export function laneArgmax(values: Float32Array): number {
   const length = values.length;
   let value0 = -Infinity;
   let value1 = -Infinity;
