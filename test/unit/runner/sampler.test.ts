@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GREEDY, type SamplingOptions } from '../../../src/shared/engine';
 import { Sampler } from '../../../src/main/runner/llm/sampler';
+import { seededRandom } from '../../../src/main/runner/llm/random';
 import { argmax, topIndices } from '../../../src/main/runner/llm/top-k';
 
 const logits = () => Float32Array.of(1, 5, 3, 4, 2, 0);
@@ -46,6 +47,38 @@ describe('Sampler', () => {
 
   it('samples the whole vocabulary when nothing truncates it', () => {
     expect(draw(options({ temperature: 3, seed: 4 }), 2000).size).toBe(6);
+  });
+
+  it('draws from the full softmax of a wide vocabulary exactly as the two-pass definition does', () => {
+    // The definition: the softmax weights summed, then summed again up to a uniform draw.
+    const definition = (values: Float32Array, temperature: number, random: () => number) => {
+      const inverse = 1 / temperature;
+      let max = -Infinity;
+      for (const value of values) if (value > max) max = value;
+      let total = 0;
+      for (const value of values) total += Math.exp((value - max) * inverse);
+      let target = random() * total;
+      for (let index = 0; index < values.length; index++) {
+        target -= Math.exp(((values[index] as number) - max) * inverse);
+        if (target <= 0) return index;
+      }
+      return values.length - 1;
+    };
+    const wide = new Float32Array(151_936).map((_, index) => Math.sin(index * 12.9898) * 6);
+    for (const [seed, temperature] of [
+      [1, 1],
+      [2, 0.7],
+      [3, 1.6],
+    ] as const) {
+      const sampler = new Sampler(options({ temperature, seed }), []);
+      const random = seededRandom(seed);
+      for (let draw = 0; draw < 12; draw++) {
+        // Different logits each draw: nothing of one draw may leak into the next.
+        const values = wide.map((value, index) => value + ((index * (draw + 1)) % 7) * 0.5);
+        const expected = definition(values, temperature, random);
+        expect(sampler.pick(values).token).toBe(expected);
+      }
+    }
   });
 
   it('reproduces the same tokens with the same seed', () => {

@@ -1,6 +1,6 @@
 // What a language model's graph asks to be fed, read from its declared inputs and checked once at
 // load, so an input Lodge cannot feed is a clear load error instead of a failed or wrong answer.
-import type { Session } from '../onnx/session';
+import { tensor, type OrtTensor, type Session } from '../onnx/session';
 import { RunnerError } from '../runner-error';
 
 /** An integer element type the graph may declare for ids, masks and positions. */
@@ -75,4 +75,56 @@ export function checkGraph(session: Session, model: string): GraphFeeds {
     cacheBranch: types.has('use_cache_branch'),
     kv: kv ?? 'float32',
   };
+}
+
+/** A [rows, columns] tensor of integer ids or positions in the element type the graph declares. */
+export function intRows(
+  type: IntType,
+  rows: number,
+  columns: number,
+  value: (index: number) => number,
+): OrtTensor {
+  const length = rows * columns;
+  if (type === 'int32') {
+    const data = new Int32Array(length);
+    for (let index = 0; index < length; index++) data[index] = value(index);
+    return tensor('int32', data, [rows, columns]);
+  }
+  const data = new BigInt64Array(length);
+  for (let index = 0; index < length; index++) data[index] = BigInt(value(index));
+  return tensor('int64', data, [rows, columns]);
+}
+
+/**
+ * A [rows, columns] attention mask, 1 on the spans `spans(row)` gives (pairs of start and end
+ * columns, flat) and 0 elsewhere: filled span by span, never a BigInt per element (a batched
+ * step's mask is every row's whole past, each step).
+ */
+export function spanMask(
+  type: IntType,
+  rows: number,
+  columns: number,
+  spans: (row: number) => readonly number[],
+): OrtTensor {
+  const data = type === 'int32' ? new Int32Array(rows * columns) : new BigInt64Array(rows * columns);
+  for (let row = 0; row < rows; row++) {
+    const own = spans(row);
+    for (let at = 0; at + 1 < own.length; at += 2) {
+      const start = row * columns + Math.max(0, own[at] as number);
+      const end = row * columns + Math.min(columns, own[at + 1] as number);
+      if (end <= start) continue;
+      if (data instanceof Int32Array) data.fill(1, start, end);
+      else data.fill(1n, start, end);
+    }
+  }
+  return data instanceof Int32Array
+    ? tensor('int32', data, [rows, columns])
+    : tensor('int64', data, [rows, columns]);
+}
+
+/** A scalar `num_logits_to_keep` / `logits_to_keep` of `count` (0: every position). */
+export function keepTensor(type: IntType, count: number): OrtTensor {
+  return type === 'int64'
+    ? tensor('int64', BigInt64Array.of(BigInt(count)), [])
+    : tensor('int32', Int32Array.of(count), []);
 }

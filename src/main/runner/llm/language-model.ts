@@ -15,12 +15,13 @@ import type { BatchingInfo } from '../../../shared/runner-protocol';
 import { RunnerError } from '../runner-error';
 import { ChatTemplate } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
-import { checkGraph, type GraphFeeds, type IntType } from './graph-inputs';
+import { checkGraph, intRows, keepTensor, spanMask, type GraphFeeds, type IntType } from './graph-inputs';
 import { DecodeBatch, type BatchLayout, type RowInput } from './decode-batch';
 import { asFeedable, commonPrefix, KvCache, type KvLayout } from './kv-cache';
 import { PrefillQueue, type PrefillRow } from './prefill-queue';
 import { PrefixStore } from './prefix-store';
 import { Sequence } from './sequence';
+import { argmax } from './top-k';
 
 /** Prompt tokens per prefill run: bounds memory and lets a cancel land between chunks. */
 const PREFILL_CHUNK = 512;
@@ -53,6 +54,7 @@ export class LanguageModel {
   #active = 0;
   #prefillCopied = 0;
   #batching: Batching = { parallel: 1, layout: null, reason: null };
+  #converted = new Float32Array(0);
 
   private constructor(
     private readonly session: Session,
@@ -300,30 +302,32 @@ export class LanguageModel {
     const padOf = (row: number) => newWidth - (rows[row] as PrefillRow).tokens.length;
     const pastOf = (row: number) => (rows[row] as PrefillRow).cache.tokens.length;
     const feeds: Record<string, OrtTensor> = {
-      input_ids: intMatrix(ids, count, newWidth, (row, column) => {
-        const pad = padOf(row);
-        return column < pad ? 0 : ((rows[row] as PrefillRow).tokens[column - pad] as number);
-      }),
+      input_ids: intRows(
+        ids,
+        count,
+        newWidth,
+        byCell(newWidth, (row, column) => {
+          const pad = padOf(row);
+          return column < pad ? 0 : ((rows[row] as PrefillRow).tokens[column - pad] as number);
+        }),
+      ),
     };
+    // Each row's own past (right-aligned in the first columns), then its own new tokens.
     if (mask !== null)
-      feeds.attention_mask = intMatrix(mask, count, total, (row, column) =>
-        column < pastWidth
-          ? column >= pastWidth - pastOf(row)
-            ? 1
-            : 0
-          : column - pastWidth >= padOf(row)
-            ? 1
-            : 0,
-      );
+      feeds.attention_mask = spanMask(mask, count, total, (row) => [
+        pastWidth - pastOf(row),
+        pastWidth,
+        pastWidth + padOf(row),
+        total,
+      ]);
     if (positions !== null)
-      feeds.position_ids = intMatrix(positions, count, newWidth, (row, column) =>
-        Math.max(0, pastOf(row) + column - padOf(row)),
+      feeds.position_ids = intRows(
+        positions,
+        count,
+        newWidth,
+        byCell(newWidth, (row, column) => Math.max(0, pastOf(row) + column - padOf(row))),
       );
-    if (keep !== null)
-      feeds[keep.name] =
-        keep.type === 'int64'
-          ? tensor('int64', BigInt64Array.of(1n), [])
-          : tensor('int32', Int32Array.of(1), []);
+    if (keep !== null) feeds[keep.name] = keepTensor(keep.type, 1);
     if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(pastWidth > 0 ? 1 : 0), [1]);
     const make = (length: number) =>
       type === 'float16' ? new Uint16Array(length) : new Float32Array(length);
@@ -384,11 +388,13 @@ export class LanguageModel {
     const vocab = logits.dims.at(-1) ?? this.vocabSize;
     const perRow = logits.data.length / count;
     const out: Float32Array[] = [];
+    // Views, not copies: each row's region of this run's own logits is that prompt's alone (a copy
+    // of eight 151,936-token rows held every prompt's first token back by about 3 ms).
     for (let row = 0; row < count; row++) {
       const end = (row + 1) * perRow;
       if (logits.type === 'float16')
         out.push(halfToFloat32(halfBits(logits.data as Uint16Array).subarray(end - vocab, end)));
-      else out.push((logits.data as Float32Array).slice(end - vocab, end));
+      else out.push((logits.data as Float32Array).subarray(end - vocab, end));
     }
     return out;
   }
@@ -500,20 +506,16 @@ export class LanguageModel {
     const total = width + 1;
     const { ids, mask, positions, keep, cacheBranch } = this.#feeds;
     const feeds: Record<string, OrtTensor> = {
-      input_ids: intMatrix(ids, count, 1, (row) => (rows[row] as RowInput).token),
+      input_ids: intRows(ids, count, 1, (row) => (rows[row] as RowInput).token),
     };
     if (mask !== null)
-      feeds.attention_mask = intMatrix(mask, count, total, (row, column) => {
+      feeds.attention_mask = spanMask(mask, count, total, (row) => {
         const own = (rows[row] as RowInput).length + 1;
-        return (layout === 'left' ? column >= total - own : column < own) ? 1 : 0;
+        return layout === 'left' ? [total - own, total] : [0, own];
       });
     if (positions !== null)
-      feeds.position_ids = intMatrix(positions, count, 1, (row) => (rows[row] as RowInput).length);
-    if (keep !== null)
-      feeds[keep.name] =
-        keep.type === 'int64'
-          ? tensor('int64', BigInt64Array.of(1n), [])
-          : tensor('int32', Int32Array.of(1), []);
+      feeds.position_ids = intRows(positions, count, 1, (row) => (rows[row] as RowInput).length);
+    if (keep !== null) feeds[keep.name] = keepTensor(keep.type, 1);
     if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(1), [1]);
     for (const [name, value] of past) feeds[name] = value;
 
@@ -539,10 +541,18 @@ export class LanguageModel {
     const vocab = logits.dims.at(-1) ?? this.vocabSize;
     const perRow = logits.data.length / count;
     const out: Float32Array[] = [];
+    // fp16 rows are read into one float32 buffer kept across steps: a step's rows are used only
+    // until every row has asked for the next step (see DecodeBatch), which overwrites them.
+    const converted = logits.type === 'float16' ? this.#rowLogits(count * vocab) : null;
     for (let row = 0; row < count; row++) {
       const end = (row + 1) * perRow;
-      if (logits.type === 'float16')
-        out.push(halfToFloat32(halfBits(logits.data as Uint16Array).subarray(end - vocab, end)));
+      if (converted !== null)
+        out.push(
+          halfToFloat32(
+            halfBits(logits.data as Uint16Array).subarray(end - vocab, end),
+            converted.subarray(row * vocab, (row + 1) * vocab),
+          ),
+        );
       else out.push((logits.data as Float32Array).subarray(end - vocab, end));
     }
     return { logits: out, presents };
@@ -558,15 +568,12 @@ export class LanguageModel {
     const total = past + tokens.length;
     const { ids, mask, positions, keep, cacheBranch } = this.#feeds;
     const feeds: Record<string, OrtTensor> = {
-      input_ids: intTensor(ids, tokens.length, (index) => tokens[index] as number),
+      input_ids: intRows(ids, 1, tokens.length, (index) => tokens[index] as number),
     };
     if (mask !== null) feeds.attention_mask = tensor(mask, this.#onesOf(total), [1, total]);
-    if (positions !== null) feeds.position_ids = intTensor(positions, tokens.length, (index) => past + index);
-    if (keep !== null)
-      feeds[keep.name] =
-        keep.type === 'int64'
-          ? tensor('int64', BigInt64Array.of(keepAll ? 0n : 1n), [])
-          : tensor('int32', Int32Array.of(keepAll ? 0 : 1), []);
+    if (positions !== null)
+      feeds.position_ids = intRows(positions, 1, tokens.length, (index) => past + index);
+    if (keep !== null) feeds[keep.name] = keepTensor(keep.type, keepAll ? 0 : 1);
     if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(past > 0 ? 1 : 0), [1]);
     for (const [name, value] of cache.past) feeds[name] = value;
 
@@ -588,6 +595,12 @@ export class LanguageModel {
     const data = logits.data as Float32Array;
     if (returnAll) return data;
     return data.subarray(data.length - vocab);
+  }
+
+  /** The float32 buffer batched fp16 logits are read into, grown as needed. */
+  #rowLogits(length: number): Float32Array<ArrayBuffer> {
+    if (this.#converted.length < length) this.#converted = new Float32Array(length);
+    return this.#converted;
   }
 
   /** An all-ones attention mask of `length`, viewed from a buffer grown as needed. */
@@ -613,26 +626,9 @@ function deviceOutputs(config: JsonObject): Readonly<Record<string, 'cpu' | 'gpu
   return locations;
 }
 
-/** A [rows, columns] tensor of integers in the element type the graph declares. */
-function intMatrix(
-  type: IntType,
-  rows: number,
-  columns: number,
-  value: (row: number, column: number) => number,
-): OrtTensor {
-  const length = rows * columns;
-  const at = (index: number) => value(Math.floor(index / columns), index % columns);
-  if (type === 'int32')
-    return tensor(
-      'int32',
-      Int32Array.from({ length }, (_, index) => at(index)),
-      [rows, columns],
-    );
-  return tensor(
-    'int64',
-    BigInt64Array.from({ length }, (_, index) => BigInt(at(index))),
-    [rows, columns],
-  );
+/** An element-index callback over a [rows, `columns`] matrix from a (row, column) one. */
+function byCell(columns: number, value: (row: number, column: number) => number): (index: number) => number {
+  return (index) => value(Math.floor(index / columns), index % columns);
 }
 
 /** Whether two logit rows agree within {@link PROBE_TOLERANCE} of their scale. */
@@ -645,30 +641,8 @@ function near(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
-/** A [1, length] tensor of integer ids in the element type the graph declares. */
-function intTensor(type: IntType, length: number, value: (index: number) => number): OrtTensor {
-  if (type === 'int32')
-    return tensor(
-      'int32',
-      Int32Array.from({ length }, (_, index) => value(index)),
-      [1, length],
-    );
-  return tensor(
-    'int64',
-    BigInt64Array.from({ length }, (_, index) => BigInt(value(index))),
-    [1, length],
-  );
-}
-
 function ones(type: IntType, length: number): BigInt64Array | Int32Array {
   return type === 'int32' ? new Int32Array(length).fill(1) : new BigInt64Array(length).fill(1n);
-}
-
-function argmax(values: Float32Array): number {
-  let best = 0;
-  for (let index = 1; index < values.length; index++)
-    if ((values[index] as number) > (values[best] as number)) best = index;
-  return best;
 }
 
 /**

@@ -20,6 +20,8 @@ export class Sampler {
   /** The last `repeatLastN` tokens of the whole sequence and their counts (repetition penalty). */
   readonly #window: number[] = [];
   readonly #inWindow = new Map<number, number>();
+  /** Each token's weight in the full-softmax draw, kept between its two passes (grown once). */
+  #weights = new Float64Array(0);
 
   constructor(
     private readonly options: SamplingOptions,
@@ -90,14 +92,20 @@ export class Sampler {
       if ((logits[index] as number) > max) max = logits[index] as number;
     const inverse = 1 / temperature;
 
-    // No truncation: sample the full softmax in two passes, no sorting at all.
+    // No truncation: sample the full softmax in two passes, no sorting at all. The weights of the
+    // first pass are kept for the second (the same values: the second pass computed them again).
     if ((topK <= 0 || topK >= vocab) && topP >= 1 && minP <= 0) {
+      if (this.#weights.length < vocab) this.#weights = new Float64Array(vocab);
+      const weights = this.#weights;
       let total = 0;
-      for (let index = 0; index < vocab; index++)
-        total += Math.exp(((logits[index] as number) - max) * inverse);
+      for (let index = 0; index < vocab; index++) {
+        const weight = Math.exp(((logits[index] as number) - max) * inverse);
+        weights[index] = weight;
+        total += weight;
+      }
       let target = this.#random() * total;
       for (let index = 0; index < vocab; index++) {
-        target -= Math.exp(((logits[index] as number) - max) * inverse);
+        target -= weights[index] as number;
         if (target <= 0) return index;
       }
       return vocab - 1;
@@ -136,11 +144,13 @@ export class Sampler {
   }
 
   #logprobs(logits: Float32Array, chosen: number, topCount: number): LogprobsById {
+    // NOTE: loops bounded by a local, not `logits.length` (read per element, it slows V8's loop).
+    const vocab = logits.length;
     let max = -Infinity;
-    for (let index = 0; index < logits.length; index++)
+    for (let index = 0; index < vocab; index++)
       if ((logits[index] as number) > max) max = logits[index] as number;
     let total = 0;
-    for (let index = 0; index < logits.length; index++) total += Math.exp((logits[index] as number) - max);
+    for (let index = 0; index < vocab; index++) total += Math.exp((logits[index] as number) - max);
     const logTotal = Math.log(total) + max;
     const top =
       topCount > 0

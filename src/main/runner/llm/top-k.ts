@@ -30,14 +30,65 @@ export function topIndices(values: Float32Array, k: number): Int32Array {
   return result;
 }
 
-/** Index of the largest value (ties: the lowest index). */
+/**
+ * Index of the largest value (ties: the lowest index; NaN is never chosen, and all NaN or -Infinity
+ * gives 0). Four independent running maxima over interleaved elements, then merged: about twice
+ * as fast as one (0.16 against 0.3–0.65 ms of CPU over a 151,936-token row fresh from
+ * onnxruntime, where the plain loop bounded by `values.length` also slowed as the run went on).
+ */
 export function argmax(values: Float32Array): number {
-  let best = 0;
-  let bestValue = -Infinity;
-  for (let index = 0; index < values.length; index++) {
-    const value = values[index] as number;
-    if (value > bestValue) {
-      bestValue = value;
+  const length = values.length;
+  let value0 = -Infinity;
+  let value1 = -Infinity;
+  let value2 = -Infinity;
+  let value3 = -Infinity;
+  let index0 = 0;
+  let index1 = 0;
+  let index2 = 0;
+  let index3 = 0;
+  let index = 0;
+  for (; index + 3 < length; index += 4) {
+    const a = values[index] as number;
+    const b = values[index + 1] as number;
+    const c = values[index + 2] as number;
+    const d = values[index + 3] as number;
+    if (a > value0) {
+      value0 = a;
+      index0 = index;
+    }
+    if (b > value1) {
+      value1 = b;
+      index1 = index + 1;
+    }
+    if (c > value2) {
+      value2 = c;
+      index2 = index + 2;
+    }
+    if (d > value3) {
+      value3 = d;
+      index3 = index + 3;
+    }
+  }
+  // Each lane holds its first maximum; equal maxima across lanes go to the lowest index.
+  let best = index0;
+  let bestValue = value0;
+  if (value1 > bestValue || (value1 === bestValue && index1 < best)) {
+    best = index1;
+    bestValue = value1;
+  }
+  if (value2 > bestValue || (value2 === bestValue && index2 < best)) {
+    best = index2;
+    bestValue = value2;
+  }
+  if (value3 > bestValue || (value3 === bestValue && index3 < best)) {
+    best = index3;
+    bestValue = value3;
+  }
+  // The last few elements come after every lane's: only a strictly larger one wins.
+  for (; index < length; index++) {
+    const rest = values[index] as number;
+    if (rest > bestValue) {
+      bestValue = rest;
       best = index;
     }
   }

@@ -18,8 +18,9 @@ export function halfBits(data: ArrayBufferView): Uint16Array {
 
 /** Reads half-precision `bits` into `target` (a fresh Float32Array of the same length when absent). */
 export function halfToFloat32(bits: Uint16Array, target = new Float32Array(bits.length)): Float32Array {
-  for (let index = 0; index < bits.length; index++)
-    target[index] = HALF_TABLE[bits[index] as number] as number;
+  // NOTE: bounded by a local: a loop re-reading `bits.length` runs slower in V8.
+  const length = bits.length;
+  for (let index = 0; index < length; index++) target[index] = HALF_TABLE[bits[index] as number] as number;
   return target;
 }
 
