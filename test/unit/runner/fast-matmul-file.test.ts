@@ -137,6 +137,21 @@ describe('fastMatMulFile', () => {
     expect(relativeError(await mlpOutput(second), await mlpOutput(file))).toBeLessThan(0.03);
   });
 
+  it('keeps a rewrite in blocks of 64 apart from the one in blocks of 32', async () => {
+    const file = writeModel(mlpModel(1), 1);
+    const wide = rewrite(file, { bits: 8, blockSize: 64 }).file;
+    const narrow = rewrite(file, { bits: 8 }).file;
+    expect(wide).not.toBe(narrow);
+    const blockSizes = (rewritten: string) =>
+      (onnx.ModelProto.decode(readFileSync(rewritten)).graph?.node ?? [])
+        .filter((node) => node.opType === 'MatMulNBits')
+        .map((node) => Number(node.attribute?.find((attribute) => attribute.name === 'block_size')?.i));
+    expect(blockSizes(wide)).toEqual([64, 64]);
+    expect(blockSizes(narrow)).toEqual([32, 32]);
+    expect(rewrite(file, { bits: 8, blockSize: 64 }).file).toBe(wide);
+    expect(relativeError(await mlpOutput(wide), await mlpOutput(file))).toBeLessThan(0.03);
+  });
+
   it('writes the rewrite again when its data file went missing from the cache', async () => {
     const file = writeModel(mlpModel(1), 1);
     const first = rewrite(file, { bits: 8 }).file;

@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
+import { BLOCK_SIZE } from './nbits-blocks';
 import { copyBuffer, DataFileWriter, ExternalReader, isExternal } from './external-data';
 import { parseReport, type FastMatMulReport } from './fast-matmul-report';
 import {
@@ -31,7 +32,14 @@ import {
   type FastMatMulOptions,
 } from './matmul-rewrite';
 
-export { BLOCK_SIZE, quantizeBlocks, quantizeRowBlocks, type NBitsWeight } from './nbits-blocks';
+export {
+  BLOCK_SIZE,
+  BLOCK_SIZES,
+  quantizeBlocks,
+  quantizeRowBlocks,
+  type BlockSize,
+  type NBitsWeight,
+} from './nbits-blocks';
 export {
   describeFastMatMuls,
   type FastMatMulReport,
@@ -175,6 +183,7 @@ function cacheKey(modelFile: string, options: FastMatMulOptions): string {
         stats,
         options.bits,
         options.headBits ?? DEFAULT_HEAD_BITS,
+        options.blockSize ?? BLOCK_SIZE,
       ]),
     )
     .digest('hex')
