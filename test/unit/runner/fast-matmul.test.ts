@@ -164,10 +164,12 @@ describe('fastMatMuls', () => {
   it('leaves a MatMul whose K is blocks of 32 but not of the 64 asked for, saying why', () => {
     const model = matmulModel(normal(random, 96 * N, 0.2), 96);
     expect(fastMatMuls(model, { bits: 8 }).quantized).toBe(1);
-    expect(fastMatMuls(model, { bits: 8, blockSize: 64 })).toMatchObject({
-      quantized: 0,
-      left: [{ weight: 'proj.weight', reason: 'k-not-blocks' }],
-    });
+    const left = fastMatMuls(model, { bits: 8, blockSize: 64 });
+    expect(left).toMatchObject({ quantized: 0, left: [{ weight: 'proj.weight', reason: 'k-not-blocks' }] });
+    expect(describeFastMatMuls(left)).toBe(
+      'fast MatMuls: 0 quantized in blocks of 64 (0 LM heads), 0 switched to accuracy 4; ' +
+        'left 1 (1 K not a multiple of 64)',
+    );
   });
 
   it('opens the rewritten graph from the cache dir when a session asks for it, and only then', async () => {

@@ -114,7 +114,7 @@ export function rewrite(
   const opsets = model.opsetImport ?? [];
   if ((switched > 0 || quantized > 0) && !opsets.some((entry) => entry.domain === MS_DOMAIN))
     model.opsetImport = [...opsets, { domain: MS_DOMAIN, version: 1 }];
-  return { quantized, heads, switched, left };
+  return { quantized, heads, switched, left, ...(blockSize === BLOCK_SIZE ? {} : { blockSize }) };
 }
 
 /**
