@@ -3,11 +3,12 @@
 // options (spinning, optimisation level, the saved optimised graph, parallel execution) at f32, and
 // at 8 and 4 bits the int8 MatMulInteger graph, MatMulNBits at accuracy_level 0 and 4, and Lodge's
 // own rewrite of the fp32 graph to MatMulNBits (src/main/runner/onnx/fast-matmul.ts), which holds
-// the very blocks llama.cpp's Q8_0 / Q4_0 hold. Medians of interleaved runs; prints the load average.
+// the very blocks llama.cpp's Q8_0 / Q4_0 hold, and the same rewrite in wider blocks (64, 128: one
+// scale for more values). Medians of interleaved runs; prints the load average.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
-import { describeFastMatMuls, fastMatMulFile } from '../src/main/runner/onnx/fast-matmul';
+import { describeFastMatMuls, fastMatMulFile, type BlockSize } from '../src/main/runner/onnx/fast-matmul';
 import { TextTokenizer } from '../src/main/runner/text/tokenizer';
 import { ggufFixturePath, type GgufType } from '../test/fixtures/gguf';
 import {
@@ -52,11 +53,14 @@ function rewritten(
   base: LanguageModelSpec,
   bits: 4 | 8,
   source = base,
+  blockSize: BlockSize = 32,
 ): { file: string; spec: LanguageModelSpec } {
   const from = join(fixturePath(source), 'onnx', lmFileName(source));
-  const options = { bits: source.quant ? null : bits, headBits: 8 } as const;
+  const options = { bits: source.quant ? null : bits, headBits: 8, blockSize } as const;
   const file = fastMatMulFile(from, join(OUT, 'nbits'), options, (report) =>
-    console.log(`${source.quant ?? 'fp32'} → ${bits}-bit: ${describeFastMatMuls(report)}`),
+    console.log(
+      `${source.quant ?? 'fp32'} → ${bits}-bit, blocks of ${blockSize}: ${describeFastMatMuls(report)}`,
+    ),
   );
   return { file, spec: source };
 }
@@ -102,6 +106,7 @@ function steps(base: LanguageModelSpec): Step[] {
       name: 'fp32 → MatMulNBits 8-bit, accuracy 4 (Q8_0 blocks)',
       model: () => rewritten(base, 8),
     },
+    ...wider(base, 8),
     {
       precision: '4-bit',
       name: 'MatMulNBits 4-bit, accuracy 0 (the export)',
@@ -117,7 +122,17 @@ function steps(base: LanguageModelSpec): Step[] {
       name: 'fp32 → MatMulNBits 4-bit, accuracy 4 (Q4_0 blocks)',
       model: () => rewritten(base, 4),
     },
+    ...wider(base, 4),
   ];
+}
+
+/** The fp32 graph rewritten at `bits` in blocks wider than llama.cpp's 32 (FastMatMulOptions.blockSize). */
+function wider(base: LanguageModelSpec, bits: 4 | 8): Step[] {
+  return ([64, 128] as const).map((blockSize) => ({
+    precision: bits === 8 ? '8-bit' : '4-bit',
+    name: `fp32 → MatMulNBits ${bits}-bit, accuracy 4, blocks of ${blockSize}`,
+    model: () => rewritten(base, bits, base, blockSize),
+  }));
 }
 
 const GGUF: Readonly<Record<Step['precision'], GgufType>> = { f32: 'f32', '8-bit': 'q8_0', '4-bit': 'q4_0' };

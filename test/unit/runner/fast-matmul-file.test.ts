@@ -137,6 +137,23 @@ describe('fastMatMulFile', () => {
     expect(relativeError(await mlpOutput(second), await mlpOutput(file))).toBeLessThan(0.03);
   });
 
+  it('keeps a rewrite in blocks of 64 apart from the one in blocks of 32', async () => {
+    const file = writeModel(mlpModel(1), 1);
+    const wide = rewrite(file, { bits: 8, blockSize: 64 });
+    expect(wide.reports).toEqual([{ quantized: 2, heads: 0, switched: 0, left: [], blockSize: 64 }]);
+    const narrow = rewrite(file, { bits: 8 }).file;
+    expect(wide.file).not.toBe(narrow);
+    const blockSizes = (rewritten: string) =>
+      (onnx.ModelProto.decode(readFileSync(rewritten)).graph?.node ?? [])
+        .filter((node) => node.opType === 'MatMulNBits')
+        .map((node) => Number(node.attribute?.find((attribute) => attribute.name === 'block_size')?.i));
+    expect(blockSizes(wide.file)).toEqual([64, 64]);
+    expect(blockSizes(narrow)).toEqual([32, 32]);
+    // From the cache, with the report that says its block size.
+    expect(rewrite(file, { bits: 8, blockSize: 64 })).toEqual(wide);
+    expect(relativeError(await mlpOutput(wide.file), await mlpOutput(file))).toBeLessThan(0.03);
+  });
+
   it('writes the rewrite again when its data file went missing from the cache', async () => {
     const file = writeModel(mlpModel(1), 1);
     const first = rewrite(file, { bits: 8 }).file;

@@ -121,6 +121,57 @@ describe('fastMatMuls', () => {
     expect(packed[31]).toBe(128 + Math.round(1.5 / (1.6 / 127)));
   });
 
+  it('puts one scale on each block of 64 when asked: max|w| / 127 over all 64 values', () => {
+    // The first 32 values are small, the next 32 large: blocks of 32 give the first its own scale.
+    const column = Float32Array.from({ length: 64 }, (_, i) => (i < 32 ? 0.01 : 1.27) * (i % 2 ? 1 : -1));
+    expect(quantizeBlocks(column, 64, 1, 8).scales).toHaveLength(2);
+    const { packed, scales } = quantizeBlocks(column, 64, 1, 8, 64);
+    expect(scales).toHaveLength(1);
+    expect(scales[0]).toBeCloseTo(0.01, 5);
+    expect(packed).toHaveLength(64);
+    expect([packed[0], packed[1], packed[62], packed[63]]).toEqual([127, 129, 1, 255]);
+    // Row-major blocks ([N, K]) are the same blocks.
+    expect(quantizeRowBlocks(column, 64, 1, 8, 64)).toEqual({ packed, scales });
+  });
+
+  it.each([
+    [8, 64, 0.02],
+    [8, 128, 0.02],
+    [4, 64, 0.25],
+    [4, 128, 0.25],
+  ] as const)(
+    'makes %d-bit MatMulNBits of blocks of %d when asked, that multiply like the fp32 graph',
+    async (bits, blockSize, tolerance) => {
+      const fp32 = matmulModel(weight);
+      const result = fastMatMuls(fp32, { bits, blockSize });
+      expect(result.quantized).toBe(1);
+      const graph = onnx.ModelProto.decode(result.model).graph;
+      const node = graph?.node?.[0];
+      expect(node?.opType).toBe('MatMulNBits');
+      expect(Number(node?.attribute?.find((attribute) => attribute.name === 'block_size')?.i)).toBe(
+        blockSize,
+      );
+      const dims = (name: string) =>
+        (graph?.initializer?.find((tensor) => tensor.name === name)?.dims ?? []).map(Number);
+      expect(dims(node?.input?.[1] ?? '')).toEqual([N, K / blockSize, (blockSize * bits) / 8]);
+      expect(dims(node?.input?.[2] ?? '')).toEqual([N * (K / blockSize)]);
+      const error = relativeError(await run(result.model, x), await run(fp32, x));
+      expect(error).toBeGreaterThan(0);
+      expect(error).toBeLessThan(tolerance);
+    },
+  );
+
+  it('leaves a MatMul whose K is blocks of 32 but not of the 64 asked for, saying why', () => {
+    const model = matmulModel(normal(random, 96 * N, 0.2), 96);
+    expect(fastMatMuls(model, { bits: 8 }).quantized).toBe(1);
+    const left = fastMatMuls(model, { bits: 8, blockSize: 64 });
+    expect(left).toMatchObject({ quantized: 0, left: [{ weight: 'proj.weight', reason: 'k-not-blocks' }] });
+    expect(describeFastMatMuls(left)).toBe(
+      'fast MatMuls: 0 quantized in blocks of 64 (0 LM heads), 0 switched to accuracy 4; ' +
+        'left 1 (1 K not a multiple of 64)',
+    );
+  });
+
   it('opens the rewritten graph from the cache dir when a session asks for it, and only then', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lodge-fast-matmul-'));
     try {

@@ -1,5 +1,6 @@
 // What the MatMulNBits rewrite (fast-matmul.ts) made of a model: counts, and each MatMul it left
 // with the reason, for the runner's one-line log and the cache entry that remembers it.
+import { BLOCK_SIZE } from './nbits-blocks';
 
 /** Why a MatMul or Gemm kept its float weight. */
 export type LeftReason =
@@ -7,7 +8,7 @@ export type LeftReason =
   | 'shared'
   /** B is computed, not a weight in the file (attention's Q·Kᵀ and weights·V are such). */
   | 'not-constant'
-  /** K is not a whole number of 32-value blocks. */
+  /** K is not a whole number of blocks (of 32 values, or the block size asked for). */
   | 'k-not-blocks'
   /** The weight is in an external data file and the rewrite ran on bytes, with no folder to read. */
   | 'external'
@@ -33,12 +34,14 @@ export interface FastMatMulReport {
   /** MatMulNBits nodes switched to accuracy_level 4. */
   readonly switched: number;
   readonly left: readonly LeftMatMul[];
+  /** Values of K a block in the weights it quantized, where not 32 (FastMatMulOptions.blockSize). */
+  readonly blockSize?: number;
 }
 
 const REASON_WORDS: Readonly<Record<LeftReason, string>> = {
   shared: 'weight shared with another node',
   'not-constant': 'not over a constant weight',
-  'k-not-blocks': 'K not a multiple of 32',
+  'k-not-blocks': 'K not a multiple of the block size',
   external: 'weight in an external file not read',
   shape: 'not a 2-D float weight',
   'gemm-form': 'Gemm with transA, alpha or beta',
@@ -46,15 +49,19 @@ const REASON_WORDS: Readonly<Record<LeftReason, string>> = {
 
 /**
  * One line for the runner's log: `fast MatMuls: 29 quantized (1 LM head), 0 switched to accuracy
- * 4; left 8 (8 not over a constant weight)`.
+ * 4; left 8 (8 not over a constant weight)`; `29 quantized in blocks of 64 (…` where not 32.
  */
 export function describeFastMatMuls(report: FastMatMulReport): string {
   const counts = new Map<LeftReason, number>();
   for (const { reason } of report.left) counts.set(reason, (counts.get(reason) ?? 0) + 1);
-  const reasons = [...counts].map(([reason, count]) => `${count} ${REASON_WORDS[reason]}`).join(', ');
+  const size = report.blockSize ?? BLOCK_SIZE;
+  const words = (reason: LeftReason) =>
+    reason === 'k-not-blocks' ? `K not a multiple of ${size}` : REASON_WORDS[reason];
+  const reasons = [...counts].map(([reason, count]) => `${count} ${words(reason)}`).join(', ');
   const heads = report.heads === 1 ? '1 LM head' : `${report.heads} LM heads`;
+  const blocks = size === BLOCK_SIZE ? '' : ` in blocks of ${size}`;
   return (
-    `fast MatMuls: ${report.quantized} quantized (${heads}), ${report.switched} switched to accuracy 4; ` +
+    `fast MatMuls: ${report.quantized} quantized${blocks} (${heads}), ${report.switched} switched to accuracy 4; ` +
     `left ${report.left.length}${reasons === '' ? '' : ` (${reasons})`}`
   );
 }
@@ -62,9 +69,10 @@ export function describeFastMatMuls(report: FastMatMulReport): string {
 /** A report read back from a cache entry, or null where the entry is not one. */
 export function parseReport(value: unknown): FastMatMulReport | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { quantized, heads, switched, left } = value as Record<string, unknown>;
+  const { quantized, heads, switched, left, blockSize } = value as Record<string, unknown>;
   if (![quantized, heads, switched].every((count) => Number.isInteger(count)) || !Array.isArray(left))
     return null;
+  if (blockSize !== undefined && !Number.isInteger(blockSize)) return null;
   const entries: LeftMatMul[] = [];
   for (const entry of left as unknown[]) {
     if (typeof entry !== 'object' || entry === null) return null;
@@ -77,6 +85,7 @@ export function parseReport(value: unknown): FastMatMulReport | null {
     heads: heads as number,
     switched: switched as number,
     left: entries,
+    ...(blockSize === undefined ? {} : { blockSize: blockSize as number }),
   };
 }
 

@@ -3,7 +3,7 @@
 // (a) MatMulNBits nodes that ask for float accuracy (levels 0-3) take the integer path, and (b)
 // float32 and float16 MatMuls and Gemms over a constant weight become MatMulNBits of `bits`,
 // symmetric blocks of 32 along K quantized as llama.cpp's Q8_0 / Q4_0 blocks are (so both engines
-// can hold the same weights). A tied LM head (Gemm over the embedding table with transB = 1, or
+// can hold the same weights), or of 64 / 128 where the options ask (fewer scales, faster kernels). A tied LM head (Gemm over the embedding table with transB = 1, or
 // MatMul over its Transpose) gets a quantized copy; the embedding lookup keeps the float table.
 // This file is the rewrite's front: bytes in memory, or a model file and its data files written
 // once into the cache dir; the graph surgery is matmul-rewrite.ts.
@@ -20,6 +20,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
+import { BLOCK_SIZE } from './nbits-blocks';
 import { copyBuffer, DataFileWriter, ExternalReader, isExternal } from './external-data';
 import { parseReport, type FastMatMulReport } from './fast-matmul-report';
 import {
@@ -31,7 +32,14 @@ import {
   type FastMatMulOptions,
 } from './matmul-rewrite';
 
-export { BLOCK_SIZE, quantizeBlocks, quantizeRowBlocks, type NBitsWeight } from './nbits-blocks';
+export {
+  BLOCK_SIZE,
+  BLOCK_SIZES,
+  quantizeBlocks,
+  quantizeRowBlocks,
+  type BlockSize,
+  type NBitsWeight,
+} from './nbits-blocks';
 export {
   describeFastMatMuls,
   type FastMatMulReport,
@@ -175,6 +183,7 @@ function cacheKey(modelFile: string, options: FastMatMulOptions): string {
         stats,
         options.bits,
         options.headBits ?? DEFAULT_HEAD_BITS,
+        options.blockSize ?? BLOCK_SIZE,
       ]),
     )
     .digest('hex')

@@ -6,7 +6,7 @@ import { onnx } from 'onnx-proto';
 import { RunnerError } from '../runner-error';
 import type { FastMatMulReport, LeftMatMul, LeftReason } from './fast-matmul-report';
 import { float32ToHalf, halfBits, halfToFloat32 } from './float16';
-import { BLOCK_SIZE, quantizeBlocks, quantizeRowBlocks } from './nbits-blocks';
+import { BLOCK_SIZE, quantizeBlocks, quantizeRowBlocks, type BlockSize } from './nbits-blocks';
 
 /** MatMulNBits' integer compute path: int8 activations (quantized per block) against the weights. */
 const ACCURACY_INT8 = 4;
@@ -26,6 +26,11 @@ export interface FastMatMulOptions {
    * whose error lands straight on the logits; default 8.
    */
   readonly headBits?: 4 | 8;
+  /**
+   * Values of K a block (one scale each), for every weight the rewrite quantizes; default 32, the
+   * blocks llama.cpp's Q8_0 / Q4_0 hold. Wider blocks cost accuracy for fewer scales.
+   */
+  readonly blockSize?: BlockSize;
 }
 
 /** Reads and places tensors' bytes for a rewrite: in memory, or through data files. */
@@ -35,6 +40,13 @@ export interface TensorStore {
   bytes(tensor: onnx.ITensorProto): Uint8Array;
   /** Gives the new initializer `tensor` its bytes. */
   place(tensor: onnx.ITensorProto, bytes: Uint8Array): void;
+}
+
+/** The initializers a quantized weight became, and its bits. */
+interface Blocks {
+  readonly weight: string;
+  readonly scales: string;
+  readonly bits: number;
 }
 
 /** A weight that a MatMul or Gemm multiplies by, and how the node holds it. */
@@ -50,6 +62,7 @@ interface Candidate {
   /** The Transpose node that fed B, where this node was its only reader. */
   readonly transpose: onnx.INodeProto | null;
   readonly head: boolean;
+  readonly blockSize: BlockSize;
 }
 
 /** Rewrites `model` in place; its new tensors get their bytes through `store`. */
@@ -61,19 +74,20 @@ export function rewrite(
   const graph = model.graph;
   if (!graph) throw new RunnerError('model_load_failed', 'The model file has no graph.');
   const switched = switchAccuracy(graph.node ?? []);
+  const blockSize = options.blockSize ?? BLOCK_SIZE;
   const left: LeftMatMul[] = [];
   let quantized = 0;
   let heads = 0;
   if (options.bits !== null) {
     const candidates: Candidate[] = [];
     for (const node of graph.node ?? []) {
-      const found = candidate(graph, node, store);
+      const found = candidate(graph, node, store, blockSize);
       if (found === null) continue;
       if ('reason' in found) left.push(found);
       else candidates.push(found);
     }
     const initializers = new Map((graph.initializer ?? []).map((tensor) => [tensor.name ?? '', tensor]));
-    const made = new Map<string, { weight: string; scales: string; bits: number }>();
+    const made = new Map<string, Blocks>();
     const after = new Map<onnx.INodeProto, onnx.INodeProto>();
     const removed = new Set<onnx.INodeProto>();
     for (const found of candidates) {
@@ -100,7 +114,7 @@ export function rewrite(
   const opsets = model.opsetImport ?? [];
   if ((switched > 0 || quantized > 0) && !opsets.some((entry) => entry.domain === MS_DOMAIN))
     model.opsetImport = [...opsets, { domain: MS_DOMAIN, version: 1 }];
-  return { quantized, heads, switched, left };
+  return { quantized, heads, switched, left, ...(blockSize === BLOCK_SIZE ? {} : { blockSize }) };
 }
 
 /**
@@ -110,7 +124,7 @@ export function rewrite(
  */
 function toMatMulNBits(
   found: Candidate,
-  blocks: { weight: string; scales: string; bits: number },
+  blocks: Blocks,
   bias: onnx.ITensorProto | undefined,
 ): onnx.INodeProto | null {
   const output = found.node.output?.[0] ?? '';
@@ -143,7 +157,7 @@ function toMatMulNBits(
     intAttribute('K', found.k),
     intAttribute('N', found.n),
     intAttribute('bits', blocks.bits),
-    intAttribute('block_size', BLOCK_SIZE),
+    intAttribute('block_size', found.blockSize),
     intAttribute('accuracy_level', ACCURACY_INT8),
   ];
   return add;
@@ -174,6 +188,7 @@ function candidate(
   graph: onnx.IGraphProto,
   node: onnx.INodeProto,
   store: TensorStore,
+  blockSize: BlockSize,
 ): Candidate | LeftMatMul | null {
   if ((node.opType !== 'MatMul' && node.opType !== 'Gemm') || node.domain) return null;
   const input = node.input ?? [];
@@ -207,7 +222,7 @@ function candidate(
   if ((weight.dataType !== FLOAT && weight.dataType !== FLOAT16) || dims.length !== 2)
     return leave('shape', name);
   const [k, n] = (rows ? [dims[1], dims[0]] : dims) as [number, number];
-  if (k % BLOCK_SIZE !== 0) return leave('k-not-blocks', name);
+  if (k % blockSize !== 0) return leave('k-not-blocks', name);
   if (!store.readable(weight)) return leave('external', name);
   // Other readers of the weight may only be embedding lookups, which keep the float table.
   const others = readers(graph, name).filter((reader) => reader !== node && reader !== via);
@@ -217,16 +232,11 @@ function candidate(
   // The Transpose goes with its last reader; one that feeds other nodes too stays for them.
   const transpose = via !== null && readers(graph, b).length === 1 && !isOutput(graph, b) ? via : null;
   const head = name.startsWith('lm_head') || lookups.length > 0 || feedsLogits(graph, node);
-  return { node, weight, rows, k, n, bias, transpose, head };
+  return { node, weight, rows, k, n, bias, transpose, head, blockSize };
 }
 
 /** Quantizes the candidate's weight and adds its blocks and scales as initializers. */
-function quantizeInto(
-  graph: onnx.IGraphProto,
-  found: Candidate,
-  bits: 4 | 8,
-  store: TensorStore,
-): { weight: string; scales: string; bits: number } {
+function quantizeInto(graph: onnx.IGraphProto, found: Candidate, bits: 4 | 8, store: TensorStore): Blocks {
   const name = found.weight.name ?? '';
   const half = found.weight.dataType === FLOAT16;
   const bytes = store.bytes(found.weight);
@@ -236,17 +246,18 @@ function quantizeInto(
       `The model's weight "${name}" holds ${bytes.byteLength} bytes where its shape needs ${found.k * found.n * (half ? 2 : 4)}.`,
     );
   const values = half ? halfToFloat32(halfBits(aligned(bytes, 2))) : floatView(aligned(bytes, 4));
-  const blocks = (found.rows ? quantizeRowBlocks : quantizeBlocks)(values, found.k, found.n, bits);
+  const size = found.blockSize;
+  const blocks = (found.rows ? quantizeRowBlocks : quantizeBlocks)(values, found.k, found.n, bits, size);
   const packed: onnx.ITensorProto = {
     name: `${name}.nbits_weight`,
     dataType: UINT8,
-    dims: [found.n, found.k / BLOCK_SIZE, (BLOCK_SIZE * bits) / 8],
+    dims: [found.n, found.k / size, (size * bits) / 8],
   };
   const scales: onnx.ITensorProto = {
     name: `${name}.nbits_scales`,
     // MatMulNBits' scales are of A's type: half precision in an fp16 graph.
     dataType: found.weight.dataType,
-    dims: [found.n * (found.k / BLOCK_SIZE)],
+    dims: [found.n * (found.k / size)],
   };
   store.place(packed, blocks.packed);
   store.place(scales, viewBytes(half ? float32ToHalf(blocks.scales) : blocks.scales));
