@@ -21,6 +21,13 @@ export const CLI = join(ROOT, 'out/main/cli.js');
 export const THREADS = Number(process.env.LODGE_BENCH_THREADS ?? physicalCores());
 export const NEW_TOKENS = Number(process.env.LODGE_BENCH_TOKENS ?? 128);
 export const REPEATS = Number(process.env.LODGE_BENCH_REPEATS ?? 5);
+/**
+ * The pause before each timed run: transformers.js', the bare loop's and llama.cpp's threads spin
+ * a while after their last run (onnxruntime's and llama.cpp's defaults), and the next contender
+ * must not start against them (measured: without it, the API's time to first token was 43 ms
+ * instead of 28, and the bare loop's 23 instead of 11).
+ */
+const SETTLE_MS = Number(process.env.LODGE_BENCH_SETTLE_MS ?? 200);
 export const PROMPT =
   'The quick brown fox jumps over the lazy dog. Lodge runs models on this machine: the model reads the prompt, ' +
   'then writes the answer token by token. The weather in Tokyo is sunny, and the answer is yes.';
@@ -56,7 +63,10 @@ export async function measureAll(runs: readonly (() => Promise<Run>)[]): Promise
   for (const run of runs) await run();
   const samples: Run[][] = runs.map(() => []);
   for (let round = 0; round < REPEATS; round++)
-    for (const [index, run] of runs.entries()) samples[index]?.push(await run());
+    for (const [index, run] of runs.entries()) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      samples[index]?.push(await run());
+    }
   return samples.map((list) => ({
     promptTokens: list[0]?.promptTokens ?? 0,
     ttftMs: median(list.map((sample) => sample.ttftMs)),
