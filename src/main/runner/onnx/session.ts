@@ -1,6 +1,6 @@
 // ONNX Runtime sessions: creation with provider fallback, the optimized-graph cache, and runs.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type {
@@ -124,9 +124,34 @@ export async function openSession(modelFile: string, options: OpenOptions): Prom
   throw new Error('No execution provider could be tried.');
 }
 
-async function create(original: string, provider: ExecutionProvider, options: OpenOptions) {
-  const { modelFile, rewriteNote, rewriteSummary } = rewrittenGraph(original, provider, options);
-  const rewritten = modelFile !== original;
+/** What `create` opened: the session, whether from the cache, and the rewrite's outcome. */
+type Created = Omit<OpenedSession, 'session' | 'provider' | 'skipped'> & { session: ort.InferenceSession };
+
+async function create(original: string, provider: ExecutionProvider, options: OpenOptions): Promise<Created> {
+  const graph = rewrittenGraph(original, provider, options);
+  if (graph.modelFile === original) return createFrom(original, provider, options, graph);
+  try {
+    return await createFrom(graph.modelFile, provider, options, graph);
+  } catch (error) {
+    // A rewritten graph onnxruntime refuses must not cost the model its load: the export runs, and
+    // the copy goes (a damaged cache entry), so the next load quantizes afresh.
+    for (const file of [graph.modelFile, `${graph.modelFile}.data`, `${graph.modelFile}.json`])
+      rmSync(file, { force: true });
+    return createFrom(original, provider, options, {
+      rewriteNote: `its quantized graph did not load (${ortErrorText(error)}), so it runs as exported`,
+      rewriteSummary: null,
+    });
+  }
+}
+
+async function createFrom(
+  modelFile: string,
+  provider: ExecutionProvider,
+  options: OpenOptions,
+  outcome: { readonly rewriteNote: string | null; readonly rewriteSummary: string | null },
+): Promise<Created> {
+  const { rewriteNote, rewriteSummary } = outcome;
+  const rewritten = rewriteNote === null && rewriteSummary !== null;
   const base: ort.InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
