@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fastMatMulFile } from '../src/main/runner/onnx/fast-matmul';
+import { fastMatMulFile, quantizeOptions } from '../src/main/runner/onnx/fast-matmul';
 import { GREEDY } from '../src/shared/engine';
 import { TextTokenizer } from '../src/main/runner/text/tokenizer';
 import { ggufFixturePath, type GgufType } from '../test/fixtures/gguf';
@@ -106,12 +106,11 @@ async function main(): Promise<void> {
       const dir = fixturePath(spec);
       const exported = join(dir, 'onnx', lmFileName(spec));
       // The graph the runner makes at load, for the bare loop (the same rewrite, into a scratch dir).
-      const scratch = precision.atLoad ? mkdtempSync(join(tmpdir(), 'lodge-bench-nbits-')) : null;
+      const { atLoad } = precision;
+      const scratch = atLoad ? mkdtempSync(join(tmpdir(), 'lodge-bench-nbits-')) : null;
       const modelFile =
-        scratch !== null
-          ? fastMatMulFile(exported, scratch, { bits: precision.atLoad === 'q8' ? 8 : 4, headBits: 8 })
-          : exported;
-      const quantize = precision.atLoad ?? 'off';
+        atLoad && scratch !== null ? fastMatMulFile(exported, scratch, quantizeOptions(atLoad)) : exported;
+      const quantize = atLoad ?? 'off';
       const tokenizer = TextTokenizer.load(dir);
       const ids = tokenizer.encode(PROMPT);
       const cpp = await LlamaCpp.open(ggufFixturePath(base, precision.gguf), THREADS, 1024);

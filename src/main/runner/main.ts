@@ -15,7 +15,7 @@ import { generate, promptTokens } from './llm/generate';
 import { LanguageModel } from './llm/language-model';
 import { ortErrorText } from './onnx/ort-errors';
 import { listedBackends } from './onnx/providers';
-import type { FastMatMulOptions } from './onnx/fast-matmul';
+import { quantizeOptions } from './onnx/fast-matmul';
 import { ortVersion, type OpenedSession } from './onnx/session';
 import { RunnerError } from './runner-error';
 import { SpeechModel } from './speech/speech-model';
@@ -66,7 +66,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
       const result = await LanguageModel.open(
         spec.dir,
         spec.modelFile,
-        quantize === 'off' ? options : { ...options, fastMatMuls: fastMatMulsOf(quantize) },
+        quantize === 'off' ? options : { ...options, fastMatMuls: quantizeOptions(quantize) },
         spec.modelId,
         spec.parallel ?? 1,
       );
@@ -117,14 +117,6 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
     ...(quantizeNote !== null ? { quantizeNote } : {}),
     ...(quantizeSummary !== null ? { quantizeSummary } : {}),
   };
-}
-
-/**
- * The rewrite a quantization asks for: matrix weights in blocks of `bits`, the LM head at 8 bits
- * either way (it loses most to rounding; llama.cpp's 4-bit files keep theirs at 6 bits or more).
- */
-function fastMatMulsOf(quantize: Exclude<QuantizeMode, 'off'>): FastMatMulOptions {
-  return { bits: quantize === 'q8' ? 8 : 4, headBits: 8 };
 }
 
 function expect<T extends Loaded['task']>(task: T): Extract<Loaded, { task: T }> {

@@ -53,6 +53,15 @@ const EXTERNAL_MIN_BYTES = 1024;
 /** Bumped when the rewrite's output changes, so cached rewrites of older code are not reused. */
 const REWRITE_VERSION = 2;
 
+/**
+ * The rewrite the `quantize` setting asks for: matrix weights in llama.cpp's blocks of 32 at 8 or 4
+ * bits, the LM head at 8 either way (it loses most to rounding; llama.cpp's 4-bit files keep theirs
+ * at 6 bits or more).
+ */
+export function quantizeOptions(quantize: 'q8' | 'q4'): FastMatMulOptions {
+  return { bits: quantize === 'q8' ? 8 : 4, headBits: 8 };
+}
+
 /** What a rewrite changed, and the rewritten model. */
 export interface FastMatMulResult extends FastMatMulReport {
   readonly model: Uint8Array;
