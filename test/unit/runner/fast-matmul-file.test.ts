@@ -1,15 +1,19 @@
 // The MatMulNBits rewrite of model files as exports ship them: weights embedded, or in one or
 // several external data files beside the graph. The rewrite reads the model's folder and writes
 // only the cache dir; real onnxruntime sessions load both and compare.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -152,6 +156,42 @@ describe('fastMatMulFile', () => {
     // From the cache, with the report that says its block size.
     expect(rewrite(file, { bits: 8, blockSize: 64 })).toEqual(wide);
     expect(relativeError(await mlpOutput(wide.file), await mlpOutput(file))).toBeLessThan(0.03);
+  });
+
+  it('refuses a data file that links outside the folder, as onnxruntime does, and follows one inside', async () => {
+    const file = writeModel(mlpModel(1), 1);
+    const data = readdirSync(folder).find((name) => name !== 'model.onnx') as string;
+    mkdirSync(join(folder, 'blobs'));
+    renameSync(join(folder, data), join(folder, 'blobs', 'abc123'));
+    symlinkSync(join('blobs', 'abc123'), join(folder, data));
+    const { file: rewritten } = rewrite(file, { bits: 8 });
+    expect(relativeError(await mlpOutput(rewritten), await mlpOutput(file))).toBeLessThan(0.03);
+
+    rmSync(cacheDir, { recursive: true });
+    rmSync(join(folder, data));
+    renameSync(join(folder, 'blobs', 'abc123'), join(root, 'elsewhere'));
+    symlinkSync(join('..', 'elsewhere'), join(folder, data));
+    expect(() => fastMatMulFile(file, cacheDir, { bits: 8 })).toThrow(
+      expect.objectContaining({
+        code: 'model_load_failed',
+        message: expect.stringMatching(/a link to a file outside the model's folder/),
+      }),
+    );
+    expect(existsSync(cacheDir) ? readdirSync(cacheDir) : []).toEqual([]);
+  });
+
+  it('refuses a data file that is not a regular file (a FIFO would block the load), writing nothing', () => {
+    const file = writeModel(mlpModel(1), 1);
+    const data = readdirSync(folder).find((name) => name !== 'model.onnx') as string;
+    rmSync(join(folder, data));
+    execFileSync('mkfifo', [join(folder, data)]);
+    expect(() => fastMatMulFile(file, cacheDir, { bits: 8 })).toThrow(
+      expect.objectContaining({
+        code: 'model_load_failed',
+        message: expect.stringMatching(/which is missing or not a regular file/),
+      }),
+    );
+    expect(existsSync(cacheDir) ? readdirSync(cacheDir) : []).toEqual([]);
   });
 
   it('writes the rewrite again when its data file went missing from the cache', async () => {

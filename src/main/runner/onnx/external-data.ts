@@ -1,7 +1,7 @@
 // ONNX weights kept outside the graph (`external_data`: location, offset, length), read and written
 // one tensor at a time with positioned reads and writes, so a rewrite of a multi-gigabyte export
 // holds one tensor in memory, never the model. Locations are read only inside the model's folder.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, realpathSync, statSync, writeSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep, win32 } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { RunnerError } from '../runner-error';
@@ -60,6 +60,14 @@ export function resolveInside(folder: string, location: string, tensor: onnx.ITe
 const BESIDE =
   'Lodge reads weights only from files in the folder of the model, so re-export or re-download it';
 
+function isRegularFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function refused(tensor: onnx.ITensorProto, what: string): RunnerError {
   return new RunnerError('model_load_failed', `The model's tensor "${tensor.name ?? ''}" ${what}.`);
 }
@@ -80,6 +88,19 @@ export class ExternalReader {
     let opened = this.#files.get(file);
     if (opened === undefined) {
       let fd: number;
+      // A FIFO or a device in the data file's place would block the load or never end.
+      if (!isRegularFile(file))
+        throw refused(
+          tensor,
+          `keeps its data in "${range.location}", which is missing or not a regular file`,
+        );
+      // A link to a file elsewhere leaves the folder as `..` does (onnxruntime refuses it too).
+      const real = relative(realpathSync(this.#folder), realpathSync(file));
+      if (real === '' || real === '..' || real.startsWith(`..${sep}`) || isAbsolute(real))
+        throw refused(
+          tensor,
+          `keeps its data in "${range.location}", a link to a file outside the model's folder; ${BESIDE}`,
+        );
       try {
         fd = openSync(file, 'r');
       } catch {
