@@ -5,7 +5,10 @@ import { keptTokens, truncatesInKeys, TruncationScratch } from './truncation';
 
 /** The first width of the heap that truncated sampling widens until it covers top-p. */
 const WIDTH = 64;
-/** The truncation's buffers: one for the runner, whose samplers run one at a time on its thread. */
+/**
+ * The draws' buffers (weights, buckets, sort keys): one for the runner, whose samplers run one at a
+ * time on its thread, instead of a vocabulary's worth per request.
+ */
 const SCRATCH = new TruncationScratch();
 
 /** The log-probability of the chosen token and of the best alternatives, by token id. */
@@ -26,8 +29,6 @@ export class Sampler {
   /** The last `repeatLastN` tokens of the whole sequence and their counts (repetition penalty). */
   readonly #window: number[] = [];
   readonly #inWindow = new Map<number, number>();
-  /** Each token's weight in the full-softmax draw, kept between its two passes (grown once). */
-  #weights = new Float64Array(0);
 
   constructor(
     private readonly options: SamplingOptions,
@@ -101,8 +102,7 @@ export class Sampler {
     // No truncation: sample the full softmax in two passes, no sorting at all. The weights of the
     // first pass are kept for the second (the same values: the second pass computed them again).
     if ((topK <= 0 || topK >= vocab) && topP >= 1 && minP <= 0) {
-      if (this.#weights.length < vocab) this.#weights = new Float64Array(vocab);
-      const weights = this.#weights;
+      const weights = SCRATCH.weightsFor(vocab);
       let total = 0;
       for (let index = 0; index < vocab; index++) {
         const weight = Math.exp(((logits[index] as number) - max) * inverse);

@@ -29,15 +29,21 @@ export class TruncationScratch {
   readonly mass = new Float64Array(BUCKETS);
   readonly count = new Uint32Array(BUCKETS);
 
-  /** Buffers for `vocab` tokens. */
+  /** Buffers for `vocab` tokens, the buckets emptied. */
   fit(vocab: number): void {
-    if (this.weights.length < vocab) {
-      this.weights = new Float64Array(vocab);
+    this.weightsFor(vocab);
+    if (this.buckets.length < vocab) {
       this.buckets = new Uint16Array(vocab);
       this.keys = new Float64Array(vocab);
     }
     this.mass.fill(0);
     this.count.fill(0);
+  }
+
+  /** A weight per token for `vocab` tokens (also the full-softmax draw's, between its two passes). */
+  weightsFor(vocab: number): Float64Array {
+    if (this.weights.length < vocab) this.weights = new Float64Array(vocab);
+    return this.weights;
   }
 }
 
