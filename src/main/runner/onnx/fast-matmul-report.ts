@@ -33,6 +33,8 @@ export interface FastMatMulReport {
   readonly heads: number;
   /** MatMulNBits nodes switched to accuracy_level 4. */
   readonly switched: number;
+  /** RMSNorms whose Mul(x, x) became Pow(x, 2), the form onnxruntime fuses (norm-rewrite.ts), where any. */
+  readonly norms?: number;
   readonly left: readonly LeftMatMul[];
   /** Values of K a block in the weights it quantized, where not 32 (FastMatMulOptions.blockSize). */
   readonly blockSize?: number;
@@ -60,18 +62,21 @@ export function describeFastMatMuls(report: FastMatMulReport): string {
   const reasons = [...counts].map(([reason, count]) => `${count} ${words(reason)}`).join(', ');
   const heads = report.heads === 1 ? '1 LM head' : `${report.heads} LM heads`;
   const blocks = size === BLOCK_SIZE ? '' : ` in blocks of ${size}`;
+  const norms = report.norms ?? 0;
   return (
     `fast MatMuls: ${report.quantized} quantized${blocks} (${heads}), ${report.switched} switched to accuracy 4; ` +
-    `left ${report.left.length}${reasons === '' ? '' : ` (${reasons})`}`
+    `left ${report.left.length}${reasons === '' ? '' : ` (${reasons})`}` +
+    (norms === 0 ? '' : `; ${norms} RMSNorm${norms === 1 ? '' : 's'} made fusable`)
   );
 }
 
 /** A report read back from a cache entry, or null where the entry is not one. */
 export function parseReport(value: unknown): FastMatMulReport | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { quantized, heads, switched, left, blockSize } = value as Record<string, unknown>;
+  const { quantized, heads, switched, norms, left, blockSize } = value as Record<string, unknown>;
   if (![quantized, heads, switched].every((count) => Number.isInteger(count)) || !Array.isArray(left))
     return null;
+  if (norms !== undefined && !Number.isInteger(norms)) return null;
   if (blockSize !== undefined && !Number.isInteger(blockSize)) return null;
   const entries: LeftMatMul[] = [];
   for (const entry of left as unknown[]) {
@@ -84,6 +89,7 @@ export function parseReport(value: unknown): FastMatMulReport | null {
     quantized: quantized as number,
     heads: heads as number,
     switched: switched as number,
+    ...(norms === undefined ? {} : { norms: norms as number }),
     left: entries,
     ...(blockSize === undefined ? {} : { blockSize: blockSize as number }),
   };

@@ -51,7 +51,7 @@ export type { FastMatMulOptions } from './matmul-rewrite';
 /** Initializers of this many bytes and more go to the rewritten model's data file. */
 const EXTERNAL_MIN_BYTES = 1024;
 /** Bumped when the rewrite's output changes, so cached rewrites of older code are not reused. */
-const REWRITE_VERSION = 2;
+const REWRITE_VERSION = 3;
 
 /**
  * The rewrite the `quantize` setting asks for: matrix weights in llama.cpp's blocks of 32 at 8 or 4
@@ -193,6 +193,7 @@ function cacheKey(modelFile: string, options: FastMatMulOptions): string {
         options.bits,
         options.headBits ?? DEFAULT_HEAD_BITS,
         options.blockSize ?? BLOCK_SIZE,
+        options.norms !== false,
       ]),
     )
     .digest('hex')

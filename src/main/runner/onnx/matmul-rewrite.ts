@@ -6,6 +6,8 @@ import { onnx } from 'onnx-proto';
 import { RunnerError } from '../runner-error';
 import type { FastMatMulReport, LeftMatMul, LeftReason } from './fast-matmul-report';
 import { float32ToHalf, halfBits, halfToFloat32 } from './float16';
+import { squaresAsPow } from './norm-rewrite';
+import { subgraphs } from './subgraphs';
 import { BLOCK_SIZE, quantizeBlocks, quantizeRowBlocks, type BlockSize } from './nbits-blocks';
 
 /** MatMulNBits' integer compute path: int8 activations (quantized per block) against the weights. */
@@ -31,6 +33,8 @@ export interface FastMatMulOptions {
    * blocks llama.cpp's Q8_0 / Q4_0 hold. Wider blocks cost accuracy for fewer scales.
    */
   readonly blockSize?: BlockSize;
+  /** Rewrite RMSNorms' Mul(x, x) to the Pow(x, 2) onnxruntime fuses (norm-rewrite.ts); default true. */
+  readonly norms?: boolean;
 }
 
 /** Reads and places tensors' bytes for a rewrite: in memory, or through data files. */
@@ -111,10 +115,19 @@ export function rewrite(
     });
     dropUnused(graph, new Set(candidates.map((found) => found.weight.name ?? '')));
   }
+  // A graph that is rewritten anyway also gets its RMSNorms in the form onnxruntime fuses.
+  const norms = options.norms !== false && (options.bits !== null || switched > 0) ? squaresAsPow(model) : 0;
   const opsets = model.opsetImport ?? [];
   if ((switched > 0 || quantized > 0) && !opsets.some((entry) => entry.domain === MS_DOMAIN))
     model.opsetImport = [...opsets, { domain: MS_DOMAIN, version: 1 }];
-  return { quantized, heads, switched, left, ...(blockSize === BLOCK_SIZE ? {} : { blockSize }) };
+  return {
+    quantized,
+    heads,
+    switched,
+    ...(norms > 0 ? { norms } : {}),
+    left,
+    ...(blockSize === BLOCK_SIZE ? {} : { blockSize }),
+  };
 }
 
 /**
@@ -321,14 +334,6 @@ function usedInside(graph: onnx.IGraphProto, name: string): boolean {
   return (graph.node ?? []).some((node) => subgraphs(node).some(reads));
 }
 
-/** The graphs a node holds in its attributes (If branches, Loop and Scan bodies). */
-function subgraphs(node: onnx.INodeProto): onnx.IGraphProto[] {
-  return (node.attribute ?? []).flatMap((attribute) => [
-    ...(attribute.g ? [attribute.g] : []),
-    ...(attribute.graphs ?? []),
-  ]);
-}
-
 /** Every tensor of the graph and its subgraphs: initializers, and constants held in attributes. */
 export function* tensorsOf(
   graph: onnx.IGraphProto | null | undefined,
@@ -354,7 +359,7 @@ export function embeddedBytes(tensor: onnx.ITensorProto): Uint8Array {
 
 /** True when the rewrite changed the graph. */
 export function changed(report: FastMatMulReport): boolean {
-  return report.quantized > 0 || report.switched > 0;
+  return report.quantized > 0 || report.switched > 0 || (report.norms ?? 0) > 0;
 }
 
 /** `bytes` starting at a multiple of `size` bytes (copied where they do not). */
