@@ -7,6 +7,7 @@
 // batch, with nothing between them. `sequence.evaluate()` (the 'evaluate' loop, kept to measure the
 // difference) adds per token an async generator step, two locks, a dispatch through setImmediate, a
 // token meter and a sampler reconfiguration; the bench must time llama.cpp, not that.
+import { stat } from 'node:fs/promises';
 import {
   getLlama,
   LlamaLogLevel,
@@ -64,8 +65,23 @@ let shared: Promise<Llama> | null = null;
 
 /** The CPU llama.cpp library, loaded once (never built, never downloaded). */
 function llama(): Promise<Llama> {
-  shared ??= getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+  shared ??= oneWorker().then(() => getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error }));
   return shared;
+}
+
+/**
+ * Starts libuv's worker pool under the UV_THREADPOOL_SIZE that `npm run bench` gives this process
+ * (1), then drops the variable, so that Lodge's runner and server, started later as children, get
+ * libuv's default as they do in use. The binding queues every llama_decode on that pool; spread
+ * over 4 workers, llama.cpp at 2 threads took 11.7-14.5 ms a token on the mid model, on one worker
+ * 2.9-3.7 ms (its 1-thread figure: 3.7-5.2 ms).
+ */
+async function oneWorker(): Promise<void> {
+  const size = process.env.UV_THREADPOOL_SIZE;
+  if (size === undefined) return;
+  await stat('.'); // the pool starts at its first job and reads the variable then
+  delete process.env.UV_THREADPOOL_SIZE;
+  if (size !== '1') process.stderr.write(`llama.cpp peer: UV_THREADPOOL_SIZE=${size}, not 1\n`);
 }
 
 /** A greedy run: the tokens, when it started, when the first new token came and when the last did. */

@@ -115,7 +115,8 @@ async function main(): Promise<void> {
       const ids = tokenizer.encode(PROMPT);
       const cpp = await LlamaCpp.open(ggufFixturePath(base, precision.gguf), THREADS, 1024);
       // llama.cpp's threads meet at a spinning barrier after every op: on a loaded machine one
-      // descheduled thread stalls the other, so the 1-thread figure shows what load took.
+      // descheduled thread stalls the other, so the 1-thread figure shows what load took. (Its
+      // decode calls stay on one libuv worker: see oneWorker in llama-cpp.ts.)
       const single = THREADS > 1 ? await LlamaCpp.open(ggufFixturePath(base, precision.gguf), 1, 1024) : cpp;
       const { run, runner } = await lodge(dir, ids.length, exported, quantize);
       const theirs = (await cpp.greedy(ids, NEW_TOKENS)).tokens;

@@ -4,7 +4,8 @@
 // at 8 and 4 bits the int8 MatMulInteger graph, MatMulNBits at accuracy_level 0 and 4, and Lodge's
 // own rewrite of the fp32 graph to MatMulNBits (src/main/runner/onnx/fast-matmul.ts), which holds
 // the very blocks llama.cpp's Q8_0 / Q4_0 hold, and the same rewrite in wider blocks (64, 128: one
-// scale for more values). Medians of interleaved runs; prints the load average.
+// scale for more values), with and without its RMSNorm rewrite (norm-rewrite.ts). Medians of
+// interleaved runs; prints the load average.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
@@ -54,12 +55,13 @@ function rewritten(
   bits: 4 | 8,
   source = base,
   blockSize: BlockSize = 32,
+  norms = true,
 ): { file: string; spec: LanguageModelSpec } {
   const from = join(fixturePath(source), 'onnx', lmFileName(source));
-  const options = { bits: source.quant ? null : bits, headBits: 8, blockSize } as const;
+  const options = { bits: source.quant ? null : bits, headBits: 8, blockSize, norms } as const;
   const file = fastMatMulFile(from, join(OUT, 'nbits'), options, (report) =>
     console.log(
-      `${source.quant ?? 'fp32'} → ${bits}-bit, blocks of ${blockSize}: ${describeFastMatMuls(report)}`,
+      `${source.quant ?? 'fp32'} → ${bits}-bit, blocks of ${blockSize}${norms ? '' : ', norms left'}: ${describeFastMatMuls(report)}`,
     ),
   );
   return { file, spec: source };
@@ -103,6 +105,11 @@ function steps(base: LanguageModelSpec): Step[] {
     },
     {
       precision: '8-bit',
+      name: 'fp32 → MatMulNBits 8-bit, accuracy 4 (Q8_0 blocks), RMSNorm squares left as Mul',
+      model: () => rewritten(base, 8, base, 32, false),
+    },
+    {
+      precision: '8-bit',
       name: 'fp32 → MatMulNBits 8-bit, accuracy 4 (Q8_0 blocks)',
       model: () => rewritten(base, 8),
     },
@@ -116,6 +123,11 @@ function steps(base: LanguageModelSpec): Step[] {
       precision: '4-bit',
       name: 'the export switched to accuracy 4',
       model: () => rewritten(base, 4, { ...base, quant: 'q4' }),
+    },
+    {
+      precision: '4-bit',
+      name: 'fp32 → MatMulNBits 4-bit, accuracy 4 (Q4_0 blocks), RMSNorm squares left as Mul',
+      model: () => rewritten(base, 4, base, 32, false),
     },
     {
       precision: '4-bit',
@@ -158,7 +170,10 @@ async function main(): Promise<void> {
       graphOptimizationLevel: 'all',
       optimizedModelFilePath: join(OUT, `${fixturePath(base).split('/').at(-1)}-optimized.onnx`),
     });
+    // LODGE_BENCH_PRECISIONS=8-bit,4-bit runs only those.
+    const precisions = process.env.LODGE_BENCH_PRECISIONS?.split(',');
     for (const precision of ['f32', '8-bit', '4-bit'] as const) {
+      if (precisions !== undefined && !precisions.includes(precision)) continue;
       const chosen = steps(base).filter((step) => step.precision === precision);
       const cpp = await LlamaCpp.open(ggufFixturePath(base, GGUF[precision]), THREADS, 1024);
       const theirs = (await cpp.greedy(ids, NEW_TOKENS)).tokens;

@@ -9,6 +9,8 @@ const built = spawnSync(process.execPath, [join(root, 'scripts/ensure-built.mjs'
 if (built.status !== 0) process.exit(built.status ?? 1);
 
 const outDir = join(root, '.cache/bench');
+/** The tables that run llama.cpp in the bench's own process. */
+const LLAMA_TABLES = new Set(['llama', 'llama-peer', 'ort-knobs']);
 // engine: the runner against its peers; llama: against llama.cpp on the same weights, at f32, 8 and
 // 4 bits; ort-knobs: what each onnxruntime option and MatMul rewrite buys; grammar: the cost of
 // constrained decoding per token; concurrency: continuous batching of concurrent streams.
@@ -52,7 +54,14 @@ for (const name of tables) {
   const run = spawnSync(process.execPath, ['--no-js-float16array', join(outDir, `${name}.js`)], {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, LODGE_REPO_ROOT: root },
+    env: {
+      ...process.env,
+      LODGE_REPO_ROOT: root,
+      // node-llama-cpp runs each llama_decode on a libuv worker: with libuv's default 4 workers the
+      // calls hop between threads and llama.cpp at 2 threads ran 3-4x slower than at 1 (measured).
+      // One worker keeps its calls on one thread; bench/llama-cpp.ts keeps it from the children.
+      ...(LLAMA_TABLES.has(name) ? { UV_THREADPOOL_SIZE: '1' } : {}),
+    },
   });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
