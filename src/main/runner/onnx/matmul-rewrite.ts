@@ -7,7 +7,7 @@ import { RunnerError } from '../runner-error';
 import type { FastMatMulReport, LeftMatMul, LeftReason } from './fast-matmul-report';
 import { float32ToHalf, halfBits, halfToFloat32 } from './float16';
 import { squaresAsPow } from './norm-rewrite';
-import { subgraphs } from './subgraphs';
+import { subgraphs, usedInside } from './subgraphs';
 import { BLOCK_SIZE, quantizeBlocks, quantizeRowBlocks, type BlockSize } from './nbits-blocks';
 
 /** MatMulNBits' integer compute path: int8 activations (quantized per block) against the weights. */
@@ -325,13 +325,6 @@ function readers(graph: onnx.IGraphProto, name: string): onnx.INodeProto[] {
 
 function isOutput(graph: onnx.IGraphProto, name: string): boolean {
   return (graph.output ?? []).some((value) => value.name === name);
-}
-
-/** True when a subgraph (an If or Loop body) reads `name` from the enclosing scope. */
-function usedInside(graph: onnx.IGraphProto, name: string): boolean {
-  const reads = (inner: onnx.IGraphProto): boolean =>
-    (inner.node ?? []).some((node) => node.input?.includes(name) || subgraphs(node).some(reads));
-  return (graph.node ?? []).some((node) => subgraphs(node).some(reads));
 }
 
 /** Every tensor of the graph and its subgraphs: initializers, and constants held in attributes. */

@@ -2,10 +2,11 @@
 // Add(eps) → Sqrt → Div → Mul(weight) into one SimplifiedLayerNormalization kernel, but only where
 // the square is a Pow: a graph that squares by Mul(x, x) (as generators and some exporters write
 // it) keeps five small kernels per norm. (Float32 norms only: onnxruntime's CPU provider fuses no
-// float16 norm, Pow or not; there the rewrite changes nothing.) Part of quantization at load: it changes the float
-// arithmetic a little (one kernel's sum instead of ReduceMean's), which a faithful fp32 run must not.
+// float16 norm, Pow or not; there the rewrite changes nothing.) Part of quantization at load: it
+// changes the float arithmetic a little (one kernel's sum instead of ReduceMean's), which a
+// faithful fp32 run must not.
 import { onnx } from 'onnx-proto';
-import { subgraphs } from './subgraphs';
+import { subgraphs, usedInside } from './subgraphs';
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 /** From opset 12 Pow's exponent may be float whatever the base's type (float16 graphs too). */
@@ -44,17 +45,10 @@ function rewriteIn(graph: onnx.IGraphProto, exponent: string): number {
     const readers = nodes.filter((other) => other.input?.includes(output));
     if (readers.length === 0 || readers.some((reader) => reader.opType !== 'ReduceMean' || reader.domain))
       continue;
-    if (nodes.some((other) => subgraphs(other).some((inner) => reads(inner, output)))) continue;
+    if (usedInside(graph, output)) continue;
     node.opType = 'Pow';
     node.input = [a, exponent];
     rewritten++;
   }
   return rewritten;
-}
-
-/** True when a node of `graph`, or of a graph inside it, reads `name`. */
-function reads(graph: onnx.IGraphProto, name: string): boolean {
-  return (graph.node ?? []).some(
-    (node) => node.input?.includes(name) || subgraphs(node).some((inner) => reads(inner, name)),
-  );
 }
