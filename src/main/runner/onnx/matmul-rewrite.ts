@@ -7,7 +7,7 @@ import { RunnerError } from '../runner-error';
 import type { FastMatMulReport, LeftMatMul, LeftReason } from './fast-matmul-report';
 import { float32ToHalf, halfBits, halfToFloat32 } from './float16';
 import { squaresAsPow } from './norm-rewrite';
-import { subgraphs, usedInside } from './subgraphs';
+import { isOutput, readers, subgraphs, usedInside } from './subgraphs';
 import { BLOCK_SIZE, quantizeBlocks, quantizeRowBlocks, type BlockSize } from './nbits-blocks';
 
 /** MatMulNBits' integer compute path: int8 activations (quantized per block) against the weights. */
@@ -316,15 +316,6 @@ function feedsLogits(graph: onnx.IGraphProto, node: onnx.INodeProto): boolean {
       .flatMap((reader) => reader.output ?? []);
   }
   return false;
-}
-
-/** The graph's nodes that read `name`. */
-function readers(graph: onnx.IGraphProto, name: string): onnx.INodeProto[] {
-  return (graph.node ?? []).filter((node) => node.input?.includes(name));
-}
-
-function isOutput(graph: onnx.IGraphProto, name: string): boolean {
-  return (graph.output ?? []).some((value) => value.name === name);
 }
 
 /** Every tensor of the graph and its subgraphs: initializers, and constants held in attributes. */

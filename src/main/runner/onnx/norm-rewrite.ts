@@ -6,7 +6,7 @@
 // changes the float arithmetic a little (one kernel's sum instead of ReduceMean's), which a
 // faithful fp32 run must not.
 import { onnx } from 'onnx-proto';
-import { subgraphs, usedInside } from './subgraphs';
+import { isOutput, readers, subgraphs, usedInside } from './subgraphs';
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 /** From opset 12 Pow's exponent may be float whatever the base's type (float16 graphs too). */
@@ -41,11 +41,9 @@ function rewriteIn(graph: onnx.IGraphProto, exponent: string): number {
     const [a, b, ...rest] = node.input ?? [];
     if (node.opType !== 'Mul' || node.domain || !a || a !== b || rest.length > 0) continue;
     const output = node.output?.[0];
-    if (!output || (graph.output ?? []).some((value) => value.name === output)) continue;
-    const readers = nodes.filter((other) => other.input?.includes(output));
-    if (readers.length === 0 || readers.some((reader) => reader.opType !== 'ReduceMean' || reader.domain))
-      continue;
-    if (usedInside(graph, output)) continue;
+    if (!output || isOutput(graph, output) || usedInside(graph, output)) continue;
+    const read = readers(graph, output);
+    if (read.length === 0 || read.some((reader) => reader.opType !== 'ReduceMean' || reader.domain)) continue;
     node.opType = 'Pow';
     node.input = [a, exponent];
     rewritten++;
