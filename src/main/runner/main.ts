@@ -61,12 +61,14 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
   let quantized: Exclude<QuantizeMode, 'off'> | null = null;
   let quantizeNote: string | null = null;
   let quantizeSummary: string | null = null;
+  let fusions: string | null = null;
   try {
     if (spec.task === 'text-generation') {
       const result = await LanguageModel.open(
         spec.dir,
         spec.modelFile,
-        quantize === 'off' ? options : { ...options, fastMatMuls: quantizeOptions(quantize) },
+        // A decoder's attention and norms are fused at load, quantized or not (fused-graph.ts).
+        { ...options, fuse: true, ...(quantize === 'off' ? {} : { fastMatMuls: quantizeOptions(quantize) }) },
         spec.modelId,
         spec.parallel ?? 1,
       );
@@ -75,6 +77,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
       if (opened.rewritten && quantize !== 'off') quantized = quantize;
       quantizeNote = opened.rewriteNote;
       quantizeSummary = opened.rewriteSummary;
+      fusions = opened.fusions;
       contextLength = result.model.contextLength;
       batching = result.model.batching;
     } else if (spec.task === 'image-text-to-text') {
@@ -116,6 +119,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
     ...(quantized !== null ? { quantized } : {}),
     ...(quantizeNote !== null ? { quantizeNote } : {}),
     ...(quantizeSummary !== null ? { quantizeSummary } : {}),
+    ...(fusions !== null ? { fusions } : {}),
   };
 }
 

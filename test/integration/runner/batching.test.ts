@@ -4,20 +4,24 @@ import { GREEDY, type GenerateEvent, type GenerateRequest } from '../../../src/s
 import { generate } from '../../../src/main/runner/llm/generate';
 import { LanguageModel } from '../../../src/main/runner/llm/language-model';
 import { fixturePath, lmFileName, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+import { tempDir } from '../../helpers/temp-dir';
 
 const GQA_LM: LanguageModelSpec = { ...TINY_LM, gqa: true, seed: 23 };
+const cache = tempDir();
+afterAll(() => cache.remove());
 
-async function open(spec: LanguageModelSpec, parallel: number) {
+/** The model of `spec`; `fused`: as the runner loads it, with a cache dir, its attention fused. */
+async function open(spec: LanguageModelSpec, parallel: number, fused = false) {
   const dir = fixturePath(spec);
-  return (
-    await LanguageModel.open(
-      dir,
-      join(dir, 'onnx', lmFileName(spec)),
-      { providers: ['cpu'], threads: 1, cacheDir: null },
-      'test/batch',
-      parallel,
-    )
-  ).model;
+  const opened = await LanguageModel.open(
+    dir,
+    join(dir, 'onnx', lmFileName(spec)),
+    { providers: ['cpu'], threads: 1, cacheDir: fused ? cache.path : null, fuse: fused },
+    'test/batch',
+    parallel,
+  );
+  if (fused) expect(opened.opened.fusions).toMatch(/attentions fused/);
+  return opened.model;
 }
 
 async function run(model: LanguageModel, text: string, extra: Partial<GenerateRequest> = {}) {
@@ -53,14 +57,15 @@ const PROMPTS = [
 ];
 
 describe.each([
-  ['tiny LM (attention mask and position ids)', TINY_LM, 'left'],
-  ['GroupQueryAttention LM (seqlens_k)', GQA_LM, 'right'],
-] as const)('continuous batching on the %s', (_, spec, layout) => {
+  ['tiny LM (attention mask and position ids)', TINY_LM, 'left', false],
+  ['GroupQueryAttention LM (seqlens_k)', GQA_LM, 'right', false],
+  ['tiny LM with its attention fused at load (the mask as a bias)', TINY_LM, 'left', true],
+] as const)('continuous batching on the %s', (_, spec, layout, fused) => {
   let solo: LanguageModel;
   let batched: LanguageModel;
   beforeAll(async () => {
     solo = await open(spec, 1);
-    batched = await open(spec, 8);
+    batched = await open(spec, 8, fused);
   });
   afterAll(async () => {
     await solo.release();
@@ -77,6 +82,35 @@ describe.each([
     expect(batched.batchStats.batchedSteps).toBeGreaterThan(before.batchedSteps);
     // Prompts that arrive together are read in one padded run where padding is a mask.
     expect(batched.batchStats.batchedPrefills > before.batchedPrefills).toBe(layout === 'left');
+  });
+});
+
+describe('batched prompts on a graph whose attention is fused at load', () => {
+  let solo: LanguageModel;
+  let batched: LanguageModel;
+  beforeAll(async () => {
+    solo = await open(TINY_LM, 1);
+    batched = await open(TINY_LM, 8, true);
+  });
+  afterAll(async () => {
+    await solo.release();
+    await batched.release();
+  });
+
+  // GroupQueryAttention reads several new tokens after a cache in batches of one only: prompts
+  // are read together from empty caches, and a short cached prefix is read again to join them.
+  it('reads a prompt that shares a short cached prefix again, with the others', async () => {
+    batched.clearCache();
+    solo.clearCache();
+    await run(batched, 'Hello there');
+    // The first shares "Hello there" with the sequence cached above: without reading it again, it
+    // would run alone and the other after it.
+    const prompts = ['Hello there, my friend', 'The quick brown fox jumps'];
+    const alone: string[] = [];
+    for (const prompt of prompts) alone.push(await run(solo, prompt));
+    const before = batched.batchStats.batchedPrefills;
+    expect(await Promise.all(prompts.map((prompt) => run(batched, prompt)))).toEqual(alone);
+    expect(batched.batchStats.batchedPrefills).toBeGreaterThan(before);
   });
 });
 

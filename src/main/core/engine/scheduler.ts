@@ -312,6 +312,7 @@ export class Scheduler {
               provider: info.provider,
               loadMs: Math.round(info.loadMs),
               ...(info.quantized ? { quantized: info.quantized, rewrite: info.quantizeSummary } : {}),
+              ...(info.fusions !== undefined ? { fusions: info.fusions } : {}),
             },
             `loaded ${record.id} on ${info.provider}${info.quantized ? `, quantized to ${info.quantized} at load` : ''}`,
           );

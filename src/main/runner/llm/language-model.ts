@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { readModelConfig } from '../model/model-config';
 import { positiveInt, tokenIds, type JsonObject } from '../model/model-files';
 import {
+  forgetFusion,
   openSession,
   tensor,
   type OpenedSession,
@@ -110,10 +111,10 @@ export class LanguageModel {
     const { config, generation } = readModelConfig(dir);
     const tokenizer = TextTokenizer.load(dir);
     const window = slidingWindow(config, name);
-    const opened = await openSession(modelFile, { ...options, outputLocations: deviceOutputs(config) });
-    try {
-      const feeds = checkGraph(opened.session, name);
-      const layout = kvLayout(config, opened.session, feeds);
+    const sessionOptions = { ...options, outputLocations: deviceOutputs(config) };
+    const build = (session: Session) => {
+      const feeds = checkGraph(session, name);
+      const layout = kvLayout(config, session, feeds);
       const eos = new Set([...tokenIds(generation.eos_token_id), ...tokenIds(config.eos_token_id)]);
       const eosText = tokenizer.special('eos_token');
       const eosId = eosText === null ? undefined : tokenizer.idOf(eosText);
@@ -125,8 +126,8 @@ export class LanguageModel {
           (maxLength !== undefined && maxLength < 10_000_000 ? maxLength : 2048),
       );
       const vocab = positiveInt(config.vocab_size) ?? 0;
-      const model = new LanguageModel(
-        opened.session,
+      return new LanguageModel(
+        session,
         tokenizer,
         ChatTemplate.forModel(dir, tokenizer),
         layout,
@@ -135,6 +136,18 @@ export class LanguageModel {
         vocab,
         feeds,
       );
+    };
+    let opened = await openSession(modelFile, sessionOptions);
+    try {
+      let model = build(opened.session);
+      if (opened.fusions !== null && !(await model.#fusionHolds(opened, modelFile, sessionOptions, build))) {
+        // The fused graph does not compute what the export does (or does not run): the export runs,
+        // and the cache remembers, so the next load does not fuse again.
+        await opened.session.release();
+        forgetFusion(opened.fusedFrom as string, options.cacheDir);
+        opened = await openSession(modelFile, { ...sessionOptions, fuse: false });
+        model = build(opened.session);
+      }
       await model.#check(name);
       if (parallel > 1) {
         const reason = await model.#batchRefusal(opened, window);
@@ -149,14 +162,66 @@ export class LanguageModel {
               : null),
         };
         model.#batch = model.#newBatch(layout);
-        model.#prompts = model.#newPrompts(
-          layout === 'left' && (await model.#probePrefill()) ? 'left' : null,
-        );
+        // GroupQueryAttention reads several new tokens after a cache in batches of one only (and
+        // onnxruntime logs an error when asked): a fused graph's prompts are read together from empty caches.
+        const prefill = layout === 'left' ? await model.#probePrefill(opened.fusions === null) : null;
+        model.#prompts = model.#newPrompts(prefill === null ? null : 'left', prefill?.pastRows ?? false);
       }
       return { model, opened };
     } catch (error) {
       await opened.session.release();
       throw error;
+    }
+  }
+
+  /**
+   * Whether a graph fused at load (fused-graph.ts) computes what the graph it was made from does
+   * (the export, or its quantization at load): on a fusion made now, the logits of a test prompt
+   * and two decode steps on each, equal to within summation order; on one from the cache (checked
+   * when it was made), that it runs. False where they differ.
+   */
+  async #fusionHolds(
+    opened: OpenedSession,
+    modelFile: string,
+    options: OpenOptions,
+    build: (session: Session) => LanguageModel,
+  ): Promise<boolean> {
+    let fused: { rows: Float32Array[]; steps: number[] };
+    try {
+      fused = await this.#testRun(null);
+    } catch {
+      return false;
+    }
+    if (opened.fromCache) return true;
+    const exported = await openSession(modelFile, { ...options, fuse: false, keepOptimized: false });
+    try {
+      const reference = await build(exported.session).#testRun(fused.steps);
+      return reference.rows.every((row, step) => near(fused.rows[step] as Float32Array, row));
+    } catch {
+      // The export itself does not run: it opens as it is, and its load check says why.
+      return false;
+    } finally {
+      await exported.session.release();
+    }
+  }
+
+  /**
+   * The logits (copies) of the load check's prompt and of two steps after it: the tokens of
+   * `steps`, or greedy ones where null; and the tokens fed.
+   */
+  async #testRun(steps: readonly number[] | null): Promise<{ rows: Float32Array[]; steps: number[] }> {
+    const scratch = new KvCache(this.layout);
+    const prompt = this.tokenizer.encode(CHECK_PROMPT);
+    try {
+      const rows = [(await this.#run(scratch, prompt.length > 0 ? prompt : [0], false)).slice()];
+      const fed: number[] = [];
+      for (let step = 0; step < 2; step++) {
+        fed.push(steps?.[step] ?? argmax(rows.at(-1) as Float32Array));
+        rows.push((await this.#run(scratch, [fed[step] as number], false)).slice());
+      }
+      return { rows, steps: fed };
+    } finally {
+      scratch.clear();
     }
   }
 
@@ -274,11 +339,12 @@ export class LanguageModel {
       : Math.max(1, Math.min(PREFILL_CHUNK, Math.floor(MAX_LOGITS_FLOATS / Math.max(1, this.vocabSize))));
   }
 
-  #newPrompts(layout: BatchLayout | null): PrefillQueue {
+  #newPrompts(layout: BatchLayout | null, pastRows = false): PrefillQueue {
     return new PrefillQueue({
       solo: (cache, tokens) => this.#run(cache, tokens, false),
       // Prompts of different lengths are read together only where padding is a mask (left).
       rows: layout === 'left' ? (rows) => this.#runPrefillRows(rows) : null,
+      pastRows,
       chunk: (count, busy) => {
         const alone = busy ? BUSY_PREFILL_CHUNK : this.#prefillChunk();
         return this.#feeds.keep !== null ? alone : Math.max(1, Math.floor(alone / count));
@@ -421,15 +487,13 @@ export class LanguageModel {
   }
 
   /**
-   * Finds how this graph batches sequences of different lengths: two prompts of different lengths
-   * decode two steps together in each layout, and the first layout whose logits match each prompt
-   * decoded alone wins. Null when none does (sequences then run one at a time).
-   */
-  /**
    * Whether prompts of different lengths read in one padded run (see {@link #runPrefillRows}) give
-   * each its own logits, as the same two prompts read alone do; if not, prompts are read in turn.
+   * each its own logits, as the same two prompts read alone do: null where not (prompts are then
+   * read in turn); else whether rows whose caches already hold tokens can be among them
+   * (`pastRows`: each prompt's second half read together after its first half alone; false
+   * without probing unless `probePast`).
    */
-  async #probePrefill(): Promise<boolean> {
+  async #probePrefill(probePast: boolean): Promise<{ pastRows: boolean } | null> {
     const prompts = this.#probePrompts();
     const alone: Float32Array[] = [];
     for (const prompt of prompts) {
@@ -437,15 +501,25 @@ export class LanguageModel {
       alone.push((await this.#run(cache, prompt, false)).slice());
       cache.clear();
     }
-    const rows = prompts.map((tokens) => ({ cache: new KvCache(this.layout), tokens }));
-    try {
-      const together = await this.#runPrefillRows(rows);
-      return together.every((row, index) => near(row, alone[index] as Float32Array));
-    } catch {
-      return false;
-    } finally {
-      for (const row of rows) row.cache.clear();
-    }
+    const together = async (split: boolean): Promise<boolean> => {
+      const rows = prompts.map((tokens) => ({ cache: new KvCache(this.layout), tokens }));
+      try {
+        const halves = split ? prompts.map((tokens) => Math.floor(tokens.length / 2)) : prompts.map(() => 0);
+        for (const [index, row] of rows.entries())
+          if ((halves[index] as number) > 0)
+            await this.#run(row.cache, row.tokens.slice(0, halves[index]), false);
+        const logits = await this.#runPrefillRows(
+          rows.map((row, index) => ({ cache: row.cache, tokens: row.tokens.slice(halves[index]) })),
+        );
+        return logits.every((row, index) => near(row, alone[index] as Float32Array));
+      } catch {
+        return false;
+      } finally {
+        for (const row of rows) row.cache.clear();
+      }
+    };
+    if (!(await together(false))) return null;
+    return { pastRows: probePast && (await together(true)) };
   }
 
   /** Two prompts of different lengths for the batching probes. */
@@ -455,6 +529,11 @@ export class LanguageModel {
     return [long, long.slice(0, long.length - 2)];
   }
 
+  /**
+   * Finds how this graph batches sequences of different lengths: two prompts of different lengths
+   * decode two steps together in each layout, and the first layout whose logits match each prompt
+   * decoded alone wins. Null when none does (sequences then run one at a time).
+   */
   async #probeLayout(): Promise<BatchLayout | null> {
     const prompts = this.#probePrompts();
     const alone: Float32Array[][] = [];

@@ -16,15 +16,26 @@ export interface PrefillGraph {
   solo(cache: KvCache, tokens: readonly number[]): Promise<Float32Array>;
   /** Feeds each row's tokens after its cache in one padded run, advancing each; null: cannot. */
   readonly rows: ((rows: readonly PrefillRow[]) => Promise<Float32Array[]>) | null;
+  /**
+   * Whether `rows` takes rows whose caches hold tokens already (a prompt's later chunks, a reused
+   * prefix); where not, only prompts starting from an empty cache are read together.
+   */
+  readonly pastRows: boolean;
   /** Tokens per chunk for `count` prompts read together, while `busy` (sequences are decoding) or not. */
   chunk(count: number, busy: boolean): number;
   /** Whether sequences are decoding (chunks are then small, so their steps keep flowing). */
   busy(): boolean;
 }
 
+/**
+ * Where a batch takes fresh prompts only (`pastRows` false), a prompt whose cache holds at most
+ * this many tokens (a short reused prefix) reads them again, with the batch, rather than alone.
+ */
+const REREAD_TOKENS = 64;
+
 interface Job {
   readonly cache: KvCache;
-  readonly tokens: readonly number[];
+  tokens: readonly number[];
   at: number;
   readonly signal: AbortSignal | undefined;
   readonly resolve: (logits: Float32Array) => void;
@@ -66,11 +77,12 @@ export class PrefillQueue {
     });
     this.#waiting = [];
     if (jobs.length === 0) return;
-    const together = this.graph.rows !== null && jobs.length > 1;
-    const size = this.graph.chunk(together ? jobs.length : 1, this.graph.busy());
-    const running = together ? jobs : jobs.slice(0, 1);
+    const batchable = await this.#batchable(jobs);
+    const together = batchable.length > 1;
+    const running = together ? batchable : jobs.slice(0, 1);
+    const size = this.graph.chunk(running.length, this.graph.busy());
     // Those not run now wait for the next turn, ahead of newcomers.
-    this.#waiting = jobs.slice(running.length);
+    this.#waiting = jobs.filter((job) => !running.includes(job));
     const chunks = running.map((job) => job.tokens.slice(job.at, job.at + size));
     try {
       const logits =
@@ -90,5 +102,28 @@ export class PrefillQueue {
       for (const job of running) job.reject(failure);
     }
     if (this.#waiting.length > 0) this.#schedule();
+  }
+
+  /**
+   * The jobs that can be read together now: all of them where the graph takes rows with a past;
+   * else those starting from an empty cache, with those whose cache holds a short prefix brought
+   * back to empty (their prefix goes back into their tokens) when that makes a batch; none where
+   * the oldest cannot join.
+   */
+  async #batchable(jobs: readonly Job[]): Promise<Job[]> {
+    if (this.graph.rows === null || jobs.length < 2) return [];
+    if (this.graph.pastRows) return [...jobs];
+    const held = (job: Job) => job.cache.tokens.length;
+    const fresh = jobs.filter((job) => held(job) === 0);
+    const short = jobs.filter((job) => held(job) > 0 && held(job) <= REREAD_TOKENS);
+    // The oldest prompt is never passed over for a batch it cannot join: it runs alone first.
+    const head = jobs[0] as Job;
+    if (fresh.length + short.length < 2 || held(head) > REREAD_TOKENS) return [];
+    for (const job of short) {
+      job.tokens = [...job.cache.tokens, ...job.tokens.slice(job.at)];
+      job.at = 0;
+      await job.cache.truncate(0);
+    }
+    return [...fresh, ...short];
   }
 }

@@ -2,9 +2,9 @@
 // Add(eps) → Sqrt → Div → Mul(weight) into one SimplifiedLayerNormalization kernel, but only where
 // the square is a Pow: a graph that squares by Mul(x, x) (as generators and some exporters write
 // it) keeps five small kernels per norm. (Float32 norms only: onnxruntime's CPU provider fuses no
-// float16 norm, Pow or not; there the rewrite changes nothing.) Part of quantization at load: it
-// changes the float arithmetic a little (one kernel's sum instead of ReduceMean's), which a
-// faithful fp32 run must not.
+// float16 norm, Pow or not; there the rewrite changes nothing.) Part of quantization at load and
+// of the fusions every decoder gets at load on the CPU (fused-graph.ts): it changes the float
+// arithmetic by a few ulps (one kernel's sum instead of ReduceMean's), as onnxruntime's own fusions do.
 import { onnx } from 'onnx-proto';
 import { isOutput, readers, subgraphs, usedInside } from './subgraphs';
 

@@ -1,7 +1,7 @@
 // ONNX Runtime sessions: creation with provider fallback, the optimized-graph cache, and runs.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type {
   ExecutionProvider,
@@ -11,6 +11,13 @@ import type {
   TensorType,
 } from '../../../shared/engine';
 import { describeFastMatMuls, fastMatMulFile, type FastMatMulOptions } from './fast-matmul';
+import {
+  describeFusions,
+  FUSION_VERSION,
+  fusedModel,
+  parseFusionReport,
+  type FusionReport,
+} from './fused-graph';
 import { ortErrorText } from './ort-errors';
 import { creationFailureReason, unavailableReason } from './providers';
 
@@ -39,6 +46,14 @@ export interface OpenOptions {
    * (fast-matmul.ts), kept in the cache dir. Changes the numbers, so a user's choice, not a default.
    */
   readonly fastMatMuls?: FastMatMulOptions;
+  /**
+   * On CPU with a cache dir: run the graph (the export, or its `fastMatMuls` rewrite) with its
+   * decoder attention and RMSNorms fused (fused-graph.ts), kept as the cached optimized graph.
+   * For decoders' sessions, which check a fresh fusion against `fusedFrom` (language-model.ts).
+   */
+  readonly fuse?: boolean;
+  /** False: neither read nor write the optimized-graph cache (a session opened once, to compare). */
+  readonly keepOptimized?: boolean;
 }
 
 /** An open session, the provider it runs on, and the providers skipped on the way with their reasons. */
@@ -54,6 +69,10 @@ export interface OpenedSession {
   readonly rewriteNote: string | null;
   /** What the rewrite changed, in one line, when it runs; null otherwise. */
   readonly rewriteSummary: string | null;
+  /** What the fusions of `fuse` changed, in one line, when the fused graph runs; null otherwise. */
+  readonly fusions: string | null;
+  /** The graph file the fused graph was made from (for `forgetFusion`); null where none runs. */
+  readonly fusedFrom: string | null;
 }
 
 /** Creates a tensor of `type` over `data` (not copied). */
@@ -129,6 +148,10 @@ type Created = Omit<OpenedSession, 'session' | 'provider' | 'skipped'> & { sessi
 
 async function create(original: string, provider: ExecutionProvider, options: OpenOptions): Promise<Created> {
   const graph = rewrittenGraph(original, provider, options);
+  if (options.fuse === true && provider === 'cpu' && options.cacheDir !== null) {
+    const fused = await createFused(graph.modelFile, options.cacheDir, options, graph);
+    if (fused !== null) return fused;
+  }
   if (graph.modelFile === original) return createFrom(original, provider, options, graph);
   try {
     return await createFrom(graph.modelFile, provider, options, graph);
@@ -152,7 +175,86 @@ async function createFrom(
 ): Promise<Created> {
   const { rewriteNote, rewriteSummary } = outcome;
   const rewritten = rewriteNote === null && rewriteSummary !== null;
-  const base: ort.InferenceSession.SessionOptions = {
+  const base = sessionOptions(provider, options);
+  // NOTE: only CPU graphs are cached: other providers' optimizations depend on the device.
+  const cached =
+    provider === 'cpu' && options.cacheDir !== null && options.keepOptimized !== false
+      ? optimizedPath(modelFile, options.cacheDir)
+      : null;
+  if (cached !== null && existsSync(cached)) {
+    try {
+      return {
+        session: await ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' }),
+        fromCache: true,
+        rewritten,
+        rewriteNote,
+        rewriteSummary,
+        fusions: null,
+        fusedFrom: null,
+      };
+    } catch {
+      // A cache entry that no longer loads (written by another ORT, truncated) is rebuilt below.
+    }
+  }
+  if (cached === null)
+    return {
+      session: await ort.InferenceSession.create(modelFile, base),
+      fromCache: false,
+      rewritten,
+      rewriteNote,
+      rewriteSummary,
+      fusions: null,
+      fusedFrom: null,
+    };
+
+  mkdirSync(options.cacheDir as string, { recursive: true });
+  const partial = `${cached}.partial-${process.pid}`;
+  const session = await ort.InferenceSession.create(modelFile, saving(base, cached, partial));
+  try {
+    renameSync(partial, cached);
+  } catch {
+    // Caching is an optimization: a failed write leaves the next load on the normal path.
+  }
+  return {
+    session,
+    fromCache: false,
+    rewritten,
+    rewriteNote,
+    rewriteSummary,
+    fusions: null,
+    fusedFrom: null,
+  };
+}
+
+/** `base` that also saves the optimized graph to `partial`, to be renamed `cached`. */
+function saving(
+  base: ort.InferenceSession.SessionOptions,
+  cached: string,
+  partial: string,
+): ort.InferenceSession.SessionOptions {
+  const extra = (base.extra ?? {}) as { session?: Record<string, unknown> };
+  return {
+    ...base,
+    optimizedModelFilePath: partial,
+    extra: {
+      ...extra,
+      session: {
+        ...extra.session,
+        // Large weights go beside the cached graph, so graphs past protobuf's 2 GB limit still save.
+        // The graph refers to this file by name, so it is written under its final name at once.
+        optimized_model_external_initializers_file_name: `${basename(cached)}.data`,
+        optimized_model_external_initializers_min_size_in_bytes: '1024',
+      },
+    },
+  };
+}
+
+/** The options every session of `provider` opens with. */
+function sessionOptions(
+  provider: ExecutionProvider,
+  options: OpenOptions,
+): ort.InferenceSession.SessionOptions {
+  return {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
@@ -167,51 +269,118 @@ async function createFrom(
       ? { preferredOutputLocation: options.outputLocations }
       : {}),
   };
-  // NOTE: only CPU graphs are cached: other providers' optimizations depend on the device.
-  const cached =
-    provider === 'cpu' && options.cacheDir !== null ? optimizedPath(modelFile, options.cacheDir) : null;
-  if (cached !== null && existsSync(cached)) {
+}
+
+/**
+ * A CPU session over the fused graph of `source` (fused-graph.ts), the graph that would run
+ * otherwise (the export, or its quantization at load in `cacheDir`): the cached optimized graph of
+ * an earlier fusion, or a fusion made now, whose optimized graph the session saves there. Null
+ * where the graph has nothing to fuse, keeps weights in data files outside the cache, or its fused
+ * graph does not load: then `source` opens as it is, and a note in the cache says so, so the next
+ * load does not try. `outcome` is the quantization's, carried over.
+ */
+async function createFused(
+  source: string,
+  cacheDir: string,
+  options: OpenOptions,
+  outcome: { readonly rewriteNote: string | null; readonly rewriteSummary: string | null },
+): Promise<Created | null> {
+  const cached = fusedPath(source, cacheDir);
+  const reportFile = `${cached}.json`;
+  const base = sessionOptions('cpu', options);
+  const opened = (session: ort.InferenceSession, fromCache: boolean, report: FusionReport): Created => ({
+    session,
+    fromCache,
+    rewritten: outcome.rewriteNote === null && outcome.rewriteSummary !== null,
+    rewriteNote: outcome.rewriteNote,
+    rewriteSummary: outcome.rewriteSummary,
+    fusions: describeFusions(report),
+    fusedFrom: source,
+  });
+  const saved = readFusionReport(reportFile);
+  if (saved !== null && saved.attention + saved.norms === 0) return null;
+  if (saved !== null && existsSync(cached)) {
     try {
-      return {
-        session: await ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' }),
-        fromCache: true,
-        rewritten,
-        rewriteNote,
-        rewriteSummary,
-      };
+      const session = await ort.InferenceSession.create(cached, {
+        ...base,
+        graphOptimizationLevel: 'disabled',
+      });
+      return opened(session, true, saved);
     } catch {
-      // A cache entry that no longer loads (written by another ORT, truncated) is rebuilt below.
+      // A cache entry that no longer loads is made again below.
     }
   }
-  if (cached === null)
-    return {
-      session: await ort.InferenceSession.create(modelFile, base),
-      fromCache: false,
-      rewritten,
-      rewriteNote,
-      rewriteSummary,
-    };
-
-  mkdirSync(options.cacheDir as string, { recursive: true });
-  const partial = `${cached}.partial-${process.pid}`;
-  const session = await ort.InferenceSession.create(modelFile, {
-    ...base,
-    optimizedModelFilePath: partial,
-    extra: {
-      session: {
-        // Large weights go beside the cached graph, so graphs past protobuf's 2 GB limit still save.
-        // The graph refers to this file by name, so it is written under its final name at once.
-        optimized_model_external_initializers_file_name: `${basename(cached)}.data`,
-        optimized_model_external_initializers_min_size_in_bytes: '1024',
-      },
-    },
-  });
+  mkdirSync(cacheDir, { recursive: true });
+  const nothing: FusionReport = { attention: 0, norms: 0 };
+  // A quantization at load lies in the cache beside its data file: its fused graph can go there too.
+  const beside = resolve(dirname(source)) === resolve(cacheDir);
+  let fused: ReturnType<typeof fusedModel> = null;
   try {
-    renameSync(partial, cached);
+    fused = fusedModel(source, beside);
   } catch {
-    // Caching is an optimization: a failed write leaves the next load on the normal path.
+    // A graph the fusions cannot read opens as exported; its own errors are the normal load's to report.
   }
-  return { session, fromCache: false, rewritten, rewriteNote, rewriteSummary };
+  if (fused === null) {
+    writeFusionReport(reportFile, nothing);
+    return null;
+  }
+  const partial = `${cached}.partial-${process.pid}`;
+  // A graph whose weights stay in data files is read from a file beside them, removed once loaded.
+  const graphFile = `${cached}.source-${process.pid}.onnx`;
+  try {
+    if (fused.external) writeFileSync(graphFile, fused.bytes);
+    const session = fused.external
+      ? await ort.InferenceSession.create(graphFile, saving(base, cached, partial))
+      : await ort.InferenceSession.create(fused.bytes, saving(base, cached, partial));
+    try {
+      renameSync(partial, cached);
+      writeFusionReport(reportFile, fused.report);
+    } catch {
+      // Caching is an optimization: the next load fuses again.
+    }
+    return opened(session, false, fused.report);
+  } catch {
+    rmSync(partial, { force: true });
+    writeFusionReport(reportFile, nothing);
+    return null;
+  } finally {
+    rmSync(graphFile, { force: true });
+  }
+}
+
+/** The cache entry of the fused graph of `source`. */
+function fusedPath(source: string, cacheDir: string): string {
+  return optimizedPath(source, cacheDir, `fused-${FUSION_VERSION}`);
+}
+
+/**
+ * Forgets the fusion of `source` (an OpenedSession's `fusedFrom`) in `cacheDir`: its cached graph
+ * goes, and a note that it has nothing to fuse stays, so later loads open `source` as it is (for a
+ * fused graph found to compute something else).
+ */
+export function forgetFusion(source: string, cacheDir: string | null): void {
+  if (cacheDir === null) return;
+  const cached = fusedPath(source, cacheDir);
+  for (const file of [cached, `${cached}.data`]) rmSync(file, { force: true });
+  writeFusionReport(`${cached}.json`, { attention: 0, norms: 0 });
+}
+
+function readFusionReport(file: string): FusionReport | null {
+  try {
+    return parseFusionReport(JSON.parse(readFileSync(file, 'utf8')));
+  } catch {
+    return null;
+  }
+}
+
+function writeFusionReport(file: string, report: FusionReport): void {
+  try {
+    const partial = `${file}.partial-${process.pid}`;
+    writeFileSync(partial, JSON.stringify(report));
+    renameSync(partial, file);
+  } catch {
+    // Without the note the next load decides again.
+  }
 }
 
 /**
@@ -246,7 +415,7 @@ function rewrittenGraph(
 }
 
 /** The cache entry for a model: keyed by its path, size, modification time and the ORT version. */
-export function optimizedPath(modelFile: string, cacheDir: string): string {
+export function optimizedPath(modelFile: string, cacheDir: string, variant = ''): string {
   const stat = statSync(modelFile);
   const key = createHash('sha256')
     .update(
@@ -257,6 +426,7 @@ export function optimizedPath(modelFile: string, cacheDir: string): string {
         ort.env.versions.common,
         process.platform,
         process.arch,
+        ...(variant === '' ? [] : [variant]),
       ]),
     )
     .digest('hex')

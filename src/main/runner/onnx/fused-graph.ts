@@ -1,0 +1,80 @@
+// The fusions a decoder gets at load on the CPU: its attention in plain ops into
+// GroupQueryAttention (attention-rewrite.ts) and its RMSNorms into the form onnxruntime fuses
+// (norm-rewrite.ts). Both change how the graph computes, not its weights, the way onnxruntime's
+// own fusions at optimization level `all` do (a few ulps of float arithmetic), and the runner
+// checks a fresh fusion against the graph it came from before it serves it. They apply to the
+// graph that would run: the export, or its quantization at load. The session opened from the fused
+// graph saves its optimized graph into the cache, as every CPU session does, so a model costs no
+// more copies there than before and the rewrite runs once. An export whose weights are in data
+// files in its own folder runs as exported (a fused graph would have to be written beside them).
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { onnx } from 'onnx-proto';
+import { fuseAttention } from './attention-rewrite';
+import { ExternalReader, isExternal } from './external-data';
+import { embeddedBytes, tensorsOf } from './matmul-rewrite';
+import { squaresAsPow } from './norm-rewrite';
+
+/** Bumped when the fusions' output changes, so cached graphs of older code are not reused. */
+export const FUSION_VERSION = 1;
+
+/** What the fusions changed. */
+export interface FusionReport {
+  /** Decoder attentions fused into GroupQueryAttention. */
+  readonly attention: number;
+  /** RMSNorms whose square became Pow(x, 2). */
+  readonly norms: number;
+}
+
+/**
+ * The fused graph of `modelFile`, or null where nothing fuses, or where its weights are in data
+ * files and `external` is false. With `external`, weights in data files stay there: the graph
+ * returned must be written into `modelFile`'s folder to find them.
+ */
+export function fusedModel(
+  modelFile: string,
+  external: boolean,
+): { bytes: Uint8Array; report: FusionReport; external: boolean } | null {
+  const model = onnx.ModelProto.decode(readFileSync(modelFile));
+  const hasExternal = [...tensorsOf(model.graph)].some(({ tensor }) => isExternal(tensor));
+  if (hasExternal && !external) return null;
+  const reader = new ExternalReader(dirname(modelFile));
+  try {
+    const attention = fuseAttention(model, {
+      readable: () => true,
+      bytes: (tensor) => (isExternal(tensor) ? reader.read(tensor) : embeddedBytes(tensor)),
+      place: (tensor, bytes) => {
+        tensor.rawData = bytes;
+      },
+    });
+    const norms = squaresAsPow(model);
+    if (attention === 0 && norms === 0) return null;
+    return {
+      bytes: onnx.ModelProto.encode(model).finish(),
+      report: { attention, norms },
+      external: hasExternal,
+    };
+  } finally {
+    reader.dispose();
+  }
+}
+
+/** One line for the runner's log: `graph fusions: 8 attentions fused into GroupQueryAttention; 17 RMSNorms made fusable`. */
+export function describeFusions(report: FusionReport): string {
+  const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+  const parts = [
+    ...(report.attention > 0
+      ? [`${plural(report.attention, 'attention')} fused into GroupQueryAttention`]
+      : []),
+    ...(report.norms > 0 ? [`${plural(report.norms, 'RMSNorm')} made fusable`] : []),
+  ];
+  return `graph fusions: ${parts.join('; ')}`;
+}
+
+/** A report read back from the cache, or null where the entry is not one. */
+export function parseFusionReport(value: unknown): FusionReport | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { attention, norms } = value as Record<string, unknown>;
+  if (!Number.isInteger(attention) || !Number.isInteger(norms)) return null;
+  return { attention: attention as number, norms: norms as number };
+}

@@ -1,0 +1,111 @@
+// The attention fusion at load (fused-graph.ts), through LanguageModel.open as the runner opens a
+// model: the first load fuses, checks the fused graph against the export on a test prompt and
+// caches it; the next load takes it from the cache; and a graph the matcher accepts but whose
+// attention is not what GroupQueryAttention computes (here: a mask that lets each query see the
+// keys after it, not before) runs as exported, with the cache remembering not to fuse it again.
+import { cpSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { onnx } from 'onnx-proto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LanguageModel } from '../../../src/main/runner/llm/language-model';
+import { quantizeOptions } from '../../../src/main/runner/onnx/fast-matmul';
+import { fixturePath, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+import { tempDir } from '../../helpers/temp-dir';
+
+const SPEC: LanguageModelSpec = {
+  ...TINY_LM,
+  hidden: 32,
+  heads: 4,
+  kvHeads: 2,
+  ffn: 64,
+  maxPositions: 256,
+  seed: 21,
+};
+const scratch = tempDir();
+afterAll(() => scratch.remove());
+
+const open = (dir: string, cacheDir: string | null) =>
+  LanguageModel.open(dir, join(dir, 'onnx/model.onnx'), {
+    providers: ['cpu'],
+    threads: 1,
+    cacheDir,
+    fuse: true,
+  });
+
+async function greedy(model: LanguageModel, count: number): Promise<number[]> {
+  const tokens = model.tokenizer.encode('Tell me about the sea.');
+  let { logits } = await model.prefill(tokens);
+  const out: number[] = [];
+  for (let step = 0; step < count; step++) {
+    let best = 0;
+    for (let at = 1; at < logits.length; at++)
+      if ((logits[at] as number) > (logits[best] as number)) best = at;
+    out.push(best);
+    tokens.push(best);
+    ({ logits } = await model.prefill(tokens));
+  }
+  return out;
+}
+
+describe('attention fused at load', () => {
+  it('fuses once, checks, caches, and answers as the export does', async () => {
+    const dir = fixturePath(SPEC);
+    const cache = join(scratch.path, 'cache');
+    const first = await open(dir, cache);
+    expect(first.opened.fusions).toMatch(/^graph fusions: 2 attentions fused into GroupQueryAttention/);
+    expect(first.opened.fromCache).toBe(false);
+    const second = await open(dir, cache);
+    expect(second.opened.fusions).toBe(first.opened.fusions);
+    expect(second.opened.fromCache).toBe(true);
+    const exported = await open(dir, null);
+    expect(exported.opened.fusions).toBeNull();
+    expect(await greedy(second.model, 6)).toEqual(await greedy(exported.model, 6));
+    for (const { opened } of [first, second, exported]) await opened.session.release();
+  });
+
+  it('fuses the quantization at load too, beside its data file, and answers as the unfused quantization does', async () => {
+    const dir = fixturePath(SPEC);
+    const cache = join(scratch.path, 'cache-q8');
+    const options = {
+      providers: ['cpu'] as const,
+      threads: 1,
+      cacheDir: cache,
+      fastMatMuls: quantizeOptions('q8'),
+    };
+    const file = join(dir, 'onnx/model.onnx');
+    const fused = await LanguageModel.open(dir, file, { ...options, providers: ['cpu'], fuse: true });
+    expect(fused.opened.rewritten).toBe(true);
+    expect(fused.opened.rewriteSummary).toMatch(/quantized/);
+    expect(fused.opened.fusions).toMatch(/2 attentions fused into GroupQueryAttention/);
+    // The graph written beside the quantization's data file to load from is gone once loaded.
+    expect(readdirSync(cache).filter((name) => name.includes('.source-'))).toEqual([]);
+    const plain = await LanguageModel.open(dir, file, { ...options, providers: ['cpu'], fuse: false });
+    expect(plain.opened.fusions).toBeNull();
+    expect(await greedy(fused.model, 6)).toEqual(await greedy(plain.model, 6));
+    for (const { opened } of [fused, plain]) await opened.session.release();
+  });
+
+  it('runs a graph whose fusion would change its answers as exported, and does not fuse it again', async () => {
+    const dir = join(scratch.path, 'not-causal');
+    cpSync(fixturePath(SPEC), dir, { recursive: true });
+    const file = join(dir, 'onnx/model.onnx');
+    const model = onnx.ModelProto.decode(readFileSync(file));
+    // key column ≥ query column instead of ≤: each query sees itself and the keys after it.
+    const causal = model.graph?.node?.find((node) => node.opType === 'LessOrEqual') as onnx.INodeProto;
+    causal.opType = 'GreaterOrEqual';
+    writeFileSync(file, onnx.ModelProto.encode(model).finish());
+    const cache = join(scratch.path, 'cache-not-causal');
+    const first = await open(dir, cache);
+    expect(first.opened.fusions).toBeNull();
+    const reports = readdirSync(cache).filter((name) => name.endsWith('.json'));
+    expect(reports.map((name) => JSON.parse(readFileSync(join(cache, name), 'utf8')))).toContainEqual({
+      attention: 0,
+      norms: 0,
+    });
+    const second = await open(dir, cache);
+    expect(second.opened.fusions).toBeNull();
+    const exported = await open(dir, null);
+    expect(await greedy(second.model, 6)).toEqual(await greedy(exported.model, 6));
+    for (const { opened } of [first, second, exported]) await opened.session.release();
+  });
+});
