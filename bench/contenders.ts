@@ -75,9 +75,10 @@ export async function measureAll(runs: readonly (() => Promise<Run>)[]): Promise
 }
 
 /**
- * (a) Lodge: the real runner process, over IPC, with tokenization, sampling and detokenization.
- * With `quantize`, the runner quantizes the graph at load as the setting makes it (into a cache dir
- * of the bench's own, removed when the runner stops).
+ * (a) Lodge: the real runner process, over IPC, with tokenization, sampling and detokenization,
+ * with a cache dir as the app gives it (the bench's own, removed when the runner stops), so the
+ * graph runs as users get it: optimized, its attention fused at load, and with `quantize`,
+ * quantized at load as the setting makes it.
  */
 export async function lodge(
   dir: string,
@@ -87,8 +88,8 @@ export async function lodge(
 ): Promise<{ run: () => Promise<Run>; runner: RunnerProcess }> {
   const runner = new RunnerProcess('bench', RUNNER);
   await runner.ready;
-  const cacheDir = quantize === 'off' ? null : mkdtempSync(join(tmpdir(), 'lodge-bench-cache-'));
-  if (cacheDir !== null) runner.once('exit', () => rmSync(cacheDir, { recursive: true, force: true }));
+  const cacheDir = mkdtempSync(join(tmpdir(), 'lodge-bench-cache-'));
+  runner.once('exit', () => rmSync(cacheDir, { recursive: true, force: true }));
   const loaded = await runner.load({
     modelId: 'bench',
     task: 'text-generation',

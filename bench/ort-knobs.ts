@@ -4,12 +4,14 @@
 // at 8 and 4 bits the int8 MatMulInteger graph, MatMulNBits at accuracy_level 0 and 4, and Lodge's
 // own rewrite of the fp32 graph to MatMulNBits (src/main/runner/onnx/fast-matmul.ts), which holds
 // the very blocks llama.cpp's Q8_0 / Q4_0 hold, and the same rewrite in wider blocks (64, 128: one
-// scale for more values), with and without its RMSNorm rewrite (norm-rewrite.ts). Medians of
-// interleaved runs; prints the load average.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+// scale for more values), with and without its RMSNorm rewrite (norm-rewrite.ts); and at each
+// precision the graph with its attention fused into GroupQueryAttention, as the runner loads it
+// (fused-graph.ts). Medians of interleaved runs; prints the load average.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { describeFastMatMuls, fastMatMulFile, type BlockSize } from '../src/main/runner/onnx/fast-matmul';
+import { describeFusions, fusedModel } from '../src/main/runner/onnx/fused-graph';
 import { TextTokenizer } from '../src/main/runner/text/tokenizer';
 import { ggufFixturePath, type GgufType } from '../test/fixtures/gguf';
 import {
@@ -67,6 +69,20 @@ function rewritten(
   return { file, spec: source };
 }
 
+/** `source`'s graph with its attention and norms fused (fused-graph.ts), written beside it or under OUT. */
+function fused(source: { file: string; spec: LanguageModelSpec }): { file: string; spec: LanguageModelSpec } {
+  const beside = dirname(source.file).startsWith(OUT);
+  const result = fusedModel(source.file, beside);
+  if (result === null) throw new Error(`nothing in ${source.file} fuses`);
+  console.log(`${basename(source.file)}: ${describeFusions(result.report)}`);
+  mkdirSync(OUT, { recursive: true });
+  const file = beside
+    ? `${source.file}.fused.onnx`
+    : join(OUT, `${fixturePath(source.spec).split('/').at(-1)}-fused.onnx`);
+  writeFileSync(file, result.bytes);
+  return { file, spec: source.spec };
+}
+
 function fixture(spec: LanguageModelSpec): { file: string; spec: LanguageModelSpec } {
   return { file: join(fixturePath(spec), 'onnx', lmFileName(spec)), spec };
 }
@@ -91,6 +107,11 @@ function steps(base: LanguageModelSpec): Step[] {
     { precision: 'f32', name: 'parallel execution mode', model: f32, options: { executionMode: 'parallel' } },
     {
       precision: 'f32',
+      name: 'attention fused into GroupQueryAttention (as Lodge loads it)',
+      model: () => fused(f32()),
+    },
+    {
+      precision: 'f32',
       name: 'saved optimised graph, loaded unoptimised',
       model: () => {
         mkdirSync(OUT, { recursive: true });
@@ -113,6 +134,11 @@ function steps(base: LanguageModelSpec): Step[] {
       name: 'fp32 → MatMulNBits 8-bit, accuracy 4 (Q8_0 blocks)',
       model: () => rewritten(base, 8),
     },
+    {
+      precision: '8-bit',
+      name: '… and attention fused into GroupQueryAttention (as Lodge loads it)',
+      model: () => fused(rewritten(base, 8)),
+    },
     ...wider(base, 8),
     {
       precision: '4-bit',
@@ -133,6 +159,11 @@ function steps(base: LanguageModelSpec): Step[] {
       precision: '4-bit',
       name: 'fp32 → MatMulNBits 4-bit, accuracy 4 (Q4_0 blocks)',
       model: () => rewritten(base, 4),
+    },
+    {
+      precision: '4-bit',
+      name: '… and attention fused into GroupQueryAttention (as Lodge loads it)',
+      model: () => fused(rewritten(base, 4)),
     },
     ...wider(base, 4),
   ];
