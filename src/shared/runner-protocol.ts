@@ -63,7 +63,7 @@ export interface LoadedInfo {
   readonly quantizeNote?: string;
   /** What the quantization at load changed in the graph, in one line, when it runs. */
   readonly quantizeSummary?: string;
-  /** What the graph fusions at load changed (a float model run unquantized), in one line, when they run. */
+  /** What the graph fusions at load changed (attention, norms; quantized or not), in one line, when they run. */
   readonly fusions?: string;
 }
 
