@@ -1,17 +1,8 @@
 // The shapes real Hugging Face exports take, as tiny generated language models: each one is run
 // through Lodge's runner and through a reference, and must give the same greedy tokens.
-import { TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+import { SMALL_LM, type LanguageModelSpec } from '../../fixtures/models';
 
-/** A small base: two layers, hidden 32, so every shape builds and runs in well under a second. */
-const BASE: LanguageModelSpec = {
-  ...TINY_LM,
-  hidden: 32,
-  heads: 4,
-  kvHeads: 2,
-  ffn: 64,
-  maxPositions: 256,
-  seed: 21,
-};
+const BASE = SMALL_LM;
 
 /** One conformance case: a name for the test title and the fixture's spec. */
 export interface Shape {

@@ -9,18 +9,10 @@ import { onnx } from 'onnx-proto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LanguageModel } from '../../../src/main/runner/llm/language-model';
 import { quantizeOptions } from '../../../src/main/runner/onnx/fast-matmul';
-import { fixturePath, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+import { fixturePath, SMALL_LM } from '../../fixtures/models';
 import { tempDir } from '../../helpers/temp-dir';
 
-const SPEC: LanguageModelSpec = {
-  ...TINY_LM,
-  hidden: 32,
-  heads: 4,
-  kvHeads: 2,
-  ffn: 64,
-  maxPositions: 256,
-  seed: 21,
-};
+const SPEC = SMALL_LM;
 const scratch = tempDir();
 afterAll(() => scratch.remove());
 

@@ -9,17 +9,9 @@ import { onnx } from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { fuseAttention } from '../../../src/main/runner/onnx/attention-rewrite';
 import { embeddedBytes } from '../../../src/main/runner/onnx/matmul-rewrite';
-import { fixturePath, lmFileName, TINY_LM, type LanguageModelSpec } from '../../fixtures/models';
+import { fixturePath, lmFileName, SMALL_LM, type LanguageModelSpec } from '../../fixtures/models';
 
-const BASE: LanguageModelSpec = {
-  ...TINY_LM,
-  hidden: 32,
-  heads: 4,
-  kvHeads: 2,
-  ffn: 64,
-  maxPositions: 256,
-  seed: 21,
-};
+const BASE = SMALL_LM;
 const ROTARY: LanguageModelSpec = { ...BASE, rotary: { theta: 10_000 }, headDim: 16 };
 const STORE = {
   readable: () => true,
@@ -35,21 +27,36 @@ function load(spec: LanguageModelSpec): onnx.ModelProto {
 
 const ops = (model: onnx.ModelProto) => (model.graph?.node ?? []).map((node) => node.opType ?? '');
 
+/** Empty past keys and values for `batch` rows. */
+function emptyPast(spec: LanguageModelSpec, batch: number): Record<string, ort.Tensor> {
+  const headDim = spec.headDim ?? spec.hidden / spec.heads;
+  const past: Record<string, ort.Tensor> = {};
+  for (let layer = 0; layer < spec.layers; layer++)
+    for (const part of ['key', 'value'])
+      past[`past_key_values.${layer}.${part}`] = new ort.Tensor('float32', new Float32Array(0), [
+        batch,
+        spec.kvHeads,
+        0,
+        headDim,
+      ]);
+  return past;
+}
+
+/** A run's presents, as the next run's past. */
+function nextPast(spec: LanguageModelSpec, out: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
+  const past: Record<string, ort.Tensor> = {};
+  for (let layer = 0; layer < spec.layers; layer++)
+    for (const part of ['key', 'value'])
+      past[`past_key_values.${layer}.${part}`] = out[`present.${layer}.${part}`] as ort.Tensor;
+  return past;
+}
+
 /** Logits of a 9-token prompt and of 4 steps after it (the same tokens fed to every graph). */
 async function run(model: onnx.ModelProto, spec: LanguageModelSpec): Promise<Float32Array[]> {
   const session = await ort.InferenceSession.create(onnx.ModelProto.encode(model).finish(), {
     intraOpNumThreads: 1,
   });
-  const headDim = spec.headDim ?? spec.hidden / spec.heads;
-  let past: Record<string, ort.Tensor> = {};
-  for (let layer = 0; layer < spec.layers; layer++)
-    for (const part of ['key', 'value'])
-      past[`past_key_values.${layer}.${part}`] = new ort.Tensor('float32', new Float32Array(0), [
-        1,
-        spec.kvHeads,
-        0,
-        headDim,
-      ]);
+  let past = emptyPast(spec, 1);
   const rows: Float32Array[] = [];
   let length = 0;
   for (const tokens of [[5, 9, 14, 3, 27, 8, 2, 30, 11], [40], [7], [19], [23]]) {
@@ -69,10 +76,7 @@ async function run(model: onnx.ModelProto, spec: LanguageModelSpec): Promise<Flo
     const logits = out.logits as ort.Tensor;
     const vocab = logits.dims.at(-1) as number;
     rows.push((logits.data as Float32Array).slice(-vocab));
-    past = {};
-    for (let layer = 0; layer < spec.layers; layer++)
-      for (const part of ['key', 'value'])
-        past[`past_key_values.${layer}.${part}`] = out[`present.${layer}.${part}`] as ort.Tensor;
+    past = nextPast(spec, out);
     length = total;
   }
   await session.release();
@@ -87,16 +91,7 @@ async function runLeftPadded(model: onnx.ModelProto, spec: LanguageModelSpec): P
   const session = await ort.InferenceSession.create(onnx.ModelProto.encode(model).finish(), {
     intraOpNumThreads: 1,
   });
-  const headDim = spec.headDim ?? spec.hidden / spec.heads;
-  let past: Record<string, ort.Tensor> = {};
-  for (let layer = 0; layer < spec.layers; layer++)
-    for (const part of ['key', 'value'])
-      past[`past_key_values.${layer}.${part}`] = new ort.Tensor('float32', new Float32Array(0), [
-        2,
-        spec.kvHeads,
-        0,
-        headDim,
-      ]);
+  let past = emptyPast(spec, 2);
   const rows: Float32Array[] = [];
   const mask = [
     [1, 1, 1, 1, 1, 1, 1, 1, 1],
@@ -132,10 +127,7 @@ async function runLeftPadded(model: onnx.ModelProto, spec: LanguageModelSpec): P
     const data = logits.data as Float32Array;
     for (let row = 0; row < 2; row++)
       rows.push(data.slice((row * sequence + sequence - 1) * vocab, (row * sequence + sequence) * vocab));
-    past = {};
-    for (let layer = 0; layer < spec.layers; layer++)
-      for (const part of ['key', 'value'])
-        past[`past_key_values.${layer}.${part}`] = out[`present.${layer}.${part}`] as ort.Tensor;
+    past = nextPast(spec, out);
     for (const row of mask) row.push(1);
     positions = positions.map((row) => [(row.at(-1) as number) + 1]);
     ids = next.map((token) => [token]);
