@@ -181,31 +181,26 @@ async function createFrom(
     provider === 'cpu' && options.cacheDir !== null && options.keepOptimized !== false
       ? optimizedPath(modelFile, options.cacheDir)
       : null;
+  const created = (session: ort.InferenceSession, fromCache: boolean): Created => ({
+    session,
+    fromCache,
+    rewritten,
+    rewriteNote,
+    rewriteSummary,
+    fusions: null,
+    fusedFrom: null,
+  });
   if (cached !== null && existsSync(cached)) {
     try {
-      return {
-        session: await ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' }),
-        fromCache: true,
-        rewritten,
-        rewriteNote,
-        rewriteSummary,
-        fusions: null,
-        fusedFrom: null,
-      };
+      return created(
+        await ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' }),
+        true,
+      );
     } catch {
       // A cache entry that no longer loads (written by another ORT, truncated) is rebuilt below.
     }
   }
-  if (cached === null)
-    return {
-      session: await ort.InferenceSession.create(modelFile, base),
-      fromCache: false,
-      rewritten,
-      rewriteNote,
-      rewriteSummary,
-      fusions: null,
-      fusedFrom: null,
-    };
+  if (cached === null) return created(await ort.InferenceSession.create(modelFile, base), false);
 
   mkdirSync(options.cacheDir as string, { recursive: true });
   const partial = `${cached}.partial-${process.pid}`;
@@ -215,15 +210,7 @@ async function createFrom(
   } catch {
     // Caching is an optimization: a failed write leaves the next load on the normal path.
   }
-  return {
-    session,
-    fromCache: false,
-    rewritten,
-    rewriteNote,
-    rewriteSummary,
-    fusions: null,
-    fusedFrom: null,
-  };
+  return created(session, false);
 }
 
 /** `base` that also saves the optimized graph to `partial`, to be renamed `cached`. */
