@@ -99,6 +99,8 @@ async function main(): Promise<void> {
   for (const [name, spec] of [
     ['tiny (vocab 283)', TINY_LM],
     ['wide (vocab 151,936)', WIDE_LM],
+    // As many exports are: the head computes every prompt position unless Lodge cuts it (logits-rewrite.ts).
+    ['wide without num_logits_to_keep', { ...WIDE_LM, numLogitsToKeep: false }],
   ] as const) {
     if (only !== undefined && !name.startsWith(only)) continue;
     const dir = fixturePath(spec);

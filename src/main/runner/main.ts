@@ -16,6 +16,7 @@ import { LanguageModel } from './llm/language-model';
 import { ortErrorText } from './onnx/ort-errors';
 import { listedBackends } from './onnx/providers';
 import { quantizeOptions } from './onnx/fast-matmul';
+import { describeFusions } from './onnx/fused-graph';
 import { ortVersion, type OpenedSession } from './onnx/session';
 import { RunnerError } from './runner-error';
 import { SpeechModel } from './speech/speech-model';
@@ -77,7 +78,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
       if (opened.rewritten && quantize !== 'off') quantized = quantize;
       quantizeNote = opened.rewriteNote;
       quantizeSummary = opened.rewriteSummary;
-      fusions = opened.fusions;
+      fusions = opened.fusion === null ? null : describeFusions(opened.fusion);
       contextLength = result.model.contextLength;
       batching = result.model.batching;
     } else if (spec.task === 'image-text-to-text') {

@@ -1,4 +1,4 @@
-// The attention fusion at load (fused-graph.ts), through LanguageModel.open as the runner opens a
+// The fusions at load (fused-graph.ts), through LanguageModel.open as the runner opens a
 // model: the first load fuses, checks the fused graph against the export on a test prompt and
 // caches it; the next load takes it from the cache; and a graph the matcher accepts but whose
 // attention is not what GroupQueryAttention computes (here: a mask that lets each query see the
@@ -9,6 +9,7 @@ import { onnx } from 'onnx-proto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LanguageModel } from '../../../src/main/runner/llm/language-model';
 import { quantizeOptions } from '../../../src/main/runner/onnx/fast-matmul';
+import { NO_FUSION } from '../../../src/main/runner/onnx/fused-graph';
 import { fixturePath, SMALL_LM } from '../../fixtures/models';
 import { tempDir } from '../../helpers/temp-dir';
 
@@ -44,14 +45,21 @@ describe('attention fused at load', () => {
     const dir = fixturePath(SPEC);
     const cache = join(scratch.path, 'cache');
     const first = await open(dir, cache);
-    expect(first.opened.fusions).toMatch(/^graph fusions: 2 attentions fused into GroupQueryAttention/);
+    expect(first.opened.fusion).toMatchObject({ attention: 2, logits: 1 });
     expect(first.opened.fromCache).toBe(false);
     const second = await open(dir, cache);
-    expect(second.opened.fusions).toBe(first.opened.fusions);
+    expect(second.opened.fusion).toEqual(first.opened.fusion);
     expect(second.opened.fromCache).toBe(true);
     const exported = await open(dir, null);
-    expect(exported.opened.fusions).toBeNull();
+    expect(exported.opened.fusion).toBeNull();
     expect(await greedy(second.model, 6)).toEqual(await greedy(exported.model, 6));
+    // The head computes the last position only unless asked for all (num_logits_to_keep 0).
+    const tokens = second.model.tokenizer.encode('Tell me about the sea.');
+    const all = await second.model.logitsOfAll(tokens);
+    const expected = await exported.model.logitsOfAll(tokens);
+    expect(all).toHaveLength(tokens.length);
+    for (const [row, values] of all.entries())
+      for (const [at, value] of values.entries()) expect(value).toBeCloseTo(expected[row]?.[at] as number, 3);
     for (const { opened } of [first, second, exported]) await opened.session.release();
   });
 
@@ -68,11 +76,11 @@ describe('attention fused at load', () => {
     const fused = await LanguageModel.open(dir, file, { ...options, providers: ['cpu'], fuse: true });
     expect(fused.opened.rewritten).toBe(true);
     expect(fused.opened.rewriteSummary).toMatch(/quantized/);
-    expect(fused.opened.fusions).toMatch(/2 attentions fused into GroupQueryAttention/);
+    expect(fused.opened.fusion).toMatchObject({ attention: 2 });
     // The graph written beside the quantization's data file to load from is gone once loaded.
     expect(readdirSync(cache).filter((name) => name.includes('.source-'))).toEqual([]);
     const plain = await LanguageModel.open(dir, file, { ...options, providers: ['cpu'], fuse: false });
-    expect(plain.opened.fusions).toBeNull();
+    expect(plain.opened.fusion).toBeNull();
     expect(await greedy(fused.model, 6)).toEqual(await greedy(plain.model, 6));
     for (const { opened } of [fused, plain]) await opened.session.release();
   });
@@ -88,14 +96,13 @@ describe('attention fused at load', () => {
     writeFileSync(file, onnx.ModelProto.encode(model).finish());
     const cache = join(scratch.path, 'cache-not-causal');
     const first = await open(dir, cache);
-    expect(first.opened.fusions).toBeNull();
+    expect(first.opened.fusion).toBeNull();
     const reports = readdirSync(cache).filter((name) => name.endsWith('.json'));
-    expect(reports.map((name) => JSON.parse(readFileSync(join(cache, name), 'utf8')))).toContainEqual({
-      attention: 0,
-      norms: 0,
-    });
+    expect(reports.map((name) => JSON.parse(readFileSync(join(cache, name), 'utf8')))).toContainEqual(
+      NO_FUSION,
+    );
     const second = await open(dir, cache);
-    expect(second.opened.fusions).toBeNull();
+    expect(second.opened.fusion).toBeNull();
     const exported = await open(dir, null);
     expect(await greedy(second.model, 6)).toEqual(await greedy(exported.model, 6));
     for (const { opened } of [first, second, exported]) await opened.session.release();

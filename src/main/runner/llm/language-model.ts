@@ -140,7 +140,7 @@ export class LanguageModel {
     let opened = await openSession(modelFile, sessionOptions);
     try {
       let model = build(opened.session);
-      if (opened.fusions !== null && !(await model.#fusionHolds(opened, modelFile, sessionOptions, build))) {
+      if (opened.fusion !== null && !(await model.#fusionHolds(opened, modelFile, sessionOptions, build))) {
         // The fused graph does not compute what the export does (or does not run): the export runs,
         // and the cache remembers, so the next load does not fuse again.
         await opened.session.release();
@@ -164,7 +164,8 @@ export class LanguageModel {
         model.#batch = model.#newBatch(layout);
         // GroupQueryAttention reads several new tokens after a cache in batches of one only (and
         // onnxruntime logs an error when asked): a fused graph's prompts are read together from empty caches.
-        const prefill = layout === 'left' ? await model.#probePrefill(opened.fusions === null) : null;
+        const prefill =
+          layout === 'left' ? await model.#probePrefill(!((opened.fusion?.attention ?? 0) > 0)) : null;
         model.#prompts = model.#newPrompts(prefill === null ? null : 'left', prefill?.pastRows ?? false);
       }
       return { model, opened };

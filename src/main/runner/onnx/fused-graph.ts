@@ -1,7 +1,8 @@
 // The fusions a decoder gets at load on the CPU: its attention in plain ops into
-// GroupQueryAttention (attention-rewrite.ts) and its RMSNorms into the form onnxruntime fuses
-// (norm-rewrite.ts). Both change how the graph computes, not its weights, the way onnxruntime's
-// own fusions at optimization level `all` do (a few ulps of float arithmetic), and the runner
+// GroupQueryAttention (attention-rewrite.ts), its RMSNorms into the form onnxruntime fuses
+// (norm-rewrite.ts), and its lm_head cut to the positions asked for (logits-rewrite.ts). They
+// change how the graph computes, not its weights, the way onnxruntime's own fusions at
+// optimization level `all` do (a few ulps of float arithmetic), and the runner
 // checks a fresh fusion against the graph it came from before it serves it. They apply to the
 // graph that would run: the export, or its quantization at load. The session opened from the fused
 // graph saves its optimized graph into the cache, as every CPU session does, so a model costs no
@@ -12,11 +13,12 @@ import { dirname } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { fuseAttention } from './attention-rewrite';
 import { ExternalReader, isExternal } from './external-data';
-import { embeddedBytes, tensorsOf } from './matmul-rewrite';
+import { keepLastLogits } from './logits-rewrite';
+import { embeddedBytes, tensorsOf, type TensorStore } from './matmul-rewrite';
 import { squaresAsPow } from './norm-rewrite';
 
 /** Bumped when the fusions' output changes, so cached graphs of older code are not reused. */
-export const FUSION_VERSION = 1;
+export const FUSION_VERSION = 2;
 
 /** What the fusions changed. */
 export interface FusionReport {
@@ -24,6 +26,16 @@ export interface FusionReport {
   readonly attention: number;
   /** RMSNorms whose square became Pow(x, 2). */
   readonly norms: number;
+  /** 1 where the lm_head was given `num_logits_to_keep`, else 0. */
+  readonly logits: number;
+}
+
+/** The report of a graph with nothing to fuse. */
+export const NO_FUSION: FusionReport = { attention: 0, norms: 0, logits: 0 };
+
+/** Whether `report` says anything was fused. */
+export function fusedAny(report: FusionReport): boolean {
+  return report.attention + report.norms + report.logits > 0;
 }
 
 /**
@@ -40,18 +52,22 @@ export function fusedModel(
   if (hasExternal && !external) return null;
   const reader = new ExternalReader(dirname(modelFile));
   try {
-    const attention = fuseAttention(model, {
+    const store: TensorStore = {
       readable: () => true,
       bytes: (tensor) => (isExternal(tensor) ? reader.read(tensor) : embeddedBytes(tensor)),
       place: (tensor, bytes) => {
         tensor.rawData = bytes;
       },
-    });
-    const norms = squaresAsPow(model);
-    if (attention === 0 && norms === 0) return null;
+    };
+    const report = {
+      attention: fuseAttention(model, store),
+      norms: squaresAsPow(model),
+      logits: keepLastLogits(model, store) ? 1 : 0,
+    };
+    if (!fusedAny(report)) return null;
     return {
       bytes: onnx.ModelProto.encode(model).finish(),
-      report: { attention, norms },
+      report,
       external: hasExternal,
     };
   } finally {
@@ -67,6 +83,7 @@ export function describeFusions(report: FusionReport): string {
       ? [`${plural(report.attention, 'attention')} fused into GroupQueryAttention`]
       : []),
     ...(report.norms > 0 ? [`${plural(report.norms, 'RMSNorm')} made fusable`] : []),
+    ...(report.logits > 0 ? ['lm_head computed for the last position only'] : []),
   ];
   return `graph fusions: ${parts.join('; ')}`;
 }
@@ -74,7 +91,7 @@ export function describeFusions(report: FusionReport): string {
 /** A report read back from the cache, or null where the entry is not one. */
 export function parseFusionReport(value: unknown): FusionReport | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { attention, norms } = value as Record<string, unknown>;
-  if (!Number.isInteger(attention) || !Number.isInteger(norms)) return null;
-  return { attention: attention as number, norms: norms as number };
+  const { attention, norms, logits } = value as Record<string, unknown>;
+  if (![attention, norms, logits].every((count) => Number.isInteger(count))) return null;
+  return { attention: attention as number, norms: norms as number, logits: logits as number };
 }

@@ -12,9 +12,10 @@ import type {
 } from '../../../shared/engine';
 import { describeFastMatMuls, fastMatMulFile, type FastMatMulOptions } from './fast-matmul';
 import {
-  describeFusions,
   FUSION_VERSION,
+  fusedAny,
   fusedModel,
+  NO_FUSION,
   parseFusionReport,
   type FusionReport,
 } from './fused-graph';
@@ -69,8 +70,8 @@ export interface OpenedSession {
   readonly rewriteNote: string | null;
   /** What the rewrite changed, in one line, when it runs; null otherwise. */
   readonly rewriteSummary: string | null;
-  /** What the fusions of `fuse` changed, in one line, when the fused graph runs; null otherwise. */
-  readonly fusions: string | null;
+  /** What the fusions of `fuse` changed, when the fused graph runs; null otherwise. */
+  readonly fusion: FusionReport | null;
   /** The graph file the fused graph was made from (for `forgetFusion`); null where none runs. */
   readonly fusedFrom: string | null;
 }
@@ -187,7 +188,7 @@ async function createFrom(
     rewritten,
     rewriteNote,
     rewriteSummary,
-    fusions: null,
+    fusion: null,
     fusedFrom: null,
   });
   if (cached !== null && existsSync(cached)) {
@@ -281,11 +282,11 @@ async function createFused(
     rewritten: outcome.rewriteNote === null && outcome.rewriteSummary !== null,
     rewriteNote: outcome.rewriteNote,
     rewriteSummary: outcome.rewriteSummary,
-    fusions: describeFusions(report),
+    fusion: report,
     fusedFrom: source,
   });
   const saved = readFusionReport(reportFile);
-  if (saved !== null && saved.attention + saved.norms === 0) return null;
+  if (saved !== null && !fusedAny(saved)) return null;
   if (saved !== null && existsSync(cached)) {
     try {
       const session = await ort.InferenceSession.create(cached, {
@@ -298,7 +299,6 @@ async function createFused(
     }
   }
   mkdirSync(cacheDir, { recursive: true });
-  const nothing: FusionReport = { attention: 0, norms: 0 };
   // A quantization at load lies in the cache beside its data file: its fused graph can go there too.
   const beside = resolve(dirname(source)) === resolve(cacheDir);
   let fused: ReturnType<typeof fusedModel> = null;
@@ -308,7 +308,7 @@ async function createFused(
     // A graph the fusions cannot read opens as exported; its own errors are the normal load's to report.
   }
   if (fused === null) {
-    writeFusionReport(reportFile, nothing);
+    writeFusionReport(reportFile, NO_FUSION);
     return null;
   }
   const partial = `${cached}.partial-${process.pid}`;
@@ -328,7 +328,7 @@ async function createFused(
     return opened(session, false, fused.report);
   } catch {
     rmSync(partial, { force: true });
-    writeFusionReport(reportFile, nothing);
+    writeFusionReport(reportFile, NO_FUSION);
     return null;
   } finally {
     rmSync(graphFile, { force: true });
@@ -349,7 +349,7 @@ export function forgetFusion(source: string, cacheDir: string | null): void {
   if (cacheDir === null) return;
   const cached = fusedPath(source, cacheDir);
   for (const file of [cached, `${cached}.data`]) rmSync(file, { force: true });
-  writeFusionReport(`${cached}.json`, { attention: 0, norms: 0 });
+  writeFusionReport(`${cached}.json`, NO_FUSION);
 }
 
 function readFusionReport(file: string): FusionReport | null {
