@@ -69,14 +69,16 @@ function rewritten(
   return { file, spec: source };
 }
 
-/** `source`'s graph with its attention and norms fused (fused-graph.ts), written beside it or under OUT. */
+/**
+ * `source`'s graph with its attention and norms fused (fused-graph.ts): written beside it where it
+ * is one of OUT's (its weights in a data file there), else under OUT.
+ */
 function fused(source: { file: string; spec: LanguageModelSpec }): { file: string; spec: LanguageModelSpec } {
-  const beside = dirname(source.file).startsWith(OUT);
-  const result = fusedModel(source.file, beside);
+  const result = fusedModel(source.file);
   if (result === null) throw new Error(`nothing in ${source.file} fuses`);
   console.log(`${basename(source.file)}: ${describeFusions(result.report)}`);
   mkdirSync(OUT, { recursive: true });
-  const file = beside
+  const file = dirname(source.file).startsWith(OUT)
     ? `${source.file}.fused.onnx`
     : join(OUT, `${fixturePath(source.spec).split('/').at(-1)}-fused.onnx`);
   writeFileSync(file, result.bytes);

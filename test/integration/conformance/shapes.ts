@@ -12,7 +12,8 @@ export interface Shape {
   readonly transformersJs: boolean;
   /**
    * Whether the runner fuses its attention into GroupQueryAttention at load (float32 attention in
-   * plain ops, weights in the model file): then the fused graph is what must match.
+   * plain ops, weights in the model file or in data files beside it): then the fused graph is what
+   * must match.
    */
   readonly fused: boolean;
 }
@@ -61,13 +62,13 @@ export const SHAPES: readonly Shape[] = [
     name: 'external weights in model.onnx_data',
     spec: { ...BASE, externalData: true },
     transformersJs: true,
-    fused: false,
+    fused: true,
   },
   {
     name: 'external weights split over model.onnx_data and model.onnx_data_1',
     spec: { ...BASE, externalFiles: 2 },
     transformersJs: true,
-    fused: false,
+    fused: true,
   },
   { name: 'position_ids absent', spec: { ...BASE, noPositionIds: true }, transformersJs: true, fused: true },
   { name: 'num_logits_to_keep', spec: { ...BASE, numLogitsToKeep: true }, transformersJs: true, fused: true },

@@ -6,8 +6,8 @@
 // checks a fresh fusion against the graph it came from before it serves it. They apply to the
 // graph that would run: the export, or its quantization at load. The session opened from the fused
 // graph saves its optimized graph into the cache, as every CPU session does, so a model costs no
-// more copies there than before and the rewrite runs once. An export whose weights are in data
-// files in its own folder runs as exported (a fused graph would have to be written beside them).
+// more copies there than before and the rewrite runs once. Weights in data files are read where
+// they are: the fused graph is opened from memory and told their folder.
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { onnx } from 'onnx-proto';
@@ -17,8 +17,11 @@ import { keepLastLogits } from './logits-rewrite';
 import { embeddedBytes, tensorsOf, type TensorStore } from './matmul-rewrite';
 import { squaresAsPow } from './norm-rewrite';
 
-/** Bumped when the fusions' output changes, so cached graphs of older code are not reused. */
-export const FUSION_VERSION = 2;
+/**
+ * Bumped when the fusions' output or what they accept changes, so cached graphs and refusals of
+ * older code are not reused (3: exports with data files, and int8-activation graphs, now fuse).
+ */
+export const FUSION_VERSION = 3;
 
 /** What the fusions changed. */
 export interface FusionReport {
@@ -39,17 +42,15 @@ export function fusedAny(report: FusionReport): boolean {
 }
 
 /**
- * The fused graph of `modelFile`, or null where nothing fuses, or where its weights are in data
- * files and `external` is false. With `external`, weights in data files stay there: the graph
- * returned must be written into `modelFile`'s folder to find them.
+ * The fused graph of `modelFile`, or null where nothing fuses. Weights in data files stay there
+ * (`external`): the graph finds them in `modelFile`'s folder (a session opened from its bytes is
+ * told that folder, `dataFolder` in session.ts).
  */
 export function fusedModel(
   modelFile: string,
-  external: boolean,
 ): { bytes: Uint8Array; report: FusionReport; external: boolean } | null {
   const model = onnx.ModelProto.decode(readFileSync(modelFile));
   const hasExternal = [...tensorsOf(model.graph)].some(({ tensor }) => isExternal(tensor));
-  if (hasExternal && !external) return null;
   const reader = new ExternalReader(dirname(modelFile));
   try {
     const store: TensorStore = {

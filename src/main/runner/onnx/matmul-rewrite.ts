@@ -194,6 +194,23 @@ function switchAccuracy(nodes: readonly onnx.INodeProto[]): number {
 }
 
 /**
+ * The top-level MatMulNBits nodes of `model` that round their activations (accuracy_level 2 to 4)
+ * switched to float ones (level 0, the weights dequantized); returns how many. For a check that
+ * compares two graphs: int8 rounding magnifies the last ulp of a row into a whole step.
+ */
+export function floatActivations(model: onnx.IModelProto): number {
+  let switched = 0;
+  for (const node of model.graph?.node ?? []) {
+    if (node.opType !== 'MatMulNBits' || node.domain !== MS_DOMAIN) continue;
+    const attributes = node.attribute ?? [];
+    if (intOf(node, 'accuracy_level', 0) <= 1) continue;
+    node.attribute = attributes.filter((attribute) => attribute.name !== 'accuracy_level');
+    switched++;
+  }
+  return switched;
+}
+
+/**
  * What a MatMul or Gemm node's weight allows: a candidate, the reason it stays as it is, or null
  * for any other node.
  */

@@ -1,7 +1,8 @@
 // ONNX Runtime sessions: creation with provider fallback, the optimized-graph cache, and runs.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import type {
   ExecutionProvider,
@@ -19,6 +20,7 @@ import {
   parseFusionReport,
   type FusionReport,
 } from './fused-graph';
+import { floatActivations } from './matmul-rewrite';
 import { ortErrorText } from './ort-errors';
 import { creationFailureReason, unavailableReason } from './providers';
 
@@ -55,6 +57,13 @@ export interface OpenOptions {
   readonly fuse?: boolean;
   /** False: neither read nor write the optimized-graph cache (a session opened once, to compare). */
   readonly keepOptimized?: boolean;
+  /**
+   * On CPU: every MatMulNBits that rounds its activations to int8 reads them as floats instead
+   * (`floatActivations` in matmul-rewrite.ts), the graph fused or not as `fuse` says, nothing cached.
+   * For a check that compares two graphs (a fusion and its source), which int8 rounding would tell
+   * apart by more than their arithmetic does. Fails where no MatMulNBits rounds.
+   */
+  readonly floatActivations?: boolean;
 }
 
 /** An open session, the provider it runs on, and the providers skipped on the way with their reasons. */
@@ -149,6 +158,10 @@ type Created = Omit<OpenedSession, 'session' | 'provider' | 'skipped'> & { sessi
 
 async function create(original: string, provider: ExecutionProvider, options: OpenOptions): Promise<Created> {
   const graph = rewrittenGraph(original, provider, options);
+  if (options.floatActivations === true) {
+    if (provider !== 'cpu') throw new Error('float activations are a CPU check');
+    return createFloat(graph.modelFile, options, graph);
+  }
   if (options.fuse === true && provider === 'cpu' && options.cacheDir !== null) {
     const fused = await createFused(graph.modelFile, options.cacheDir, options, graph);
     if (fused !== null) return fused;
@@ -262,10 +275,10 @@ function sessionOptions(
 /**
  * A CPU session over the fused graph of `source` (fused-graph.ts), the graph that would run
  * otherwise (the export, or its quantization at load in `cacheDir`): the cached optimized graph of
- * an earlier fusion, or a fusion made now, whose optimized graph the session saves there. Null
- * where the graph has nothing to fuse, keeps weights in data files outside the cache, or its fused
- * graph does not load: then `source` opens as it is, and a note in the cache says so, so the next
- * load does not try. `outcome` is the quantization's, carried over.
+ * an earlier fusion, or a fusion made now, whose optimized graph the session saves there (with its
+ * weights: the fused graph reads those of `source` where they are). Null where the graph has
+ * nothing to fuse or its fused graph does not load: then `source` opens as it is, and a note in the
+ * cache says so, so the next load does not try. `outcome` is the quantization's, carried over.
  */
 async function createFused(
   source: string,
@@ -299,11 +312,9 @@ async function createFused(
     }
   }
   mkdirSync(cacheDir, { recursive: true });
-  // A quantization at load lies in the cache beside its data file: its fused graph can go there too.
-  const beside = resolve(dirname(source)) === resolve(cacheDir);
   let fused: ReturnType<typeof fusedModel> = null;
   try {
-    fused = fusedModel(source, beside);
+    fused = fusedModel(source);
   } catch {
     // A graph the fusions cannot read opens as exported; its own errors are the normal load's to report.
   }
@@ -312,13 +323,11 @@ async function createFused(
     return null;
   }
   const partial = `${cached}.partial-${process.pid}`;
-  // A graph whose weights stay in data files is read from a file beside them, removed once loaded.
-  const graphFile = `${cached}.source-${process.pid}.onnx`;
   try {
-    if (fused.external) writeFileSync(graphFile, fused.bytes);
-    const session = fused.external
-      ? await ort.InferenceSession.create(graphFile, saving(base, cached, partial))
-      : await ort.InferenceSession.create(fused.bytes, saving(base, cached, partial));
+    const session = await ort.InferenceSession.create(
+      fused.bytes,
+      saving(fused.external ? dataFolder(base, dirname(source)) : base, cached, partial),
+    );
     try {
       renameSync(partial, cached);
       writeFusionReport(reportFile, fused.report);
@@ -330,9 +339,49 @@ async function createFused(
     rmSync(partial, { force: true });
     writeFusionReport(reportFile, NO_FUSION);
     return null;
-  } finally {
-    rmSync(graphFile, { force: true });
   }
+}
+
+/**
+ * A CPU session over `source`, fused where `options.fuse` asks, with its MatMulNBits reading float
+ * activations (OpenOptions.floatActivations): made in memory, never cached.
+ */
+async function createFloat(
+  source: string,
+  options: OpenOptions,
+  outcome: { readonly rewriteNote: string | null; readonly rewriteSummary: string | null },
+): Promise<Created> {
+  const fused = options.fuse === true ? fusedModel(source) : null;
+  if (options.fuse === true && fused === null) throw new Error('nothing in its graph fuses');
+  const model = onnx.ModelProto.decode(fused?.bytes ?? readFileSync(source));
+  if (floatActivations(model) === 0) throw new Error('no MatMulNBits in its graph rounds its activations');
+  const base = sessionOptions('cpu', options);
+  // Weights in data files are read from the source's folder (a quantization at load's, in the cache).
+  const session = await ort.InferenceSession.create(
+    onnx.ModelProto.encode(model).finish(),
+    dataFolder(base, dirname(source)),
+  );
+  return {
+    session,
+    fromCache: false,
+    rewritten: outcome.rewriteNote === null && outcome.rewriteSummary !== null,
+    rewriteNote: outcome.rewriteNote,
+    rewriteSummary: outcome.rewriteSummary,
+    fusion: fused?.report ?? null,
+    fusedFrom: null,
+  };
+}
+
+/** `base` for a graph opened from bytes whose weights are in data files in `folder`. */
+function dataFolder(
+  base: ort.InferenceSession.SessionOptions,
+  folder: string,
+): ort.InferenceSession.SessionOptions {
+  const extra = (base.extra ?? {}) as { session?: Record<string, unknown> };
+  return {
+    ...base,
+    extra: { ...extra, session: { ...extra.session, model_external_initializers_file_folder_path: folder } },
+  };
 }
 
 /** The cache entry of the fused graph of `source`. */
