@@ -207,19 +207,21 @@ export class LanguageModel {
     } catch {
       return false; // nothing rounds: the difference is the fusion's
     }
+    let floatRun: TestRun;
     try {
-      const floatRun = await build(twin.session).#testRun(null);
-      return await this.#reproducedBy(
-        floatRun,
-        modelFile,
-        { ...options, providers: ['cpu'], fuse: false, floatActivations: true },
-        build,
-      );
+      floatRun = await build(twin.session).#testRun(null);
     } catch {
       return false;
     } finally {
+      // Released before its source opens: no more than two copies of the weights at once.
       await twin.session.release();
     }
+    return this.#reproducedBy(
+      floatRun,
+      modelFile,
+      { ...options, providers: ['cpu'], fuse: false, floatActivations: true },
+      build,
+    );
   }
 
   /**

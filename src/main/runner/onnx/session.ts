@@ -1,6 +1,16 @@
 // ONNX Runtime sessions: creation with provider fallback, the optimized-graph cache, and runs.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { freemem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
@@ -311,6 +321,10 @@ async function createFused(
       // A cache entry that no longer loads is made again below.
     }
   }
+  // A fresh fusion is checked against its source (language-model.ts), two sessions at once: where
+  // the weights would not fit in free memory twice, this load runs `source` as it is, and a later
+  // one, with more memory free, fuses.
+  if (2 * weightBytes(source) > freemem()) return null;
   mkdirSync(cacheDir, { recursive: true });
   let fused: ReturnType<typeof fusedModel> = null;
   try {
@@ -382,6 +396,16 @@ function dataFolder(
     ...base,
     extra: { ...extra, session: { ...extra.session, model_external_initializers_file_folder_path: folder } },
   };
+}
+
+/** The bytes of `modelFile` and of the data files beside it that share its name (`x.onnx_data`, `x.onnx.data`, …). */
+function weightBytes(modelFile: string): number {
+  const folder = dirname(modelFile);
+  const name = basename(modelFile);
+  let total = 0;
+  for (const entry of readdirSync(folder))
+    if (entry.startsWith(name)) total += statSync(join(folder, entry)).size;
+  return total;
 }
 
 /** The cache entry of the fused graph of `source`. */
