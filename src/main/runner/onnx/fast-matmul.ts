@@ -200,6 +200,6 @@ function cacheKey(modelFile: string, options: FastMatMulOptions): string {
     .slice(0, 24);
 }
 
-function isDataFileOf(name: string, graph: string): boolean {
+export function isDataFileOf(name: string, graph: string): boolean {
   return name.startsWith(graph) && /^(?:_data(?:_\d+)?|\.data)$/.test(name.slice(graph.length));
 }

@@ -21,7 +21,7 @@ import type {
   TensorInfo,
   TensorType,
 } from '../../../shared/engine';
-import { describeFastMatMuls, fastMatMulFile, type FastMatMulOptions } from './fast-matmul';
+import { describeFastMatMuls, fastMatMulFile, isDataFileOf, type FastMatMulOptions } from './fast-matmul';
 import {
   FUSION_VERSION,
   fusedAny,
@@ -398,13 +398,13 @@ function dataFolder(
   };
 }
 
-/** The bytes of `modelFile` and of the data files beside it that share its name (`x.onnx_data`, `x.onnx.data`, …). */
+/** The bytes of `modelFile` and of its data files beside it (`x.onnx_data`, `x.onnx_data_1`, `x.onnx.data`). */
 function weightBytes(modelFile: string): number {
   const folder = dirname(modelFile);
   const name = basename(modelFile);
-  let total = 0;
+  let total = statSync(modelFile).size;
   for (const entry of readdirSync(folder))
-    if (entry.startsWith(name)) total += statSync(join(folder, entry)).size;
+    if (isDataFileOf(entry, name)) total += statSync(join(folder, entry)).size;
   return total;
 }
 
