@@ -131,7 +131,8 @@ export async function lodge(
 
 /**
  * (d) Lodge as a client sees it: a real `lodge serve` process with the model in its folder, and a
- * streamed completion over the OpenAI API (greedy, no repetition penalty, as the others decode).
+ * streamed completion over the OpenAI API (greedy, no repetition penalty, as the others decode),
+ * sent and timed by a client process of its own.
  */
 export async function overApi(
   dir: string,
@@ -159,36 +160,19 @@ export async function overApi(
     });
     child.once('exit', (code) => reject(new Error(`lodge serve exited with ${code}`)));
   });
+  const client = apiClient();
   let checked = quantize === 'off';
   const run = async (): Promise<Run> => {
-    const started = performance.now();
-    const response = await fetch(`${url}/v1/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        model: 'bench/model',
-        prompt: `${Math.random().toString(36).slice(2, 4)} ${PROMPT}`,
-        max_tokens: NEW_TOKENS,
-        temperature: 0,
-        repetition_penalty: 1,
-        stream: true,
-        stream_options: { include_usage: true },
-      }),
+    const timed = await client.run(`${url}/v1/completions`, {
+      model: 'bench/model',
+      prompt: `${Math.random().toString(36).slice(2, 4)} ${PROMPT}`,
+      max_tokens: NEW_TOKENS,
+      temperature: 0,
+      repetition_penalty: 1,
+      stream: true,
+      stream_options: { include_usage: true },
     });
-    if (!response.ok || response.body === null) throw new Error(`the API answered ${response.status}`);
-    let first = 0;
-    let tokens = 0;
-    let buffered = '';
-    const decoder = new TextDecoder();
-    for await (const chunk of response.body) {
-      if (first === 0) first = performance.now();
-      buffered += decoder.decode(chunk, { stream: true });
-      const usage = /"completion_tokens":(\d+)/.exec(buffered);
-      if (usage?.[1]) tokens = Number(usage[1]);
-      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
-    }
-    if (tokens !== NEW_TOKENS) throw new Error(`the API wrote ${tokens} tokens, not ${NEW_TOKENS}`);
-    const ended = performance.now();
+    if (timed.tokens !== NEW_TOKENS) throw new Error(`the API wrote ${timed.tokens} tokens, not ${NEW_TOKENS}`);
     if (!checked) {
       const { models } = (await (await fetch(`${url}/app/runners`)).json()) as {
         models: { quantized: string | null }[];
@@ -197,15 +181,45 @@ export async function overApi(
         throw new Error(`lodge serve did not quantize the model to ${quantize} at load`);
       checked = true;
     }
-    return figures(promptTokens, started, first, ended, tokens);
+    return figures(promptTokens, 0, timed.ttftMs, timed.totalMs, timed.tokens);
   };
   const stop = async () => {
+    client.stop();
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     await exited;
     rmSync(home, { recursive: true, force: true });
   };
   return { run, stop };
+}
+
+/** One streamed completion as bench/api-client.mjs timed it. */
+interface ClientTiming {
+  readonly ttftMs: number;
+  readonly totalMs: number;
+  readonly tokens: number;
+}
+
+/**
+ * The API's client, in a process of its own (bench/api-client.mjs says why): `run` streams one
+ * completion there and resolves with its timings.
+ */
+function apiClient(): { run: (url: string, body: object) => Promise<ClientTiming>; stop: () => void } {
+  const child = spawn(process.execPath, [join(ROOT, 'bench/api-client.mjs')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const answers = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
+  return {
+    run: async (url, body) => {
+      child.stdin?.write(`${JSON.stringify({ url, body })}\n`);
+      const next = await answers.next();
+      if (next.done) throw new Error('the bench API client exited');
+      const answer = JSON.parse(next.value) as ClientTiming | { error: string };
+      if ('error' in answer) throw new Error(answer.error);
+      return answer;
+    },
+    stop: () => child.kill(),
+  };
 }
 
 /** Records when transformers.js hands over each step's tokens. */
