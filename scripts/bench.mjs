@@ -50,18 +50,23 @@ for (const name of tables) {
       minify: false,
     },
   });
-  // NOTE: --no-js-float16array as the runner uses it, so the bare loop and transformers.js run the same way.
-  const run = spawnSync(process.execPath, ['--no-js-float16array', join(outDir, `${name}.js`)], {
-    cwd: root,
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      LODGE_REPO_ROOT: root,
-      // node-llama-cpp runs each llama_decode on a libuv worker: with libuv's default 4 workers the
-      // calls hop between threads and llama.cpp at 2 threads ran 3-4x slower than at 1 (measured).
-      // One worker keeps its calls on one thread; bench/llama-cpp.ts keeps it from the children.
-      ...(LLAMA_TABLES.has(name) ? { UV_THREADPOOL_SIZE: '1' } : {}),
+  // NOTE: --no-js-float16array as the runner uses it, so the bare loop and transformers.js run the
+  // same way; --expose-gc lets measureAll collect each contender's garbage before the next runs.
+  const run = spawnSync(
+    process.execPath,
+    ['--no-js-float16array', '--expose-gc', join(outDir, `${name}.js`)],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        LODGE_REPO_ROOT: root,
+        // node-llama-cpp runs each llama_decode on a libuv worker: with libuv's default 4 workers the
+        // calls hop between threads and llama.cpp at 2 threads ran 3-4x slower than at 1 (measured).
+        // One worker keeps its calls on one thread; bench/llama-cpp.ts keeps it from the children.
+        ...(LLAMA_TABLES.has(name) ? { UV_THREADPOOL_SIZE: '1' } : {}),
+      },
     },
-  });
+  );
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
