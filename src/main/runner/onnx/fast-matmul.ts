@@ -169,20 +169,24 @@ function readReport(file: string): FastMatMulReport | null {
   }
 }
 
-function cacheKey(modelFile: string, options: FastMatMulOptions): string {
+/**
+ * The paths of `modelFile` and then, in name order, of the data files beside it, found by the names
+ * exports give them (`x.onnx_data`, `x.onnx_data_1`, `x.onnx.data`) without a parse of the graph.
+ */
+export function graphFiles(modelFile: string): string[] {
   const folder = dirname(modelFile);
   const base = basename(modelFile);
-  // NOTE: data files are found by the names exports give them (`x.onnx_data`, `x.onnx_data_1`,
-  // `x.onnx.data`), so the key needs no parse of the graph: a weight edit changes the key.
-  const files = [
-    base,
-    ...readdirSync(folder)
-      .filter((name) => isDataFileOf(name, base))
-      .sort(),
-  ];
-  const stats = files.map((name) => {
-    const stat = statSync(join(folder, name));
-    return [name, stat.size, stat.mtimeMs];
+  const data = readdirSync(folder)
+    .filter((name) => isDataFileOf(name, base))
+    .sort();
+  return [modelFile, ...data.map((name) => join(folder, name))];
+}
+
+function cacheKey(modelFile: string, options: FastMatMulOptions): string {
+  // NOTE: the graph's files by name and stat, so a weight edit changes the key.
+  const stats = graphFiles(modelFile).map((path) => {
+    const stat = statSync(path);
+    return [basename(path), stat.size, stat.mtimeMs];
   });
   return createHash('sha256')
     .update(
@@ -200,6 +204,6 @@ function cacheKey(modelFile: string, options: FastMatMulOptions): string {
     .slice(0, 24);
 }
 
-export function isDataFileOf(name: string, graph: string): boolean {
+function isDataFileOf(name: string, graph: string): boolean {
   return name.startsWith(graph) && /^(?:_data(?:_\d+)?|\.data)$/.test(name.slice(graph.length));
 }

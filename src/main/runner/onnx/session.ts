@@ -1,15 +1,6 @@
 // ONNX Runtime sessions: creation with provider fallback, the optimized-graph cache, and runs.
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
@@ -21,7 +12,7 @@ import type {
   TensorInfo,
   TensorType,
 } from '../../../shared/engine';
-import { describeFastMatMuls, fastMatMulFile, isDataFileOf, type FastMatMulOptions } from './fast-matmul';
+import { describeFastMatMuls, fastMatMulFile, graphFiles, type FastMatMulOptions } from './fast-matmul';
 import {
   FUSION_VERSION,
   fusedAny,
@@ -400,12 +391,7 @@ function dataFolder(
 
 /** The bytes of `modelFile` and of its data files beside it (`x.onnx_data`, `x.onnx_data_1`, `x.onnx.data`). */
 function weightBytes(modelFile: string): number {
-  const folder = dirname(modelFile);
-  const name = basename(modelFile);
-  let total = statSync(modelFile).size;
-  for (const entry of readdirSync(folder))
-    if (isDataFileOf(entry, name)) total += statSync(join(folder, entry)).size;
-  return total;
+  return graphFiles(modelFile).reduce((total, path) => total + statSync(path).size, 0);
 }
 
 /** The cache entry of the fused graph of `source`. */
