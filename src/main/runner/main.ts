@@ -79,6 +79,7 @@ async function load(spec: LoadSpec): Promise<LoadedInfo> {
       quantizeNote = opened.rewriteNote;
       quantizeSummary = opened.rewriteSummary;
       fusions = opened.fusion === null ? null : describeFusions(opened.fusion);
+      if (fusions !== null && result.model.screenNote !== null) fusions += ` (${result.model.screenNote})`;
       contextLength = result.model.contextLength;
       batching = result.model.batching;
     } else if (spec.task === 'image-text-to-text') {

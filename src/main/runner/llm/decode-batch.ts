@@ -4,6 +4,7 @@
 // (a sequence joins or leaves).
 import { RunnerError } from '../runner-error';
 import { tensor, type OrtTensor } from '../onnx/session';
+import type { RowLogits } from './head-screen';
 import { KvCache, type KvLayout } from './kv-cache';
 
 /**
@@ -24,23 +25,28 @@ export interface RowInput {
 /** What a batch needs of the model: its cache layout and its two kinds of run. */
 export interface BatchGraph {
   readonly kv: KvLayout;
-  /** Feeds `tokens` after `cache` (one sequence), advancing it; the logits after the last. */
-  solo(cache: KvCache, tokens: readonly number[]): Promise<Float32Array>;
+  /**
+   * Feeds `tokens` after `cache` (one sequence), advancing it; the logits after the last, from the
+   * screened head where `screened`.
+   */
+  solo(cache: KvCache, tokens: readonly number[], screened: boolean): Promise<RowLogits>;
   /**
    * One step over `rows` on `past` (batch tensors `width` wide, laid out as `layout`): each row's
-   * logits and the presents, one column wider, by past input name.
+   * logits (from the screened head where `screened`) and the presents, one column wider, by past
+   * input name.
    */
   rows(
     layout: BatchLayout,
     rows: readonly RowInput[],
     past: ReadonlyMap<string, OrtTensor>,
     width: number,
-  ): Promise<{ logits: Float32Array[]; presents: Map<string, OrtTensor> }>;
+    screened: boolean,
+  ): Promise<{ logits: RowLogits[]; presents: Map<string, OrtTensor> }>;
 }
 
 interface Pending {
   readonly token: number;
-  readonly resolve: (logits: Float32Array) => void;
+  readonly resolve: (logits: RowLogits) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -51,6 +57,8 @@ export interface Member {
   /** The tokens whose keys and values it holds (in `cache`, or in its row of the batch). */
   tokens: number[];
   pending: Pending | null;
+  /** Whether its steps may take the screened head (a step is screened when all its rows may). */
+  readonly screened: boolean;
 }
 
 /**
@@ -82,14 +90,14 @@ export class DecodeBatch {
   }
 
   /** Adds a prefilled sequence; it takes part from its first step on. */
-  join(cache: KvCache): Member {
-    const member: Member = { cache, tokens: [...cache.tokens], pending: null };
+  join(cache: KvCache, screened = false): Member {
+    const member: Member = { cache, tokens: [...cache.tokens], pending: null, screened };
     this.#members.push(member);
     return member;
   }
 
   /** Feeds `token` to `member` with the next step; resolves to the logits that follow it. */
-  step(member: Member, token: number): Promise<Float32Array> {
+  step(member: Member, token: number): Promise<RowLogits> {
     if (member.pending !== null) throw new RunnerError('internal', 'A sequence asked for two steps at once.');
     return new Promise((resolve, reject) => {
       member.pending = { token, resolve, reject };
@@ -128,7 +136,7 @@ export class DecodeBatch {
     for (const member of members) member.pending = null;
     try {
       const logits = await this.#run(members, pending);
-      pending.forEach((request, index) => request.resolve(logits[index] as Float32Array));
+      pending.forEach((request, index) => request.resolve(logits[index] as RowLogits));
     } catch (error) {
       this.#fail(members);
       const failure =
@@ -141,7 +149,8 @@ export class DecodeBatch {
       this.#schedule();
   }
 
-  async #run(members: readonly Member[], pending: readonly Pending[]): Promise<Float32Array[]> {
+  async #run(members: readonly Member[], pending: readonly Pending[]): Promise<RowLogits[]> {
+    const screened = members.every((member) => member.screened);
     if (members.length === 1 || this.layout === null) {
       const member = members[0] as Member;
       if (member.cache === null) {
@@ -149,7 +158,7 @@ export class DecodeBatch {
         this.#drop();
       }
       const token = (pending[0] as Pending).token;
-      const logits = await this.graph.solo(member.cache, [token]);
+      const logits = await this.graph.solo(member.cache, [token], screened);
       member.tokens.push(token);
       return [logits];
     }
@@ -163,6 +172,7 @@ export class DecodeBatch {
       rows,
       this.#past as Map<string, OrtTensor>,
       this.#width,
+      screened,
     );
     this.#past = presents;
     this.#width++;

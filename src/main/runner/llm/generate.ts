@@ -5,7 +5,7 @@ import { RunnerError } from '../runner-error';
 import { StreamingDetokenizer } from '../text/detokenizer';
 import { StopMatcher } from '../text/stop-matcher';
 import type { LanguageModel } from './language-model';
-import { Sampler, type LogprobsById } from './sampler';
+import { isGreedy, Sampler, type LogprobsById } from './sampler';
 import type { Sequence } from './sequence';
 
 /** The prompt of a request as token ids: the chat template rendered, or the raw text. */
@@ -40,7 +40,9 @@ export async function* generate(
   modelName: string,
   signal: AbortSignal,
 ): AsyncGenerator<GenerateEvent> {
-  const sequence = model.openSequence();
+  // A greedy request without log-probabilities needs only each step's argmax: the screened head
+  // gives it exactly, for a fraction of the head's cost (head-screen.ts).
+  const sequence = model.openSequence(isGreedy(request.sampling) && request.logprobs === undefined);
   let mask: GrammarMask | null = null;
   try {
     mask = request.grammar ? await grammarMask(model, request.grammar) : null;
@@ -90,8 +92,8 @@ async function* generateOwned(
       finish = 'cancelled';
       break;
     }
-    if (mask) await mask.apply(logits, budget - completion);
-    const { token, logprobs: scored } = sampler.pick(logits, request.logprobs);
+    if (mask) await mask.apply(logits.values, budget - completion);
+    const { token, logprobs: scored } = sampler.pick(logits.values, request.logprobs, logits.screen);
     firstTokenAt ??= performance.now();
     if (!request.ignoreEos && model.eosIds.has(token)) {
       finish = 'stop';

@@ -1,5 +1,6 @@
 // What a language model's graph asks to be fed, read from its declared inputs and checked once at
 // load, so an input Lodge cannot feed is a clear load error instead of a failed or wrong answer.
+import { EXACT_INPUT } from '../onnx/screen-rewrite';
 import { tensor, type OrtTensor, type Session } from '../onnx/session';
 import { RunnerError } from '../runner-error';
 
@@ -19,6 +20,8 @@ export interface GraphFeeds {
   readonly cacheBranch: boolean;
   /** The element type of the past keys and values (and so of the presents fed back). */
   readonly kv: 'float32' | 'float16';
+  /** Whether the graph has a screened LM head beside its exact one, chosen by `lodge.exact_logits`. */
+  readonly exactSwitch: boolean;
 }
 
 const KEEP_NAMES = ['num_logits_to_keep', 'logits_to_keep'];
@@ -58,8 +61,8 @@ export function checkGraph(session: Session, model: string): GraphFeeds {
       const type = readable(name, input.type);
       if (kv !== null && type !== kv) throw refuse('its past keys and values mix float32 and float16');
       kv = type;
-    } else if (name === 'use_cache_branch') {
-      if (input.type !== 'bool') throw refuse(`its input use_cache_branch is ${input.type}, not bool`);
+    } else if (name === 'use_cache_branch' || name === EXACT_INPUT) {
+      if (input.type !== 'bool') throw refuse(`its input ${name} is ${input.type}, not bool`);
     } else if (!['input_ids', 'attention_mask', 'position_ids', ...KEEP_NAMES].includes(name)) {
       throw refuse(`its graph has an input Lodge does not know how to feed (${name}, ${input.type})`);
     }
@@ -74,6 +77,7 @@ export function checkGraph(session: Session, model: string): GraphFeeds {
     keep: keepName === undefined ? null : { name: keepName, type: int(keepName) as IntType },
     cacheBranch: types.has('use_cache_branch'),
     kv: kv ?? 'float32',
+    exactSwitch: types.has(EXACT_INPUT),
   };
 }
 

@@ -11,6 +11,7 @@ import {
   type Session,
 } from '../onnx/session';
 import { halfBits, halfToFloat32 } from '../onnx/float16';
+import { EXACT_INPUT, HIDDEN_OUTPUT, type ScreenTables } from '../onnx/screen-rewrite';
 import { ortErrorText } from '../onnx/ort-errors';
 import type { BatchingInfo } from '../../../shared/runner-protocol';
 import { RunnerError } from '../runner-error';
@@ -18,6 +19,7 @@ import { ChatTemplate } from '../text/chat-template';
 import { TextTokenizer } from '../text/tokenizer';
 import { checkGraph, intRows, keepTensor, spanMask, type GraphFeeds, type IntType } from './graph-inputs';
 import { DecodeBatch, type BatchLayout, type RowInput } from './decode-batch';
+import { exactLogits, HeadScreen, type RowLogits, type RowScreen } from './head-screen';
 import { asFeedable, commonPrefix, KvCache, type KvLayout } from './kv-cache';
 import { PrefillQueue, type PrefillRow } from './prefill-queue';
 import { PrefixStore } from './prefix-store';
@@ -48,6 +50,11 @@ export class LanguageModel {
   readonly cache: KvCache;
   readonly #feeds: GraphFeeds;
   readonly #fetches: string[];
+  /** The fetches of a screened run: the logits, the presents and the head's input. */
+  readonly #screenFetches: string[];
+  #screen: HeadScreen | null = null;
+  #screenNote: string | null = null;
+  #screenedRuns = 0;
   #ones: BigInt64Array | Int32Array;
   #store: PrefixStore;
   #batch: DecodeBatch;
@@ -72,6 +79,7 @@ export class LanguageModel {
     this.#fetches = ['logits'];
     for (let layer = 0; layer < layout.layers; layer++)
       this.#fetches.push(`present.${layer}.key`, `present.${layer}.value`);
+    this.#screenFetches = [...this.#fetches, HIDDEN_OUTPUT];
     this.#ones = ones(feeds.mask ?? 'int64', Math.min(contextLength, 4096));
     this.#store = new PrefixStore(layout);
     this.#batch = this.#newBatch(null);
@@ -81,6 +89,21 @@ export class LanguageModel {
   /** How this model serves concurrent sequences. */
   get batching(): Batching {
     return this.#batching;
+  }
+
+  /** Whether greedy sequences take the screened LM head (head-screen.ts). */
+  get screening(): boolean {
+    return this.#screen !== null;
+  }
+
+  /** Runs that took the screened head so far (for tests and the benchmark). */
+  get screenedRuns(): number {
+    return this.#screenedRuns;
+  }
+
+  /** Why a screened head the graph has is not used (it failed its load check); null otherwise. */
+  get screenNote(): string | null {
+    return this.#screenNote;
   }
 
   /** Batch statistics: steps run with several rows, and bytes of keys and values copied for them. */
@@ -149,6 +172,7 @@ export class LanguageModel {
         model = build(opened.session);
       }
       await model.#check(name);
+      if (opened.screen !== null) await model.#useScreen(opened.screen);
       if (parallel > 1) {
         const reason = await model.#batchRefusal(opened, window);
         const layout = reason === null ? await model.#probeLayout() : null;
@@ -252,6 +276,46 @@ export class LanguageModel {
   }
 
   /**
+   * Screens greedy steps with `tables` where the graph's screened head is within its bounds of the
+   * exact one and picks the same tokens: on the load check's prompt and two greedy steps after it,
+   * each run once with each head from the same cache. Otherwise every run takes the exact head, and
+   * {@link screenNote} says why.
+   */
+  async #useScreen(tables: ScreenTables): Promise<void> {
+    const screen = new HeadScreen(tables);
+    const problem = await this.#screenProblem(screen);
+    if (problem === null) this.#screen = screen;
+    else this.#screenNote = `its screened lm_head is not used: ${problem}`;
+  }
+
+  /** What is wrong with screening this graph's head with `screen`, in words; null where nothing. */
+  async #screenProblem(screen: HeadScreen): Promise<string | null> {
+    if (!this.#feeds.exactSwitch || this.#feeds.keep === null) return 'its graph has no head switch';
+    const exactCache = new KvCache(this.layout);
+    const screenedCache = new KvCache(this.layout);
+    const prompt = this.tokenizer.encode(CHECK_PROMPT);
+    let tokens = prompt.length > 0 ? prompt : [0];
+    try {
+      for (let step = 0; step < 3; step++) {
+        const exact = (await this.#feedRun(exactCache, tokens, false, false, false, screen)).values;
+        const screened = await this.#feedRun(screenedCache, tokens, false, false, true, screen);
+        const row = screened.screen;
+        if (row === null || !row.covers(screened.values, exact))
+          return 'a screened logit fell outside its bound';
+        const token = row.argmax(screened.values.slice());
+        if (token !== argmax(exact)) return 'it chose another token than the exact head';
+        tokens = [token];
+      }
+      return null;
+    } catch (error) {
+      return `it failed to run (${(error as Error).message})`;
+    } finally {
+      exactCache.clear();
+      screenedCache.clear();
+    }
+  }
+
+  /**
    * The logits (copies) of the load check's prompt and of two steps after it: the tokens of
    * `steps`, or greedy ones where null; and the tokens fed.
    */
@@ -313,18 +377,25 @@ export class LanguageModel {
 
   /**
    * Starts a sequence (close it when done). Invariant: at most `batching.parallel` at once; the
-   * scheduler queues requests beyond that, and this catches any that slip past.
+   * scheduler queues requests beyond that, and this catches any that slip past. `screened`: its
+   * picks are greedy without log-probabilities, so its runs may take the screened head.
    */
-  openSequence(): Sequence {
+  openSequence(screened = false): Sequence {
     if (this.#active >= this.#batching.parallel)
       throw new RunnerError(
         'internal',
         `The model is already generating ${this.#active} sequence(s), its most; requests must be queued.`,
       );
     this.#active++;
-    return new Sequence(this.#batch, this.#store, this.#prompts, () => {
-      this.#active--;
-    });
+    return new Sequence(
+      this.#batch,
+      this.#store,
+      this.#prompts,
+      () => {
+        this.#active--;
+      },
+      screened && this.#screen !== null,
+    );
   }
 
   /** Forgets every cached prefix (the next request reads its whole prompt). */
@@ -387,9 +458,9 @@ export class LanguageModel {
 
   #newPrompts(layout: BatchLayout | null, pastRows = false): PrefillQueue {
     return new PrefillQueue({
-      solo: (cache, tokens) => this.#run(cache, tokens, false),
+      solo: (cache, tokens, screened) => this.#feedRun(cache, tokens, false, false, screened),
       // Prompts of different lengths are read together only where padding is a mask (left).
-      rows: layout === 'left' ? (rows) => this.#runPrefillRows(rows) : null,
+      rows: layout === 'left' ? (rows, screened) => this.#runPrefillRows(rows, screened) : null,
       pastRows,
       chunk: (count, busy) => {
         const alone = busy ? BUSY_PREFILL_CHUNK : this.#prefillChunk();
@@ -404,7 +475,8 @@ export class LanguageModel {
    * in the first columns, the new tokens right-aligned in the last, the gaps masked, positions each
    * row's own. Each cache is then advanced with its row's columns of the presents (copied out).
    */
-  async #runPrefillRows(rows: readonly PrefillRow[]): Promise<Float32Array[]> {
+  async #runPrefillRows(rows: readonly PrefillRow[], screened = false): Promise<RowLogits[]> {
+    const screen = screened ? this.#screen : null;
     const { kvHeads, headDim, type } = this.layout;
     const count = rows.length;
     const pastWidth = Math.max(...rows.map((row) => row.cache.tokens.length));
@@ -441,6 +513,7 @@ export class LanguageModel {
       );
     if (keep !== null) feeds[keep.name] = keepTensor(keep.type, 1);
     if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(pastWidth > 0 ? 1 : 0), [1]);
+    if (this.#feeds.exactSwitch) feeds[EXACT_INPUT] = exactSwitch(screen === null);
     const make = (length: number) =>
       type === 'float16' ? new Uint16Array(length) : new Float32Array(length);
     for (let layer = 0; layer < this.layout.layers; layer++) {
@@ -464,7 +537,8 @@ export class LanguageModel {
 
     let outputs: Record<string, OrtTensor>;
     try {
-      outputs = await this.session.run(feeds, this.#fetches);
+      outputs = await this.session.run(feeds, screen === null ? this.#fetches : this.#screenFetches);
+      if (screen !== null) this.#screenedRuns++;
     } catch (error) {
       for (const row of rows) row.cache.clear();
       throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
@@ -508,15 +582,15 @@ export class LanguageModel {
         out.push(halfToFloat32(halfBits(logits.data as Uint16Array).subarray(end - vocab, end)));
       else out.push((logits.data as Float32Array).subarray(end - vocab, end));
     }
-    return out;
+    return withScreens(out, screen, outputs);
   }
 
   #newBatch(layout: BatchLayout | null): DecodeBatch {
     return new DecodeBatch(
       {
         kv: this.layout,
-        solo: (cache, tokens) => this.#run(cache, tokens, false),
-        rows: (at, rows, past, width) => this.#runRows(at, rows, past, width),
+        solo: (cache, tokens, screened) => this.#feedRun(cache, tokens, false, false, screened),
+        rows: (at, rows, past, width, screened) => this.#runRows(at, rows, past, width, screened),
       },
       layout,
     );
@@ -557,7 +631,7 @@ export class LanguageModel {
         const logits = await this.#runPrefillRows(
           rows.map((row, index) => ({ cache: row.cache, tokens: row.tokens.slice(halves[index]) })),
         );
-        return logits.every((row, index) => near(row, alone[index] as Float32Array));
+        return logits.every((row, index) => near(row.values, alone[index] as Float32Array));
       } catch {
         return false;
       } finally {
@@ -609,7 +683,7 @@ export class LanguageModel {
           const logits = await Promise.all(
             members.map((member, index) => batch.step(member, steps[index]?.[step] as number)),
           );
-          same = logits.every((row, index) => near(row, alone[index]?.[step] as Float32Array));
+          same = logits.every((row, index) => near(row.values, alone[index]?.[step] as Float32Array));
         }
       } catch {
         same = false;
@@ -626,7 +700,9 @@ export class LanguageModel {
     rows: readonly RowInput[],
     past: ReadonlyMap<string, OrtTensor>,
     width: number,
-  ): Promise<{ logits: Float32Array[]; presents: Map<string, OrtTensor> }> {
+    screened = false,
+  ): Promise<{ logits: RowLogits[]; presents: Map<string, OrtTensor> }> {
+    const screen = screened ? this.#screen : null;
     const count = rows.length;
     const total = width + 1;
     const { ids, mask, positions, keep, cacheBranch } = this.#feeds;
@@ -642,11 +718,13 @@ export class LanguageModel {
       feeds.position_ids = intRows(positions, count, 1, (row) => (rows[row] as RowInput).length);
     if (keep !== null) feeds[keep.name] = keepTensor(keep.type, 1);
     if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(1), [1]);
+    if (this.#feeds.exactSwitch) feeds[EXACT_INPUT] = exactSwitch(screen === null);
     for (const [name, value] of past) feeds[name] = value;
 
     let outputs: Record<string, OrtTensor>;
     try {
-      outputs = await this.session.run(feeds, this.#fetches);
+      outputs = await this.session.run(feeds, screen === null ? this.#fetches : this.#screenFetches);
+      if (screen !== null) this.#screenedRuns++;
     } catch (error) {
       throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
     }
@@ -680,15 +758,33 @@ export class LanguageModel {
         );
       else out.push((logits.data as Float32Array).subarray(end - vocab, end));
     }
-    return { logits: out, presents };
+    return { logits: withScreens(out, screen, outputs), presents };
   }
 
+  /** One run after `cache` on the exact head: the logits after the last token (all: `returnAll`). */
   async #run(
     cache: KvCache,
     tokens: readonly number[],
     keepAll: boolean,
     returnAll = false,
   ): Promise<Float32Array> {
+    return (await this.#feedRun(cache, tokens, keepAll, returnAll, false)).values;
+  }
+
+  /**
+   * Feeds `tokens` after `cache`, advancing it: the logits after the last token (of every position
+   * where `returnAll`), from the screened head where `screened` and the model screens (or with
+   * `screen`, for its load check).
+   */
+  async #feedRun(
+    cache: KvCache,
+    tokens: readonly number[],
+    keepAll: boolean,
+    returnAll: boolean,
+    screened: boolean,
+    screen: HeadScreen | null = this.#screen,
+  ): Promise<RowLogits> {
+    const used = screened && !keepAll ? screen : null;
     const past = cache.tokens.length;
     const total = past + tokens.length;
     const { ids, mask, positions, keep, cacheBranch } = this.#feeds;
@@ -700,11 +796,13 @@ export class LanguageModel {
       feeds.position_ids = intRows(positions, 1, tokens.length, (index) => past + index);
     if (keep !== null) feeds[keep.name] = keepTensor(keep.type, keepAll ? 0 : 1);
     if (cacheBranch) feeds.use_cache_branch = tensor('bool', Uint8Array.of(past > 0 ? 1 : 0), [1]);
+    if (this.#feeds.exactSwitch) feeds[EXACT_INPUT] = exactSwitch(used === null);
     for (const [name, value] of cache.past) feeds[name] = value;
 
     let outputs: Record<string, OrtTensor>;
     try {
-      outputs = await this.session.run(feeds, this.#fetches);
+      outputs = await this.session.run(feeds, used === null ? this.#fetches : this.#screenFetches);
+      if (used !== null) this.#screenedRuns++;
     } catch (error) {
       cache.clear();
       throw new RunnerError('internal', `Inference failed: ${ortErrorText(error)}`);
@@ -715,11 +813,11 @@ export class LanguageModel {
     if (logits.type === 'float16') {
       // fp16 logits are raw half-precision bits: read as float32, never reinterpreted.
       const bits = halfBits(logits.data as Uint16Array);
-      return halfToFloat32(returnAll ? bits : bits.subarray(bits.length - vocab));
+      return exactLogits(halfToFloat32(returnAll ? bits : bits.subarray(bits.length - vocab)));
     }
     const data = logits.data as Float32Array;
-    if (returnAll) return data;
-    return data.subarray(data.length - vocab);
+    if (returnAll) return exactLogits(data);
+    return withScreens([data.subarray(data.length - vocab)], used, outputs)[0] as RowLogits;
   }
 
   /** The float32 buffer batched fp16 logits are read into, grown as needed. */
@@ -749,6 +847,28 @@ function deviceOutputs(config: JsonObject): Readonly<Record<string, 'cpu' | 'gpu
     locations[`present.${layer}.value`] = 'gpu-buffer';
   }
   return locations;
+}
+
+/** The head switch: true runs the exact head. */
+function exactSwitch(exact: boolean): OrtTensor {
+  return tensor('bool', Uint8Array.of(exact ? 1 : 0), []);
+}
+
+/**
+ * A run's rows as RowLogits: exact where `screen` is null, else each with its row's screen over
+ * the head's input the run returned (one position a row).
+ */
+function withScreens(
+  rows: readonly Float32Array[],
+  screen: HeadScreen | null,
+  outputs: Record<string, OrtTensor>,
+): RowLogits[] {
+  if (screen === null) return rows.map(exactLogits);
+  const hidden = outputs[HIDDEN_OUTPUT];
+  if (hidden?.type !== 'float32')
+    throw new RunnerError('internal', 'The screened head did not return its hidden state.');
+  const screens = screen.rows(hidden.data as Float32Array, rows.length);
+  return rows.map((values, row) => ({ values, screen: screens[row] as RowScreen }));
 }
 
 /** An element-index callback over a [rows, `columns`] matrix from a (row, column) one. */

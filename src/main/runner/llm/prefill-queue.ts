@@ -2,6 +2,7 @@
 // together are read together, one padded run for all of them, so the eighth of eight concurrent
 // requests waits for one run where it would have waited for seven.
 import { RunnerError } from '../runner-error';
+import type { RowLogits } from './head-screen';
 import type { KvCache } from './kv-cache';
 
 /** One prompt's next chunk in a batched read: its cache and the tokens fed after it. */
@@ -12,10 +13,13 @@ export interface PrefillRow {
 
 /** What the queue needs of the model. */
 export interface PrefillGraph {
-  /** Feeds `tokens` after `cache` alone, advancing it; the logits after the last token. */
-  solo(cache: KvCache, tokens: readonly number[]): Promise<Float32Array>;
+  /**
+   * Feeds `tokens` after `cache` alone, advancing it; the logits after the last token, from the
+   * screened head where `screened`.
+   */
+  solo(cache: KvCache, tokens: readonly number[], screened: boolean): Promise<RowLogits>;
   /** Feeds each row's tokens after its cache in one padded run, advancing each; null: cannot. */
-  readonly rows: ((rows: readonly PrefillRow[]) => Promise<Float32Array[]>) | null;
+  readonly rows: ((rows: readonly PrefillRow[], screened: boolean) => Promise<RowLogits[]>) | null;
   /**
    * Whether `rows` takes rows whose caches hold tokens already (a prompt's later chunks, a reused
    * prefix); where not, only prompts starting from an empty cache are read together.
@@ -38,7 +42,8 @@ interface Job {
   tokens: readonly number[];
   at: number;
   readonly signal: AbortSignal | undefined;
-  readonly resolve: (logits: Float32Array) => void;
+  readonly screened: boolean;
+  readonly resolve: (logits: RowLogits) => void;
   readonly reject: (error: Error) => void;
 }
 
@@ -51,10 +56,18 @@ export class PrefillQueue {
 
   constructor(private readonly graph: PrefillGraph) {}
 
-  /** Feeds `tokens` (at least one) after `cache`; resolves to the logits after the last. */
-  read(cache: KvCache, tokens: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+  /**
+   * Feeds `tokens` (at least one) after `cache`; resolves to the logits after the last, from the
+   * screened head where `screened` (and every prompt read with it may take it too).
+   */
+  read(
+    cache: KvCache,
+    tokens: readonly number[],
+    screened: boolean,
+    signal?: AbortSignal,
+  ): Promise<RowLogits> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ cache, tokens, at: 0, signal, resolve, reject });
+      this.#waiting.push({ cache, tokens, at: 0, signal, screened, resolve, reject });
       this.#schedule();
     });
   }
@@ -84,17 +97,22 @@ export class PrefillQueue {
     // Those not run now wait for the next turn, ahead of newcomers.
     this.#waiting = jobs.filter((job) => !running.includes(job));
     const chunks = running.map((job) => job.tokens.slice(job.at, job.at + size));
+    // A chunk that does not end its prompt has its logits dropped: the screened head serves it.
+    const screened = running.every(
+      (job, index) => job.screened || job.at + (chunks[index]?.length ?? 0) < job.tokens.length,
+    );
     try {
       const logits =
         together && this.graph.rows !== null
           ? await this.graph.rows(
               running.map((job, index) => ({ cache: job.cache, tokens: chunks[index] ?? [] })),
+              screened,
             )
-          : [await this.graph.solo((running[0] as Job).cache, chunks[0] ?? [])];
+          : [await this.graph.solo((running[0] as Job).cache, chunks[0] ?? [], screened)];
       if (together) this.batchedRuns++;
       running.forEach((job, index) => {
         job.at += chunks[index]?.length ?? 0;
-        if (job.at >= job.tokens.length) job.resolve(logits[index] as Float32Array);
+        if (job.at >= job.tokens.length) job.resolve(logits[index] as RowLogits);
         else this.#waiting.unshift(job);
       });
     } catch (error) {

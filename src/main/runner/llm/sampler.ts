@@ -1,4 +1,6 @@
 import type { SamplingOptions } from '../../../shared/engine';
+import { RunnerError } from '../runner-error';
+import type { RowScreen } from './head-screen';
 import { randomSeed, seededRandom } from './random';
 import { argmax, topIndices } from './top-k';
 import { keptTokens, truncatesInKeys, TruncationScratch } from './truncation';
@@ -15,6 +17,14 @@ const SCRATCH = new TruncationScratch();
 export interface LogprobsById {
   readonly logprob: number;
   readonly top: readonly { readonly id: number; readonly logprob: number }[];
+}
+
+/**
+ * Whether `options` choose each token as the argmax of the (biased, penalized) logits, as
+ * {@link Sampler.pick} does: then a screened head's logits serve (llm/head-screen.ts).
+ */
+export function isGreedy(options: SamplingOptions): boolean {
+  return options.temperature <= 0 || options.topK === 1;
 }
 
 /**
@@ -47,14 +57,48 @@ export class Sampler {
   /**
    * Applies bias and penalties to `logits` in place and picks a token. When `logprobs` is given,
    * also reports the chosen token's log-probability under the penalized distribution and that many
-   * best alternatives.
+   * best alternatives. `screen`: the logits are a screened head's (greedy options only, no
+   * `logprobs`): the tokens that bias and penalties touch are made exact first, and the argmax is
+   * the screen's, which is the exact head's.
    */
-  pick(logits: Float32Array, logprobs?: number): { token: number; logprobs?: LogprobsById } {
+  pick(
+    logits: Float32Array,
+    logprobs?: number,
+    screen: RowScreen | null = null,
+  ): { token: number; logprobs?: LogprobsById } {
+    if (screen !== null) {
+      if (!isGreedy(this.options) || logprobs !== undefined)
+        throw new RunnerError(
+          'internal',
+          'Screened logits serve greedy picks without log-probabilities only.',
+        );
+      const touched = this.#touched(logits.length);
+      // A token the grammar forbade stays -Infinity.
+      for (const token of touched)
+        if ((logits[token] as number) > -Infinity) logits[token] = screen.exact(token);
+      this.#applyBiasAndPenalties(logits);
+      return { token: screen.argmax(logits, touched) };
+    }
     this.#applyBiasAndPenalties(logits);
     const { temperature, topK, topP, minP } = this.options;
-    const token =
-      temperature <= 0 || topK === 1 ? argmax(logits) : this.#sample(logits, temperature, topK, topP, minP);
+    const token = isGreedy(this.options)
+      ? argmax(logits)
+      : this.#sample(logits, temperature, topK, topP, minP);
     return logprobs === undefined ? { token } : { token, logprobs: this.#logprobs(logits, token, logprobs) };
+  }
+
+  /** The tokens whose logits bias and penalties change, below `vocab`. */
+  #touched(vocab: number): Set<number> {
+    const { logitBias, repetitionPenalty, presencePenalty, frequencyPenalty } = this.options;
+    const touched = new Set<number>();
+    const add = (token: number) => {
+      if (Number.isInteger(token) && token >= 0 && token < vocab) touched.add(token);
+    };
+    if (logitBias) for (const id of Object.keys(logitBias)) add(Number(id));
+    if (repetitionPenalty !== 1) for (const token of this.#inWindow.keys()) add(token);
+    if (presencePenalty !== 0 || frequencyPenalty !== 0)
+      for (const token of this.#generated.keys()) add(token);
+    return touched;
   }
 
   #remember(token: number): void {

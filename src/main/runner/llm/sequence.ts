@@ -2,6 +2,7 @@
 // then its decode steps taken with the other sequences of the model's batch.
 import { RunnerError } from '../runner-error';
 import type { DecodeBatch, Member } from './decode-batch';
+import type { RowLogits } from './head-screen';
 import type { KvCache } from './kv-cache';
 import type { PrefillQueue } from './prefill-queue';
 import type { PrefixStore } from './prefix-store';
@@ -20,6 +21,8 @@ export class Sequence {
     private readonly store: PrefixStore,
     private readonly prompts: PrefillQueue,
     private readonly onClose: () => void,
+    /** Whether its steps may take the screened head (greedy picks only; see head-screen.ts). */
+    private readonly screened: boolean,
   ) {}
 
   /**
@@ -30,22 +33,22 @@ export class Sequence {
   async prefill(
     tokens: readonly number[],
     signal?: AbortSignal,
-  ): Promise<{ logits: Float32Array; reused: number }> {
+  ): Promise<{ logits: RowLogits; reused: number }> {
     if (this.#cache !== null || this.#member !== null)
       throw new RunnerError('internal', 'A sequence reads its prompt once.');
     const { cache, reused } = await this.store.start(tokens);
     this.#cache = cache;
     await cache.truncate(reused);
     if (signal?.aborted) throw new RunnerError('cancelled', 'The request was cancelled.');
-    const logits = await this.prompts.read(cache, tokens.slice(reused), signal);
+    const logits = await this.prompts.read(cache, tokens.slice(reused), this.screened, signal);
     return { logits, reused };
   }
 
   /** Feeds one token with the batch's next step and returns the logits that follow it. */
-  step(token: number): Promise<Float32Array> {
+  step(token: number): Promise<RowLogits> {
     if (this.#member === null) {
       if (this.#cache === null) throw new RunnerError('internal', 'A sequence steps after its prompt.');
-      this.#member = this.batch.join(this.#cache);
+      this.#member = this.batch.join(this.#cache, this.screened);
       this.#cache = null;
     }
     return this.batch.step(this.#member, token);

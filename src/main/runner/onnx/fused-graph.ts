@@ -1,6 +1,8 @@
 // The fusions a decoder gets at load on the CPU: its attention in plain ops into
 // GroupQueryAttention (attention-rewrite.ts), its RMSNorms into the form onnxruntime fuses
-// (norm-rewrite.ts), and its lm_head cut to the positions asked for (logits-rewrite.ts). They
+// (norm-rewrite.ts), its lm_head cut to the positions asked for (logits-rewrite.ts), and a
+// screened int8 twin of a wide float32 lm_head for greedy steps (screen-rewrite.ts, whose tokens
+// the runner makes exact; the exact head still serves everything else). They
 // change how the graph computes, not its weights, the way onnxruntime's own fusions at
 // optimization level `all` do (a few ulps of float arithmetic), and the runner
 // checks a fresh fusion against the graph it came from before it serves it. They apply to the
@@ -13,15 +15,17 @@ import { dirname } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { fuseAttention } from './attention-rewrite';
 import { ExternalReader, isExternal } from './external-data';
-import { keepLastLogits } from './logits-rewrite';
+import { keepLastLogits, KEEP_NAMES } from './logits-rewrite';
 import { embeddedBytes, tensorsOf, type TensorStore } from './matmul-rewrite';
 import { squaresAsPow } from './norm-rewrite';
+import { screenHead, type ScreenTables } from './screen-rewrite';
 
 /**
  * Bumped when the fusions' output or what they accept changes, so cached graphs and refusals of
- * older code are not reused (3: exports with data files, and int8-activation graphs, now fuse).
+ * older code are not reused (3: exports with data files, and int8-activation graphs, now fuse;
+ * 4: wide float32 heads get a screened twin).
  */
-export const FUSION_VERSION = 3;
+export const FUSION_VERSION = 4;
 
 /** What the fusions changed. */
 export interface FusionReport {
@@ -31,24 +35,28 @@ export interface FusionReport {
   readonly norms: number;
   /** 1 where the lm_head was given `num_logits_to_keep`, else 0. */
   readonly logits: number;
+  /** 1 where the lm_head got a screened int8 twin (screen-rewrite.ts), else 0. */
+  readonly screen: number;
 }
 
 /** The report of a graph with nothing to fuse. */
-export const NO_FUSION: FusionReport = { attention: 0, norms: 0, logits: 0 };
+export const NO_FUSION: FusionReport = { attention: 0, norms: 0, logits: 0, screen: 0 };
 
 /** Whether `report` says anything was fused. */
 export function fusedAny(report: FusionReport): boolean {
-  return report.attention + report.norms + report.logits > 0;
+  return report.attention + report.norms + report.logits + report.screen > 0;
 }
 
 /**
  * The fused graph of `modelFile`, or null where nothing fuses. Weights in data files stay there
  * (`external`): the graph finds them in `modelFile`'s folder (a session opened from its bytes is
- * told that folder, `dataFolder` in session.ts).
+ * told that folder, `dataFolder` in session.ts). `screen` (default true) gives a wide float32
+ * head its screened twin; `screen` in the result holds the tables the runner screens it with.
  */
 export function fusedModel(
   modelFile: string,
-): { bytes: Uint8Array; report: FusionReport; external: boolean } | null {
+  options: { readonly screen?: boolean } = {},
+): { bytes: Uint8Array; report: FusionReport; external: boolean; screen: ScreenTables | null } | null {
   const model = onnx.ModelProto.decode(readFileSync(modelFile));
   const hasExternal = [...tensorsOf(model.graph)].some(({ tensor }) => isExternal(tensor));
   const reader = new ExternalReader(dirname(modelFile));
@@ -60,16 +68,19 @@ export function fusedModel(
         tensor.rawData = bytes;
       },
     };
-    const report = {
-      attention: fuseAttention(model, store),
-      norms: squaresAsPow(model),
-      logits: keepLastLogits(model, store) ? 1 : 0,
-    };
+    const attention = fuseAttention(model, store);
+    const norms = squaresAsPow(model);
+    const logits = keepLastLogits(model, store) ? 1 : 0;
+    // Screened only where the head reads the kept positions (one row a sequence).
+    const hasKeep = (model.graph?.input ?? []).some((value) => KEEP_NAMES.has(value.name ?? ''));
+    const screen = options.screen !== false && hasKeep ? screenHead(model, store) : null;
+    const report = { attention, norms, logits, screen: screen === null ? 0 : 1 };
     if (!fusedAny(report)) return null;
     return {
       bytes: onnx.ModelProto.encode(model).finish(),
       report,
       external: hasExternal,
+      screen,
     };
   } finally {
     reader.dispose();
@@ -85,6 +96,7 @@ export function describeFusions(report: FusionReport): string {
       : []),
     ...(report.norms > 0 ? [`${plural(report.norms, 'RMSNorm')} made fusable`] : []),
     ...(report.logits > 0 ? ['lm_head computed for the last position only'] : []),
+    ...(report.screen > 0 ? ['lm_head screened in int8 for greedy steps (their tokens exact)'] : []),
   ];
   return `graph fusions: ${parts.join('; ')}`;
 }
@@ -92,7 +104,12 @@ export function describeFusions(report: FusionReport): string {
 /** A report read back from the cache, or null where the entry is not one. */
 export function parseFusionReport(value: unknown): FusionReport | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { attention, norms, logits } = value as Record<string, unknown>;
-  if (![attention, norms, logits].every((count) => Number.isInteger(count))) return null;
-  return { attention: attention as number, norms: norms as number, logits: logits as number };
+  const { attention, norms, logits, screen } = value as Record<string, unknown>;
+  if (![attention, norms, logits, screen].every((count) => Number.isInteger(count))) return null;
+  return {
+    attention: attention as number,
+    norms: norms as number,
+    logits: logits as number,
+    screen: screen as number,
+  };
 }

@@ -20,7 +20,7 @@ const INT64 = onnx.TensorProto.DataType.INT64;
 /** The input's name, as Hugging Face's exports (and transformers.js) spell it. */
 export const KEEP_INPUT = 'num_logits_to_keep';
 /** Inputs that already say how many positions' logits to compute. */
-const KEEP_NAMES = new Set([KEEP_INPUT, 'logits_to_keep']);
+export const KEEP_NAMES: ReadonlySet<string> = new Set([KEEP_INPUT, 'logits_to_keep']);
 /** Ops that act on each position by itself (one dynamic input; a binary op's other input constant). */
 const UNARY = new Set(['Cast', 'Identity', 'Tanh']);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div']);

@@ -22,6 +22,7 @@ import {
   type FusionReport,
 } from './fused-graph';
 import { floatActivations } from './matmul-rewrite';
+import { readScreenTables, writeScreenTables, type ScreenTables } from './screen-tables';
 import { ortErrorText } from './ort-errors';
 import { creationFailureReason, unavailableReason } from './providers';
 
@@ -84,6 +85,11 @@ export interface OpenedSession {
   readonly fusion: FusionReport | null;
   /** The graph file the fused graph was made from (for `forgetFusion`); null where none runs. */
   readonly fusedFrom: string | null;
+  /**
+   * The tables of the fused graph's screened LM head (screen-rewrite.ts), where it has one and
+   * they are at hand; null otherwise (then only its exact head serves).
+   */
+  readonly screen: ScreenTables | null;
 }
 
 /** Creates a tensor of `type` over `data` (not copied). */
@@ -204,6 +210,7 @@ async function createFrom(
     rewriteSummary,
     fusion: null,
     fusedFrom: null,
+    screen: null,
   });
   if (cached !== null && existsSync(cached)) {
     try {
@@ -290,7 +297,13 @@ async function createFused(
   const cached = fusedPath(source, cacheDir);
   const reportFile = `${cached}.json`;
   const base = sessionOptions('cpu', options);
-  const opened = (session: ort.InferenceSession, fromCache: boolean, report: FusionReport): Created => ({
+  const tablesFile = `${cached}.screen`;
+  const opened = (
+    session: ort.InferenceSession,
+    fromCache: boolean,
+    report: FusionReport,
+    screen: ScreenTables | null,
+  ): Created => ({
     session,
     fromCache,
     rewritten: outcome.rewriteNote === null && outcome.rewriteSummary !== null,
@@ -298,6 +311,7 @@ async function createFused(
     rewriteSummary: outcome.rewriteSummary,
     fusion: report,
     fusedFrom: source,
+    screen,
   });
   const saved = readFusionReport(reportFile);
   if (saved !== null && !fusedAny(saved)) return null;
@@ -307,7 +321,7 @@ async function createFused(
         ...base,
         graphOptimizationLevel: 'disabled',
       });
-      return opened(session, true, saved);
+      return opened(session, true, saved, saved.screen > 0 ? readScreenTables(tablesFile) : null);
     } catch {
       // A cache entry that no longer loads is made again below.
     }
@@ -315,11 +329,14 @@ async function createFused(
   // A fresh fusion is checked against its source (language-model.ts), two sessions at once: where
   // the weights would not fit in free memory twice, this load runs `source` as it is, and a later
   // one, with more memory free, fuses.
-  if (2 * weightBytes(source) > freemem()) return null;
+  const weights = weightBytes(source);
+  if (2 * weights > freemem()) return null;
   mkdirSync(cacheDir, { recursive: true });
   let fused: ReturnType<typeof fusedModel> = null;
   try {
-    fused = fusedModel(source);
+    // A screened head keeps a float copy of the head's weights in the runner, and an int8 one in
+    // the session: made only where that fits beside the check's two sessions.
+    fused = fusedModel(source, { screen: 3 * weights <= freemem() });
   } catch {
     // A graph the fusions cannot read opens as exported; its own errors are the normal load's to report.
   }
@@ -334,12 +351,14 @@ async function createFused(
       saving(fused.external ? dataFolder(base, dirname(source)) : base, cached, partial),
     );
     try {
+      // The tables go first: a report that names a screen finds them, or the exact head serves.
+      if (fused.screen !== null) writeScreenTables(tablesFile, fused.screen);
       renameSync(partial, cached);
       writeFusionReport(reportFile, fused.report);
     } catch {
       // Caching is an optimization: the next load fuses again.
     }
-    return opened(session, false, fused.report);
+    return opened(session, false, fused.report, fused.screen);
   } catch {
     rmSync(partial, { force: true });
     writeFusionReport(reportFile, NO_FUSION);
@@ -356,7 +375,8 @@ async function createFloat(
   options: OpenOptions,
   outcome: { readonly rewriteNote: string | null; readonly rewriteSummary: string | null },
 ): Promise<Created> {
-  const fused = options.fuse === true ? fusedModel(source) : null;
+  // The float twin is a reference for a check: its exact head is all it needs.
+  const fused = options.fuse === true ? fusedModel(source, { screen: false }) : null;
   if (options.fuse === true && fused === null) throw new Error('nothing in its graph fuses');
   const model = onnx.ModelProto.decode(fused?.bytes ?? readFileSync(source));
   if (floatActivations(model) === 0) throw new Error('no MatMulNBits in its graph rounds its activations');
@@ -374,6 +394,7 @@ async function createFloat(
     rewriteSummary: outcome.rewriteSummary,
     fusion: fused?.report ?? null,
     fusedFrom: null,
+    screen: null,
   };
 }
 
@@ -407,7 +428,7 @@ function fusedPath(source: string, cacheDir: string): string {
 export function forgetFusion(source: string, cacheDir: string | null): void {
   if (cacheDir === null) return;
   const cached = fusedPath(source, cacheDir);
-  for (const file of [cached, `${cached}.data`]) rmSync(file, { force: true });
+  for (const file of [cached, `${cached}.data`, `${cached}.screen`]) rmSync(file, { force: true });
   writeFusionReport(`${cached}.json`, NO_FUSION);
 }
 
