@@ -5,6 +5,7 @@
 // in service, with a note that says why.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate } from '../../../src/main/runner/llm/generate';
 import { LanguageModel } from '../../../src/main/runner/llm/language-model';
@@ -116,11 +117,20 @@ describe('the screened head’s tables in the cache', () => {
     writeFileSync(file, zeroedRows(file));
     const wrong = await open(TIED, cache.path);
     expect(wrong.model.screening).toBe(false);
-    expect(wrong.model.screenNote).toMatch(/screened lm_head is not used: .*bound|another token/);
+    expect(wrong.model.screenNote).toMatch(/screened lm_head is not used: .*(bound|another token|order)/);
     const runs = wrong.model.screenedRuns;
     expect(await run(wrong.model, PROMPTS[2] as string)).toBe(expected);
     expect(wrong.model.screenedRuns).toBe(runs);
     await wrong.model.release();
+
+    // A damaged file (its checksum fails) is not read.
+    const damaged = zeroedRows(file);
+    damaged[40] = (damaged[40] as number) ^ 1;
+    writeFileSync(file, damaged);
+    const unread = await open(TIED, cache.path);
+    expect(unread.opened.screen).toBeNull();
+    expect(unread.model.screening).toBe(false);
+    await unread.model.release();
 
     rmSync(file);
     const missing = await open(TIED, cache.path);
@@ -131,11 +141,12 @@ describe('the screened head’s tables in the cache', () => {
   });
 });
 
-/** The tables file with every float weight set to zero (norms and header kept). */
+/** The tables file with every float weight set to zero (norms and header kept, checksum made anew). */
 function zeroedRows(file: string): Buffer {
   const bytes = readFileSync(file);
   const vocab = bytes.readUInt32LE(12);
   const rowsAt = 32 + 16 * vocab;
   bytes.fill(0, rowsAt, rowsAt + 4 * vocab * bytes.readUInt32LE(16));
+  bytes.writeUInt32LE(crc32(bytes.subarray(32)), 24);
   return bytes;
 }

@@ -11,7 +11,14 @@ import {
   type Session,
 } from '../onnx/session';
 import { halfBits, halfToFloat32 } from '../onnx/float16';
-import { EXACT_INPUT, HIDDEN_OUTPUT, type ScreenTables } from '../onnx/screen-rewrite';
+import {
+  EXACT_INPUT,
+  HIDDEN_OUTPUT,
+  LEVELS_OUTPUT,
+  SCALE_OUTPUT,
+  ZERO_OUTPUT,
+  type ScreenTables,
+} from '../onnx/screen-rewrite';
 import { ortErrorText } from '../onnx/ort-errors';
 import type { BatchingInfo } from '../../../shared/runner-protocol';
 import { RunnerError } from '../runner-error';
@@ -50,7 +57,7 @@ export class LanguageModel {
   readonly cache: KvCache;
   readonly #feeds: GraphFeeds;
   readonly #fetches: string[];
-  /** The fetches of a screened run: the logits, the presents and the head's input. */
+  /** The fetches of a screened run: the logits, the presents, the head's input and its quantization. */
   readonly #screenFetches: string[];
   #screen: HeadScreen | null = null;
   #screenNote: string | null = null;
@@ -79,7 +86,7 @@ export class LanguageModel {
     this.#fetches = ['logits'];
     for (let layer = 0; layer < layout.layers; layer++)
       this.#fetches.push(`present.${layer}.key`, `present.${layer}.value`);
-    this.#screenFetches = [...this.#fetches, HIDDEN_OUTPUT];
+    this.#screenFetches = [...this.#fetches, HIDDEN_OUTPUT, LEVELS_OUTPUT, SCALE_OUTPUT, ZERO_OUTPUT];
     this.#ones = ones(feeds.mask ?? 'int64', Math.min(contextLength, 4096));
     this.#store = new PrefixStore(layout);
     this.#batch = this.#newBatch(null);
@@ -302,6 +309,8 @@ export class LanguageModel {
         const row = screened.screen;
         if (row === null || !row.covers(screened.values, exact))
           return 'a screened logit fell outside its bound';
+        if (!screen.fitOrder(row, exact))
+          return 'its exact head sums its logits in an order the screen does not reproduce';
         const token = row.argmax(screened.values.slice());
         if (token !== argmax(exact)) return 'it chose another token than the exact head';
         tokens = [token];
@@ -865,9 +874,24 @@ function withScreens(
 ): RowLogits[] {
   if (screen === null) return rows.map(exactLogits);
   const hidden = outputs[HIDDEN_OUTPUT];
-  if (hidden?.type !== 'float32')
-    throw new RunnerError('internal', 'The screened head did not return its hidden state.');
-  const screens = screen.rows(hidden.data as Float32Array, rows.length);
+  const levels = outputs[LEVELS_OUTPUT];
+  const scale = outputs[SCALE_OUTPUT]?.data[0];
+  const zero = outputs[ZERO_OUTPUT]?.data[0];
+  if (
+    hidden?.type !== 'float32' ||
+    levels?.type !== 'uint8' ||
+    typeof scale !== 'number' ||
+    typeof zero !== 'number'
+  )
+    throw new RunnerError(
+      'internal',
+      'The screened head did not return its hidden state and its quantization.',
+    );
+  const screens = screen.rows(
+    hidden.data as Float32Array,
+    { levels: levels.data as Uint8Array, scale, zero },
+    rows.length,
+  );
   return rows.map((values, row) => ({ values, screen: screens[row] as RowScreen }));
 }
 

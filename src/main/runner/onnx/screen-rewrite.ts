@@ -32,6 +32,14 @@ export const EXACT_INPUT = 'lodge.exact_logits';
 /** The head's input as a graph output: the hidden state the screened logits came from, [rows, H]. */
 export const HIDDEN_OUTPUT = 'lodge.head_input';
 /**
+ * What the screened head's DynamicQuantizeLinear made of that hidden state (the uint8 levels, their
+ * scale and zero point; placeholders from the exact head), so the runner bounds the rounding error
+ * from the values MatMulInteger read, not from a copy of the quantization.
+ */
+export const LEVELS_OUTPUT = 'lodge.head_levels';
+export const SCALE_OUTPUT = 'lodge.head_scale';
+export const ZERO_OUTPUT = 'lodge.head_zero';
+/**
  * Heads smaller than this many weights (4 MiB of float32) are left: their weight read costs less
  * than the screen's own work.
  */
@@ -45,6 +53,11 @@ const WEIGHT_LEVELS = 127;
  * the integer sums): a few ulps of float32 (6e-8 each), taken generously.
  */
 const FLOAT_SLACK = 1e-6;
+/**
+ * Per term of the hidden size, the slack for the exact head's own float32 summation (which the
+ * runner reproduces, llm/head-screen.ts): 2^-23, twice float32's unit roundoff.
+ */
+const SUMMATION_SLACK = 2 ** -23;
 
 /** The head's product node and what it computes with. */
 interface Product {
@@ -73,12 +86,15 @@ export function screenHead(
   const opset = Number((model.opsetImport ?? []).find((entry) => !entry.domain)?.version ?? 0);
   if (!graph || opset < 13) return null;
   const taken = new Set([...(graph.input ?? []), ...(graph.output ?? [])].map((value) => value.name));
-  if (taken.has(EXACT_INPUT) || taken.has(HIDDEN_OUTPUT)) return null;
+  if ([EXACT_INPUT, HIDDEN_OUTPUT, LEVELS_OUTPUT, SCALE_OUTPUT, ZERO_OUTPUT].some((name) => taken.has(name)))
+    return null;
   const index = new GraphIndex(graph, store);
   const product = findProduct(index);
   if (product === null || product.vocab * product.hidden < minWeights) return null;
 
   const { rows, vocab, hidden } = product;
+  // NaN or infinite weights would make every bound NaN: such a head stays exact.
+  if (!rows.every(Number.isFinite) || !(product.bias?.every(Number.isFinite) ?? true)) return null;
   const quantized = new Uint8Array(hidden * vocab);
   const scales = new Float32Array(vocab);
   const errorNorms = new Float64Array(vocab);
@@ -102,7 +118,8 @@ export function screenHead(
       norm += weight * weight;
     }
     weightNorms[token] = Math.sqrt(norm);
-    errorNorms[token] = Math.sqrt(error) * (1 + FLOAT_SLACK) + FLOAT_SLACK * Math.sqrt(norm);
+    errorNorms[token] =
+      Math.sqrt(error) * (1 + FLOAT_SLACK) + (FLOAT_SLACK + hidden * SUMMATION_SLACK) * Math.sqrt(norm);
   }
 
   const names = new Names(graph);
@@ -165,6 +182,29 @@ export function screenHead(
         ]),
   ];
   const exactNode: onnx.INodeProto = { ...product.node, output: [exactOut] };
+  // The exact head's placeholders for the quantization's outputs (an If's branches return alike):
+  // casts of the switch itself, which onnxruntime cannot fold into constants (it saves folded
+  // branch constants under their output names, a graph it then refuses to load).
+  const [noLevels, noScale, noZero] = ['no_levels', 'no_scale', 'no_zero'].map((part) =>
+    names.fresh(`lodge.screen.${part}`),
+  ) as [string, string, string];
+  const placeholders: onnx.INodeProto[] = (
+    [
+      [noLevels, UINT8],
+      [noScale, FLOAT],
+      [noZero, UINT8],
+    ] as const
+  ).map(([out, to]) => ({
+    opType: 'Cast',
+    name: names.fresh('lodge.screen.placeholder'),
+    input: [EXACT_INPUT],
+    output: [out],
+    attribute: [{ name: 'to', type: INT, i: to }],
+  }));
+  const typed = (name: string, elemType: number): onnx.IValueInfoProto => ({
+    name,
+    type: { tensorType: { elemType } },
+  });
   const floatOut = (name: string): onnx.IValueInfoProto => ({
     name,
     type: { tensorType: { elemType: FLOAT } },
@@ -173,17 +213,30 @@ export function screenHead(
     opType: 'If',
     name: names.fresh('lodge.screen.choice'),
     input: [EXACT_INPUT],
-    output: [output],
+    output: [output, LEVELS_OUTPUT, SCALE_OUTPUT, ZERO_OUTPUT],
     attribute: [
       {
         name: 'then_branch',
         type: GRAPH,
-        g: { name: 'lodge_exact_head', node: [exactNode], output: [floatOut(exactOut)] },
+        g: {
+          name: 'lodge_exact_head',
+          node: [exactNode, ...placeholders],
+          output: [floatOut(exactOut), typed(noLevels, UINT8), floatOut(noScale), typed(noZero, UINT8)],
+        },
       },
       {
         name: 'else_branch',
         type: GRAPH,
-        g: { name: 'lodge_screened_head', node: screened, output: [floatOut(screenedOut)] },
+        g: {
+          name: 'lodge_screened_head',
+          node: screened,
+          output: [
+            floatOut(screenedOut),
+            typed(levels, UINT8),
+            floatOut(activationScale),
+            typed(activationZero, UINT8),
+          ],
+        },
       },
     ],
   };
@@ -198,7 +251,13 @@ export function screenHead(
     ...(graph.input ?? []),
     { name: EXACT_INPUT, type: { tensorType: { elemType: BOOL, shape: { dim: [] } } } },
   ];
-  graph.output = [...(graph.output ?? []), floatOut(HIDDEN_OUTPUT)];
+  graph.output = [
+    ...(graph.output ?? []),
+    floatOut(HIDDEN_OUTPUT),
+    typed(LEVELS_OUTPUT, UINT8),
+    floatOut(SCALE_OUTPUT),
+    typed(ZERO_OUTPUT, UINT8),
+  ];
   // The hidden state leaves the graph under its own name too: an Identity, so the value the head
   // reads keeps its name (and whatever else reads it).
   graph.node.push({
@@ -207,7 +266,15 @@ export function screenHead(
     input: [product.input],
     output: [HIDDEN_OUTPUT],
   });
-  return { vocab, hidden, rows, errorNorms, weightNorms, bias: product.bias };
+  return {
+    vocab,
+    hidden,
+    rows,
+    errorNorms,
+    weightNorms,
+    bias: product.bias,
+    biasFirst: product.biasInside !== null,
+  };
 }
 
 /**

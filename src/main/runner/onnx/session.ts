@@ -415,9 +415,22 @@ function weightBytes(modelFile: string): number {
   return graphFiles(modelFile).reduce((total, path) => total + statSync(path).size, 0);
 }
 
-/** The cache entry of the fused graph of `source`. */
+/**
+ * The cache entry of the fused graph of `source`, keyed by its data files' sizes and times too: the
+ * fused graph and the screened head's tables hold copies of weights that may live there.
+ */
 function fusedPath(source: string, cacheDir: string): string {
-  return optimizedPath(source, cacheDir, `fused-${FUSION_VERSION}`);
+  const data = graphFiles(source)
+    .slice(1)
+    .map((path) => {
+      const stat = statSync(path);
+      return [basename(path), stat.size, stat.mtimeMs];
+    });
+  return optimizedPath(
+    source,
+    cacheDir,
+    `fused-${FUSION_VERSION}${data.length > 0 ? JSON.stringify(data) : ''}`,
+  );
 }
 
 /**
