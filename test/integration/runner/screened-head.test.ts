@@ -97,7 +97,7 @@ describe.each([
 });
 
 describe('the screened head’s tables in the cache', () => {
-  it('are read back on a cached load; missing or wrong, the exact head serves alone and the runner says why', async () => {
+  it('are read back on a cached load; wrong, damaged or missing, the exact head serves alone (wrong ones are named)', async () => {
     const cache = tempDir();
     caches.push(cache);
     const first = await open(TIED, cache.path);

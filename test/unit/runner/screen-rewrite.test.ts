@@ -40,7 +40,7 @@ const STORE = {
   },
 };
 
-type Layout = 'matmul' | 'tied' | 'gemm' | 'bias';
+type Layout = 'matmul' | 'tied' | 'gemm' | 'bias' | 'cast';
 
 /** A head's hidden size and vocabulary. */
 interface Shape {
@@ -78,6 +78,7 @@ function headModel(shape: Shape, layout: Layout, rows: Float32Array, bias: Float
   const weight = () => g.float('lm_head.weight', [hidden, vocab], transposed(shape, rows));
   let logits: string;
   if (layout === 'matmul') logits = g.op('MatMul', [h, weight()]);
+  else if (layout === 'cast') logits = g.op('Cast', [g.op('MatMul', [h, weight()])], { to: DType.FLOAT });
   else if (layout === 'tied')
     logits = g.op('MatMul', [
       h,
@@ -153,6 +154,7 @@ describe('the screened LM head', () => {
     ['tied', WIDE],
     ['gemm', WIDE],
     ['bias', WIDE],
+    ['cast', WIDE],
     ['matmul', DEEP],
     ['gemm', DEEP],
   ] as const) {
@@ -223,6 +225,22 @@ describe('the screened LM head', () => {
       expect(nearTies).toBeGreaterThan(0);
     });
   }
+
+  it('resolves every token where a hidden state is not finite, as the exact head reads it', async () => {
+    const rows = headRows(WIDE, 29);
+    const rewritten = headModel(WIDE, 'matmul', rows, new Float32Array(WIDE.vocab));
+    const screen = new HeadScreen(screenHead(rewritten, STORE, 0) as ScreenTables);
+    const screened = await session(rewritten);
+    for (const poison of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
+      const hidden = normal(seededRandom(31), WIDE.hidden, 1);
+      hidden[4] = poison;
+      const run = await both(WIDE.vocab, screened, hidden, 1);
+      const row = screen.rows(run.hidden, run.quantization, 1)[0] as RowScreen;
+      expect(row.argmax((run.screened[0] as Float32Array).slice())).toBe(
+        argmax(run.exact[0] as Float32Array),
+      );
+    }
+  });
 
   it('leaves heads it cannot screen exactly as they were', () => {
     const rows = headRows(WIDE, 3);

@@ -161,9 +161,8 @@ export class RowScreen {
     for (let start = 0; start < size; start += block) {
       const end = Math.min(size, start + block);
       let sum = 0;
-      // A product of two float32 values is exact in float64; each step rounds as a float32 FMA.
       for (let index = start; index < end; index++)
-        sum = Math.fround(sum + (this.hidden[index] as number) * (rows[base + index] as number));
+        sum = fusedMultiplyAdd(this.hidden[index] as number, rows[base + index] as number, sum);
       out = start === 0 && !biasFirst ? sum : Math.fround(out + sum);
     }
     return biasFirst || bias === null ? out : Math.fround(out + offset);
@@ -188,8 +187,9 @@ export class RowScreen {
     // A widest bound that is not finite (a hidden state with NaN or Infinity) bounds nothing.
     const widest = quantizedNorm * widestError + roundingNorm * widestWeight;
     if (!Number.isFinite(widest)) {
+      // Every token but those a grammar forbade (-Infinity): a screened value may be NaN here.
       for (let token = 0; token < values.length; token++)
-        if (!resolved.has(token) && (values[token] as number) > -Infinity) values[token] = this.exact(token);
+        if (!resolved.has(token) && values[token] !== -Infinity) values[token] = this.exact(token);
       return argmax(values);
     }
     let best = argmax(values);
@@ -238,4 +238,21 @@ export class RowScreen {
     }
     return true;
   }
+}
+
+/**
+ * `a · b + c` rounded once to float32, as a float32 FMA rounds it (a, b, c float32). The product is
+ * exact in float64; the sum may round there first, and a float64 sum that lands exactly halfway
+ * between two float32 values would then round the wrong way: there the exact sum's side decides.
+ */
+function fusedMultiplyAdd(a: number, b: number, c: number): number {
+  const product = a * b;
+  const sum = product + c;
+  const rounded = Math.fround(sum);
+  const half = sum - rounded;
+  if (half === 0 || Math.fround(rounded + 2 * half) !== rounded + 2 * half) return rounded;
+  // `sum` is a float32 midpoint: the float64 rounding error (TwoSum) says which side the exact sum is on.
+  const back = sum - product;
+  const error = product - (sum - back) + (c - back);
+  return error !== 0 && error > 0 === half > 0 ? rounded + 2 * half : rounded;
 }

@@ -74,8 +74,7 @@ export class Sampler {
         );
       const touched = this.#touched(logits.length);
       // A token the grammar forbade stays -Infinity.
-      for (const token of touched)
-        if ((logits[token] as number) > -Infinity) logits[token] = screen.exact(token);
+      for (const token of touched) if (logits[token] !== -Infinity) logits[token] = screen.exact(token);
       this.#applyBiasAndPenalties(logits);
       return { token: screen.argmax(logits, touched) };
     }

@@ -23,9 +23,9 @@ import { screenHead, type ScreenTables } from './screen-rewrite';
 /**
  * Bumped when the fusions' output or what they accept changes, so cached graphs and refusals of
  * older code are not reused (3: exports with data files, and int8-activation graphs, now fuse;
- * 4: wide float32 heads get a screened twin).
+ * 4: wide float32 heads get a screened twin; 5: it returns its quantization, its tables a checksum).
  */
-export const FUSION_VERSION = 4;
+export const FUSION_VERSION = 5;
 
 /** What the fusions changed. */
 export interface FusionReport {

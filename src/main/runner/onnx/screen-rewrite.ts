@@ -4,16 +4,18 @@
 // This rewrite gives the graph a second head beside the exact one: the same product over int8
 // weights (one scale per vocabulary entry) and int8 activations (one scale per run), as
 // DynamicQuantizeLinear → MatMulInteger compute it. An If on the bool input `lodge.exact_logits`
-// runs one head or the other, and the head's input comes out as `lodge.head_input`. The runner
+// runs one head or the other; the head's input comes out as `lodge.head_input`, and what the
+// screened head's quantization made of it as `lodge.head_levels`, `_scale` and `_zero`. The runner
 // (llm/head-screen.ts) bounds how far each screened logit can be from the exact one, computes the
 // exact logits of the few tokens that could be the largest from the float weights kept here, and so
 // picks exactly the token the exact head would. Sampling, log-probabilities, and any run that needs
 // every logit take the exact head.
 //
-// The matcher is strict: `logits` must be made, through Identity and Reshape only, by a MatMul or a
-// Gemm (alpha 1, A not transposed) over a constant float32 weight (an initializer, or a Transpose
-// of one: a tied head over the embedding table), with at most one constant [V] bias (Gemm's C or
-// one Add). Anything else (a softcap, a quantized head, a float16 head) is left exact.
+// The matcher is strict: `logits` must be made, through Identity, Reshape and Cast to float32
+// only, by a MatMul or a Gemm (alpha 1, A not transposed) over a constant float32 weight (an
+// initializer, or a Transpose of one: a tied head over the embedding table), with at most one
+// constant [V] bias (Gemm's C or one Add). Anything else (a softcap, a quantized head, a float16
+// head) is left exact.
 import { onnx } from 'onnx-proto';
 import { GraphIndex, Names } from './graph-index';
 import type { TensorStore } from './matmul-rewrite';
@@ -278,8 +280,8 @@ export function screenHead(
 }
 
 /**
- * The product that makes `logits` through Identity and Reshape nodes and at most one Add of a
- * constant [V] bias, each read by nothing else; null where the graph differs.
+ * The product that makes `logits` through Identity, Reshape and Cast-to-float32 nodes and at most
+ * one Add of a constant [V] bias, each read by nothing else; null where the graph differs.
  */
 function findProduct(index: GraphIndex): Product | null {
   if (index.readers('logits').length > 0) return null;
@@ -290,7 +292,10 @@ function findProduct(index: GraphIndex): Product | null {
     const node = index.producer(name);
     if (node === null || node.domain || (consumer !== null && !index.only(name, consumer))) return null;
     const [a, b] = node.input ?? [];
-    if (node.opType === 'Identity' || node.opType === 'Reshape') {
+    // A Cast to float32 of the float32 product (exports write one before `logits`) changes nothing.
+    const toFloat =
+      node.opType === 'Cast' && Number(node.attribute?.find((entry) => entry.name === 'to')?.i) === FLOAT;
+    if (node.opType === 'Identity' || node.opType === 'Reshape' || toFloat) {
       if (!a) return null;
       name = a;
     } else if (node.opType === 'Add' && bias === null && a && b) {
