@@ -299,10 +299,11 @@ function findProduct(index: GraphIndex): Product | null {
       if (!a) return null;
       name = a;
     } else if (node.opType === 'Add' && bias === null && a && b) {
-      const constant = index.floats(b) ?? index.floats(a);
+      const right = index.floats(b);
+      const constant = right ?? index.floats(a);
       if (constant === null) return null;
       bias = constant.slice();
-      name = index.floats(b) !== null ? a : b;
+      name = right !== null ? a : b;
     } else if (node.opType === 'MatMul' || node.opType === 'Gemm') {
       return product(index, node, bias);
     } else {
